@@ -1,0 +1,68 @@
+"""What every environment module provides to the algorithms: an :class:`EnvSpec`.
+
+Each environment module (``elikoeidis``, ``minigolf``, ``cartpole``) has two paths to the
+same dynamics:
+
+* a Gymnasium ``Env`` (``reset(seed=)``, ``step``, spaces) for users and ``check_env``;
+* a batched path, ``reset_batch`` / ``step_batch``, that steps many trajectories (each
+  with its own task) in one numpy call. The algorithms use only this path; the Gymnasium
+  env is a thin wrapper that calls it with a batch of one, so both agree by construction
+  (and ``tests/test_envs.py`` checks it).
+
+Batched signatures (``B`` trajectories, ``k`` task parameters):
+
+* ``reset_batch(rng, tasks) -> state``: ``tasks`` (B, k) -> ``state`` (B, state_dim);
+* ``step_batch(state, action, tasks, rng) -> (next_state, reward, terminated)`` with
+  ``action`` (B, act_dim) the policy's raw (pre-clip) action, ``reward`` (B,),
+  ``terminated`` (B,) bool;
+* ``observe(state) -> obs`` (B, obs_dim);
+* ``sample_tasks(rng, n) -> tasks`` (n, k).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """Static description of an environment for the batched algorithms.
+
+    Attributes:
+        name: registry name (``"elikoeidis"``, ``"minigolf"``, ``"cartpole"``).
+        obs_dim, act_dim: observation and action sizes.
+        horizon: maximal episode length T (steps).
+        gamma: discount factor used for advantages.
+        std0: initial standard deviation of the Gaussian policy (action units).
+        obs_scale: fixed per-coordinate scale applied to observations before the policy
+            (and the k-NN metafeatures), shape (obs_dim,). Never fitted per batch.
+        task_names: names of the task parameters, length k.
+        default_task: the task the paper names as default, shape (k,).
+        sample_tasks, reset_batch, step_batch, observe: the batched functions above.
+    """
+
+    name: str
+    obs_dim: int
+    act_dim: int
+    horizon: int
+    gamma: float
+    std0: float
+    obs_scale: tuple
+    task_names: tuple
+    default_task: tuple
+    sample_tasks: Callable
+    reset_batch: Callable
+    step_batch: Callable
+    observe: Callable
+
+    def tasks_array(self, tasks) -> np.ndarray:
+        """Validate and broadcast ``tasks`` to shape (B, k) float64."""
+        arr = np.atleast_2d(np.asarray(tasks, dtype=np.float64))
+        if arr.shape[1] != len(self.task_names):
+            raise ValueError(
+                f"{self.name}: a task has {len(self.task_names)} parameters "
+                f"{self.task_names}, got shape {arr.shape}"
+            )
+        return arr

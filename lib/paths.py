@@ -1,0 +1,35 @@
+"""Root-anchored paths, so no notebook depends on its working directory.
+
+Quick-profile outputs go to the gitignored ``data/quick/`` and ``figures/quick/``;
+full-profile tables go to ``data/full/`` and their figures to ``figures/`` (both in git).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from lib.profiles import check_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+FIGURES = ROOT / "figures"
+
+
+def data_dir(profile: str, stage: str) -> Path:
+    """Folder of one notebook stage's tables, e.g. ``data/quick/02_trpo_vs_xtrpo``. Created."""
+    path = DATA / check_profile(profile) / stage
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cache_dir(profile: str, stage: str) -> Path:
+    """Per-run checkpoints of a stage (gitignored), so an interrupted run resumes."""
+    path = DATA / "cache" / check_profile(profile) / stage
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def figure_path(profile: str, name: str) -> Path:
+    """PNG path of a figure: ``figures/<name>.png`` (full) or ``figures/quick/<name>.png``."""
+    folder = FIGURES if check_profile(profile) == "full" else FIGURES / "quick"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{name}.png"

@@ -1,0 +1,123 @@
+"""Sizes of every stage in the ``quick`` and ``full`` profiles.
+
+Both profiles run the same code; only sizes differ. ``quick`` is the default (Run All in
+JupyterLab, CI: minutes); ``full`` is paper scale. :func:`resolve` returns a frozen config
+and raises on an unknown profile, stage or override, naming the bad value.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+
+PROFILES = ("quick", "full")
+KL_GRID_PAPER = (1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0)
+
+
+def check_profile(profile: str) -> str:
+    """Return ``profile`` if it is ``quick`` or ``full``, else raise a ValueError naming it."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    return profile
+
+
+def default_n_jobs() -> int:
+    """Parallel workers: ``$STUDY_N_JOBS`` if set, else the number of cores."""
+    return int(os.environ.get("STUDY_N_JOBS", os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class EnvsConfig:
+    """Notebook 01: pictures of the environments.
+
+    Attributes:
+        n_tasks: tasks drawn per environment for the pictures.
+        n_traj: trajectories per task for the return statistics.
+    """
+
+    profile: str
+    seed: int = 0
+    n_tasks: int = 5
+    n_traj: int = 200
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Notebook 02: TRPO vs xTRPO for a grid of fixed trust-region sizes.
+
+    Attributes:
+        envs: environment names.
+        algos: ``TRPO`` and/or ``xTRPO``.
+        kl_grid: fixed lambdas to try.
+        n_runs: runs per (env, algo, lambda); each run draws its own task and policy init,
+            and all (algo, lambda) share the same runs (common random numbers).
+        n_traj: trajectories N per batch, per env.
+        n_updates: TRPO steps T per run, per env.
+        arch: policy architecture (h, n); the paper's Figure 1 uses linear policies.
+        n_jobs: parallel workers.
+    """
+
+    profile: str
+    seed: int = 0
+    envs: tuple = ("elikoeidis", "minigolf", "cartpole")
+    algos: tuple = ("TRPO", "xTRPO")
+    kl_grid: tuple = KL_GRID_PAPER
+    n_runs: int = 30
+    n_traj: dict = field(default_factory=lambda: {"elikoeidis": 8, "minigolf": 64, "cartpole": 64})
+    n_updates: dict = field(default_factory=lambda: {"elikoeidis": 10, "minigolf": 35, "cartpole": 45})
+    arch: tuple = (0, 0)
+    n_jobs: int = field(default_factory=default_n_jobs)
+
+    def summary(self) -> str:
+        """Short stable text description (for notebook output)."""
+        sizes = ", ".join(f"{e}: T={self.n_updates[e]} N={self.n_traj[e]}" for e in self.envs)
+        return (f"profile={self.profile} seed={self.seed} runs={self.n_runs} "
+                f"kl_grid={list(self.kl_grid)} algos={list(self.algos)}\n{sizes}")
+
+
+_QUICK = {
+    "envs": dict(n_tasks=3, n_traj=100),
+    "trpo_sweep": dict(kl_grid=(1e-3, 1e-2, 0.1, 1.0), n_runs=4,
+                       n_traj={"elikoeidis": 8, "minigolf": 32, "cartpole": 16},
+                       n_updates={"elikoeidis": 10, "minigolf": 10, "cartpole": 10}),
+}
+_CLASSES = {"envs": EnvsConfig, "trpo_sweep": SweepConfig}
+
+
+def resolve(stage: str, profile: str = "quick", **overrides):
+    """The config of ``stage`` under ``profile``, with ``overrides`` applied.
+
+    Raises:
+        ValueError: unknown stage, profile or override name, or an invalid value.
+    """
+    if stage not in _CLASSES:
+        raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(_CLASSES)}")
+    cls = _CLASSES[stage]
+    cfg = cls(profile=check_profile(profile))
+    if profile == "quick":
+        cfg = replace(cfg, **_QUICK[stage])
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown} for stage {stage!r}; known: {sorted(names)}")
+    cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    _validate(cfg)
+    return cfg
+
+
+def _validate(cfg) -> None:
+    from lib.envs import check_env_name
+    from lib.trpo import check_algo, check_kl_bound
+
+    if cfg.seed < 0:
+        raise ValueError(f"seed must be >= 0, got {cfg.seed}")
+    if isinstance(cfg, SweepConfig):
+        for env in cfg.envs:
+            check_env_name(env)
+        for algo in cfg.algos:
+            check_algo(algo)
+        for kl in cfg.kl_grid:
+            check_kl_bound(kl)
+        if cfg.n_runs < 1:
+            raise ValueError(f"n_runs must be >= 1, got {cfg.n_runs}")
+        if cfg.n_jobs < 1:
+            raise ValueError(f"n_jobs must be >= 1, got {cfg.n_jobs}")
