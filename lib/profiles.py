@@ -121,3 +121,20 @@ def _validate(cfg) -> None:
             raise ValueError(f"n_runs must be >= 1, got {cfg.n_runs}")
         if cfg.n_jobs < 1:
             raise ValueError(f"n_jobs must be >= 1, got {cfg.n_jobs}")
+
+
+def parse_names(text: str) -> tuple | None:
+    """``"a, b"`` -> ``("a", "b")``; empty -> None (keep the profile's default)."""
+    names = tuple(part.strip() for part in str(text).split(",") if part.strip())
+    return names or None
+
+
+def parse_floats(text: str) -> tuple | None:
+    """``"0.01, 0.1"`` -> ``(0.01, 0.1)``; empty -> None. Raises naming a non-number."""
+    out = []
+    for part in parse_names(text) or ():
+        try:
+            out.append(float(part))
+        except ValueError:
+            raise ValueError(f"not a number: {part!r} in {text!r}") from None
+    return tuple(out) or None

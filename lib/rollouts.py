@@ -49,20 +49,34 @@ class Batch:
         return getattr(self, name)[self.mask]
 
 
-def rollout(spec: EnvSpec, policy: GaussianPolicy, tasks, rng: np.random.Generator,
+def policy_actor(policy: GaussianPolicy):
+    """``act_fn(obs, rng)`` sampling ``a = mu(s) + sigma * z``, z ~ N(0, I) drawn from ``rng``."""
+    std = torch.exp(policy.log_std).detach().numpy()
+
+    def act_fn(obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        with torch.no_grad():
+            mean = policy.mean(torch.as_tensor(obs, dtype=DTYPE)).numpy()
+        return mean + std * rng.standard_normal(mean.shape)
+
+    return act_fn
+
+
+def rollout(spec: EnvSpec, policy, tasks, rng: np.random.Generator,
             horizon: int | None = None) -> Batch:
-    """Run one trajectory per row of ``tasks`` with ``policy``, all in lock-step.
+    """Run one trajectory per row of ``tasks``, all in lock-step.
 
     Args:
         spec: environment description.
-        policy: Gaussian policy; actions ``a = mu(s) + sigma * z`` with ``z`` drawn from
-            ``rng`` (numpy), so the rollout is reproducible from ``rng`` alone.
-        tasks: (B, k) task parameters.
+        policy: a :class:`~lib.policies.GaussianPolicy` (actions sampled with numpy from
+            ``rng``, so the rollout is reproducible from ``rng`` alone), or any function
+            ``act_fn(obs (B, obs_dim), rng) -> actions (B, act_dim)``.
+        tasks: (B, k) task parameters, one per trajectory.
         rng: numpy Generator for initial states, action noise and environment noise.
         horizon: steps (default ``spec.horizon``).
     Returns:
         a :class:`Batch` of B trajectories.
     """
+    act_fn = policy_actor(policy) if isinstance(policy, GaussianPolicy) else policy
     tasks = spec.tasks_array(tasks)
     horizon = spec.horizon if horizon is None else int(horizon)
     n = len(tasks)
@@ -73,12 +87,9 @@ def rollout(spec: EnvSpec, policy: GaussianPolicy, tasks, rng: np.random.Generat
     mask = np.zeros((n, horizon), dtype=bool)
     state = spec.reset_batch(rng, tasks)
     alive = np.ones(n, dtype=bool)
-    std = torch.exp(policy.log_std).detach().numpy()
     for t in range(horizon):
         obs = spec.observe(state)
-        with torch.no_grad():
-            mean = policy.mean(torch.as_tensor(obs, dtype=DTYPE)).numpy()
-        act = mean + std * rng.standard_normal(mean.shape)
+        act = act_fn(obs, rng)
         next_state, rew, term = spec.step_batch(state, act, tasks, rng)
         obs_buf[:, t], act_buf[:, t], next_buf[:, t] = obs, act, spec.observe(next_state)
         rew_buf[:, t] = np.where(alive, rew, 0.0)

@@ -87,6 +87,16 @@ def speed_window(x: np.ndarray, friction: np.ndarray):
     return v_min, v_max
 
 
+def oracle_action(x: np.ndarray, tasks: np.ndarray) -> np.ndarray:
+    """A good task-aware putt (research notes b.2): ``a = (0.5 v_min(x) + 0.7) / l``.
+
+    Aims low because the noise is multiplicative: about -2 to -4 strokes per episode.
+    Args: x (B,) distances; tasks (B, 2). Returns (B,) actions.
+    """
+    v_min, _ = speed_window(x, tasks[:, 1])
+    return (0.5 * v_min + 0.7) / tasks[:, 0]
+
+
 def draw_noise(rng: np.random.Generator, n: int) -> np.ndarray:
     """eps ~ N(0, 0.3^2) truncated to [-1, 1], shape (n,)."""
     bound = 1.0 / SIGMA_NOISE

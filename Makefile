@@ -1,0 +1,35 @@
+# The study's two commands:  make reproduce   and   make test
+# Both create .venv (plain venv, no conda needed) and install everything on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= quick
+export TQDM_DISABLE ?= 1
+export MPLBACKEND ?= Agg
+
+.PHONY: install reproduce test notebooks clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## Execute every notebook in order with papermill (PROFILE=quick by default, PROFILE=full for paper scale).
+reproduce: install
+	$(PY) tools/run_notebooks.py --profile $(PROFILE)
+
+## Unit tests of lib/ and nbval re-execution of the committed notebooks.
+test: install
+	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
+	    --nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout=1800 -q
+
+## Refresh the committed notebooks' quick-profile outputs in place.
+notebooks: install
+	$(PY) tools/run_notebooks.py --profile quick --in-place
+
+clean:
+	rm -rf build data/quick data/cache figures/quick

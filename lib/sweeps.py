@@ -1,0 +1,83 @@
+"""Fixed trust-region sweeps: TRPO vs xTRPO for a grid of lambda (notebook 02).
+
+Every (env, run) pair draws one task and one initial policy; all algorithms and all
+lambdas reuse them (common random numbers), so differences between curves come from the
+algorithm and lambda, not from luck of the draw. Each learning run is one checkpointed
+job, so an interrupted sweep resumes where it stopped.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lib.envs import get_spec
+from lib.io import map_cached
+from lib.learning import learn
+from lib.profiles import SweepConfig
+from lib.seeding import rng
+from lib.stats import t_interval
+
+
+def run_task(env: str, seed: int, run: int) -> np.ndarray:
+    """Task of run ``run`` of ``env``: drawn from the env's distribution, shape (k,)."""
+    return get_spec(env).sample_tasks(rng(seed, "task", env, run), 1)[0]
+
+
+def _one_run(env, algo, kl_bound, run, arch, n_updates, n_traj, seed):
+    task = run_task(env, seed, run)
+    df = learn(env, task, kl_bound, algo, arch=arch, n_updates=n_updates, n_traj=n_traj,
+               seed=seed, key=("fixed_kl", env, run))
+    df.insert(3, "fixed_kl", kl_bound)
+    df.insert(4, "run", run)
+    return df
+
+
+def sweep_jobs(cfg: SweepConfig) -> list[dict]:
+    """One job per (env, algo, lambda, run); keys encode every size that changes a result."""
+    jobs = []
+    h, n = cfg.arch
+    for env in cfg.envs:
+        t_len, n_traj = cfg.n_updates[env], cfg.n_traj[env]
+        for algo in cfg.algos:
+            for kl in cfg.kl_grid:
+                for run in range(cfg.n_runs):
+                    key = f"{env}-{algo}-kl{kl:g}-r{run}-T{t_len}-N{n_traj}-a{h}x{n}-s{cfg.seed}"
+                    jobs.append(dict(key=key, kwargs=dict(
+                        env=env, algo=algo, kl_bound=kl, run=run, arch=cfg.arch,
+                        n_updates=t_len, n_traj=n_traj, seed=cfg.seed)))
+    return jobs
+
+
+def fixed_kl_sweep(cfg: SweepConfig, cache_dir) -> pd.DataFrame:
+    """Run (or resume) the sweep; tidy table, one row per (env, algo, fixed_kl, run, step)."""
+    results = map_cached(_one_run, sweep_jobs(cfg), cache_dir, n_jobs=cfg.n_jobs,
+                         desc="fixed-lambda runs")
+    return pd.concat(results, ignore_index=True)
+
+
+def final_performance(df: pd.DataFrame, last: int = 3, level: float = 0.9) -> pd.DataFrame:
+    """Return over the last ``last`` steps of each run, then mean and t-interval over runs.
+
+    Returns:
+        one row per (env, algo, fixed_kl): ``mean, lo, hi, n`` and ``auc`` (mean return
+        over all steps, averaged over runs).
+    """
+    max_step = df.groupby("env")["step"].transform("max")
+    tail = df[df.step > max_step - last]
+    per_run = tail.groupby(["env", "algo", "fixed_kl", "run"], as_index=False)["ret"].mean()
+    auc = df.groupby(["env", "algo", "fixed_kl"])["ret"].mean().rename("auc")
+    rows = []
+    for (env, algo, kl), g in per_run.groupby(["env", "algo", "fixed_kl"]):
+        mean, lo, hi = t_interval(g.ret, level)
+        rows.append(dict(env=env, algo=algo, fixed_kl=kl, mean=mean, lo=lo, hi=hi, n=len(g)))
+    return pd.DataFrame(rows).merge(auc.reset_index(), on=["env", "algo", "fixed_kl"])
+
+
+def best_and_worst(perf: pd.DataFrame) -> pd.DataFrame:
+    """Per (env, algo): the best and worst fixed lambda by final return, and their returns."""
+    rows = []
+    for (env, algo), g in perf.groupby(["env", "algo"], sort=False):
+        best, worst = g.loc[g["mean"].idxmax()], g.loc[g["mean"].idxmin()]
+        rows.append(dict(env=env, algo=algo, best_kl=best.fixed_kl, best=best["mean"],
+                         worst_kl=worst.fixed_kl, worst=worst["mean"]))
+    return pd.DataFrame(rows)
