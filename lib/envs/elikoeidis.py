@@ -32,7 +32,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from lib.envs.spec import EnvSpec
+from lib.envs.spec import BatchedEnv, EnvSpec
 
 DEFAULT_TASK = (0.5, 3.0, 0.5, 1.0)
 TASK_NAMES = ("c1", "c2", "c3", "c4")
@@ -107,26 +107,9 @@ SPEC = EnvSpec(
 )
 
 
-class Elikoeidis(gym.Env):
+class Elikoeidis(BatchedEnv):
     """Gymnasium wrapper around the batched Elikoeidis dynamics (batch of one)."""
 
-    metadata = {"render_modes": []}
-
     def __init__(self, task=DEFAULT_TASK):
-        self.task = SPEC.tasks_array(task)
-        self.observation_space = gym.spaces.Box(1.0, 1.0, (1,), dtype=np.float64)
-        self.action_space = gym.spaces.Box(-np.inf, np.inf, (1,), dtype=np.float64)
-        self._state = None
-        self._t = 0
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self._state = reset_batch(self.np_random, self.task)
-        self._t = 0
-        return observe(self._state)[0].copy(), {}
-
-    def step(self, action):
-        action = np.asarray(action, dtype=np.float64).reshape(1, 1)
-        self._state, reward, term = step_batch(self._state, action, self.task, self.np_random)
-        self._t += 1
-        return observe(self._state)[0].copy(), float(reward[0]), bool(term[0]), self._t >= HORIZON, {}
+        super().__init__(SPEC, task, gym.spaces.Box(1.0, 1.0, (1,), dtype=np.float64),
+                         gym.spaces.Box(-np.inf, np.inf, (1,), dtype=np.float64))

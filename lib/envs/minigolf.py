@@ -48,7 +48,7 @@ import gymnasium as gym
 import numpy as np
 from scipy.stats import truncnorm
 
-from lib.envs.spec import EnvSpec
+from lib.envs.spec import BatchedEnv, EnvSpec
 
 G = 9.81
 BALL_RADIUS = 0.02135
@@ -132,27 +132,9 @@ SPEC = EnvSpec(
 )
 
 
-class Minigolf(gym.Env):
+class Minigolf(BatchedEnv):
     """Gymnasium wrapper around the batched Minigolf dynamics (batch of one)."""
 
-    metadata = {"render_modes": []}
-
     def __init__(self, task=DEFAULT_TASK):
-        self.task = SPEC.tasks_array(task)
-        self.observation_space = gym.spaces.Box(-np.inf, X_MAX, (1,), dtype=np.float64)
-        self.action_space = gym.spaces.Box(-np.inf, np.inf, (1,), dtype=np.float64)
-        self._state = None
-        self._t = 0
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self._state = reset_batch(self.np_random, self.task)
-        self._t = 0
-        return observe(self._state)[0].copy(), {}
-
-    def step(self, action):
-        action = np.asarray(action, dtype=np.float64).reshape(1, 1)
-        self._state, reward, term = step_batch(self._state, action, self.task, self.np_random)
-        self._t += 1
-        truncated = self._t >= HORIZON and not term[0]
-        return observe(self._state)[0].copy(), float(reward[0]), bool(term[0]), truncated, {}
+        super().__init__(SPEC, task, gym.spaces.Box(-np.inf, X_MAX, (1,), dtype=np.float64),
+                         gym.spaces.Box(-np.inf, np.inf, (1,), dtype=np.float64))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import gymnasium as gym
 import numpy as np
 
 
@@ -66,3 +67,37 @@ class EnvSpec:
                 f"{self.task_names}, got shape {arr.shape}"
             )
         return arr
+
+
+class BatchedEnv(gym.Env):
+    """The Gymnasium view of a batched environment: the batched dynamics with a batch of one.
+
+    Subclasses pass their :class:`EnvSpec`, a task and the two spaces. ``reset(seed=s)``
+    seeds ``np_random`` as ``default_rng(s)``, so a batch-of-one rollout driven by
+    ``default_rng(s)`` reproduces the same trajectory (``tests/test_envs.py``).
+    Episodes are truncated after ``env_spec.horizon`` steps.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, env_spec: EnvSpec, task, observation_space, action_space):
+        self.env_spec = env_spec
+        self.task = env_spec.tasks_array(task)
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self._state = None
+        self._t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._state = self.env_spec.reset_batch(self.np_random, self.task)
+        self._t = 0
+        return self.env_spec.observe(self._state)[0].copy(), {}
+
+    def step(self, action):
+        action = np.asarray(action, dtype=np.float64).reshape(1, self.env_spec.act_dim)
+        self._state, reward, term = self.env_spec.step_batch(self._state, action, self.task, self.np_random)
+        self._t += 1
+        truncated = self._t >= self.env_spec.horizon and not term[0]
+        return (self.env_spec.observe(self._state)[0].copy(), float(reward[0]), bool(term[0]),
+                truncated, {})
