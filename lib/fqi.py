@@ -1,0 +1,97 @@
+"""Fitted Q-Iteration with Extra Trees: the meta-model of paper 1 (Sec. 2.1 and 4.2).
+
+Input of the regressor: ``x = [phi (20 metafeatures), log10 lambda]`` (Extra Trees draw
+split thresholds uniformly between a feature's min and max, so lambda is given on the
+log scale it is sampled on).
+
+* h = 1: ``Q_1 = ET.fit(x_t, l_t)``: a one-step regression of the return improvement;
+* h = 2..H: ``y = l_t + gamma * max_{lambda' in Lambda} Q_{h-1}(phi_{t+1}, lambda')`` and
+  ``Q_h = ET.fit(x_t, y)`` (a fresh forest each iteration; no absorbing states: learning
+  goes on after the last collected step, and the meta-test runs are longer). The max is
+  one batched ``predict`` over every (phi', lambda') pair.
+
+The minimum split psi is scikit-learn's fractional ``min_samples_split``
+(``max(2, ceil(psi * n))`` samples). The meta-policy is greedy:
+``lambda_hat(phi) = argmax_{lambda in Lambda} Q_H(phi, lambda)``, evaluated for all
+lambdas in one ``predict``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.ensemble import ExtraTreesRegressor
+
+
+@dataclass
+class FQIModel:
+    """A fitted Q_H with its action set.
+
+    Attributes:
+        forest: the ExtraTreesRegressor of the last iteration.
+        kl_grid: (n_actions,) the finite action set Lambda.
+        horizon: H. min_split: psi.
+    """
+
+    forest: ExtraTreesRegressor
+    kl_grid: np.ndarray
+    horizon: int
+    min_split: float
+
+    def q_values(self, phi: np.ndarray) -> np.ndarray:
+        """Q_H(phi, lambda) for every lambda in the grid: (n, n_actions) for phi (n, d)."""
+        return q_table(self.forest, np.atleast_2d(phi), self.kl_grid)
+
+    def greedy(self, phi: np.ndarray) -> np.ndarray:
+        """argmax over the grid: (n,) lambdas for phi (n, d), or a float for phi (d,)."""
+        phi = np.asarray(phi, dtype=np.float64)
+        best = self.kl_grid[np.argmax(self.q_values(phi), axis=1)]
+        return float(best[0]) if phi.ndim == 1 else best
+
+
+def design(phi: np.ndarray, kl: np.ndarray) -> np.ndarray:
+    """Regressor input ``[phi, log10 lambda]``, shape (n, d + 1)."""
+    return np.column_stack([phi, np.log10(kl)])
+
+
+def q_table(forest, phi: np.ndarray, kl_grid: np.ndarray) -> np.ndarray:
+    """Predictions for every (row of phi, lambda in kl_grid) in one call: (n, n_actions)."""
+    n, m = len(phi), len(kl_grid)
+    x = design(np.repeat(phi, m, axis=0), np.tile(kl_grid, n))
+    return forest.predict(x).reshape(n, m)
+
+
+def check_fqi_params(horizon: int, min_split: float) -> None:
+    if int(horizon) != horizon or horizon < 1:
+        raise ValueError(f"FQI horizon H must be an integer >= 1, got {horizon!r}")
+    if not 0 < min_split <= 1:
+        raise ValueError(f"minimum split psi must be a fraction in (0, 1], got {min_split!r}")
+
+
+def fit_fqi(phi, kl, reward, phi_next, kl_grid, horizon: int, min_split: float,
+            n_estimators: int = 100, gamma: float = 1.0, seed: int = 0,
+            n_jobs: int = 1) -> list[FQIModel]:
+    """Run H iterations of FQI and return the models Q_1..Q_H (one fit serves every H <= horizon).
+
+    Args:
+        phi: (n, d) meta-states; kl: (n,) meta-actions taken; reward: (n,) meta-rewards;
+        phi_next: (n, d) next meta-states; kl_grid: (n_actions,) Lambda for the max and
+        the greedy policy; horizon: H; min_split: psi; gamma: meta-discount (1 in the paper).
+    Returns:
+        ``[Q_1, ..., Q_H]`` as :class:`FQIModel`.
+    """
+    check_fqi_params(horizon, min_split)
+    phi, phi_next = np.asarray(phi, float), np.asarray(phi_next, float)
+    reward, kl_grid = np.asarray(reward, float), np.asarray(kl_grid, float)
+    x = design(phi, np.asarray(kl, float))
+    target = reward
+    models = []
+    for h in range(1, horizon + 1):
+        forest = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_split=min_split,
+                                     max_features=1.0, bootstrap=False,
+                                     random_state=seed + h, n_jobs=n_jobs)
+        forest.fit(x, target)
+        models.append(FQIModel(forest, kl_grid, h, min_split))
+        if h < horizon:
+            target = reward + gamma * q_table(forest, phi_next, kl_grid).max(axis=1)
+    return models

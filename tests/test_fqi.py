@@ -1,0 +1,56 @@
+"""FQI on a tiny deterministic chain whose optimal Q is known."""
+import numpy as np
+import pytest
+
+from lib.fqi import fit_fqi
+
+# 5-state chain, two actions encoded as lambdas: 0.01 = "left", 1.0 = "right".
+# Right from state 4 pays 1 and stays; left from state 0 pays 0.2 and stays; else 0.
+LEFT, RIGHT = 0.01, 1.0
+GRID = np.array([LEFT, RIGHT])
+
+
+def chain_dataset():
+    rows = []
+    for s in range(5):
+        for a in GRID:
+            nxt = min(s + 1, 4) if a == RIGHT else max(s - 1, 0)
+            r = 1.0 if (s == 4 and a == RIGHT) else (0.2 if (s == 0 and a == LEFT) else 0.0)
+            rows.extend([(s, a, r, nxt)] * 20)  # repeated samples: a batch of experience
+    s, a, r, nxt = (np.array(c, dtype=float) for c in zip(*rows))
+    feats = lambda z: np.column_stack([z, z**2])  # noqa: E731  (a 2-D meta-state)
+    return feats(s), a, r, feats(nxt), feats
+
+
+@pytest.mark.parametrize("horizon", [1, 8])
+def test_fqi_recovers_the_greedy_action(horizon):
+    phi, a, r, phi_next, feats = chain_dataset()
+    models = fit_fqi(phi, a, r, phi_next, GRID, horizon=horizon, min_split=0.01,
+                     n_estimators=50, gamma=0.9, seed=0)
+    model = models[-1]
+    greedy = model.greedy(feats(np.arange(5.0)))
+    # exact Q by iterating the Bellman optimality operator H times
+    q = np.zeros((5, 2))
+    for _ in range(horizon):
+        v = q.max(axis=1)
+        new = np.zeros((5, 2))
+        for s in range(5):
+            new[s, 0] = (0.2 if s == 0 else 0.0) + 0.9 * v[max(s - 1, 0)]
+            new[s, 1] = (1.0 if s == 4 else 0.0) + 0.9 * v[min(s + 1, 4)]
+        q = new
+    expected = GRID[q.argmax(axis=1)]
+    np.testing.assert_array_equal(greedy, expected)
+    np.testing.assert_allclose(model.q_values(feats(np.arange(5.0))), q, atol=1e-9)
+    if horizon == 1:  # myopic: take the 0.2 at state 0
+        assert greedy[0] == LEFT
+    else:  # far-sighted: walk right everywhere
+        assert (greedy == RIGHT).all()
+    assert len(models) == horizon and models[0].horizon == 1
+
+
+def test_bad_fqi_parameters_are_named():
+    phi, a, r, phi_next, _ = chain_dataset()
+    with pytest.raises(ValueError, match="H must be an integer >= 1, got 0"):
+        fit_fqi(phi, a, r, phi_next, GRID, horizon=0, min_split=0.1)
+    with pytest.raises(ValueError, match="got 5"):
+        fit_fqi(phi, a, r, phi_next, GRID, horizon=1, min_split=5)
