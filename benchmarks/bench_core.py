@@ -78,12 +78,23 @@ def main() -> None:
         trpo_step(policy, obs, act, adv, 0.01, require_improvement=False)
 
     t_update = median_time(one_update, 20)
+    # the longest batch: 64 trajectories x 200 steps (a balancing policy); cost depends on size only
+    big_obs = rng.normal(0, 0.05, size=(64 * 200, 4))
+    big_act = rng.normal(size=(64 * 200, 1))
+    big_adv = rng.normal(size=64 * 200)
+
+    def big_update():
+        policy.load_state_dict(state)
+        trpo_step(policy, big_obs, big_act, big_adv, 0.01, require_improvement=False)
+
+    t_big = median_time(big_update, 10)
     table = pd.DataFrame(rows)
     print(table.round(0).to_string(index=False))
     print(f"\nxTRPO update, MLP(2,32), 64 Cartpole trajectories ({len(obs)} steps): "
-          f"{1000 * t_update:.1f} ms (median of 20)")
+          f"{1000 * t_update:.1f} ms (median of 20); at 12800 steps (64 x 200): {1000 * t_big:.1f} ms")
     table["update_ms_mlp_2_32_cartpole_64traj"] = 1000 * t_update
     table["update_batch_steps"] = len(obs)
+    table["update_ms_mlp_2_32_12800_steps"] = 1000 * t_big
     save_table(table, DATA / "full" / "benchmarks" / "core.csv", params={"seed": 0, "threads": 1})
 
 

@@ -110,6 +110,8 @@ def map_cached(fn: Callable, jobs: list[dict], cache_dir: Path, n_jobs: int = 1,
     if len(set(keys)) != len(keys):
         raise ValueError("job keys must be unique")
     paths = {k: cache_dir / f"{k}.pkl" for k in keys}
+    for stale in cache_dir.glob(".*.pkl.*"):  # temp file of a write cut short by a kill
+        stale.unlink(missing_ok=True)
     todo = [job for job in jobs if not paths[job["key"]].exists()]
     if todo:
         calls = (delayed(_run_and_store)(fn, job, paths[job["key"]]) for job in todo)

@@ -58,7 +58,7 @@ def learn(env: str, task, kl_schedule: float | Sequence[float] | Callable,
     Returns:
         tidy table, one row per step t: ``env, algo, arch, step, ret, ret_std,
         kl_bound, kl, accepted, n_backtracks`` (the last four describe the update made
-        *after* step t's batch; NaN on the last row) and, with features, one column per
+        *after* step t's batch; NaN on the last row), ``log_std`` of pi_t and, with features, one column per
         name in :data:`lib.metafeatures.FEATURE_NAMES`.
     """
     check_algo(algo)
@@ -84,7 +84,8 @@ def learn(env: str, task, kl_schedule: float | Sequence[float] | Callable,
         batch = rollout(spec, policy, tasks, rng)
         ret = batch.returns
         row = dict(step=t, ret=ret.mean(), ret_std=ret.std(ddof=1), kl_bound=np.nan,
-                   kl=np.nan, accepted=np.nan, n_backtracks=np.nan)
+                   kl=np.nan, accepted=np.nan, n_backtracks=np.nan,
+                   log_std=float(policy.log_std.detach().mean()))
         phi = None
         if with_features:
             cur = featurise(batch)

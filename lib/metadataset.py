@@ -86,3 +86,11 @@ def collect(env: str, n_trajectories: int, n_updates: int, n_traj: int, archs, c
     parts = map_cached(collect_trajectory, jobs, cache_dir, n_jobs=n_jobs,
                        desc=f"collecting {env}")
     return pd.concat(parts, ignore_index=True)
+
+
+def collect_env(cfg, env: str, cache_dir) -> pd.DataFrame:
+    """The meta-dataset of ``env`` with the sizes of a :class:`lib.profiles.MetaConfig`."""
+    return collect(env, cfg.collect_trajectories[env], cfg.collect_updates[env], cfg.n_traj[env],
+                   cfg.train_archs[env], cache_dir, kl_range=cfg.kl_range,
+                   log_uniform=cfg.log_uniform, seed=cfg.seed, n_jobs=cfg.n_jobs,
+                   max_points=cfg.max_points)

@@ -76,3 +76,77 @@ def sensitivity(perf, envs, algos):
     axes[0, 0].legend()
     fig.tight_layout()
     return fig
+
+
+METHOD_COLORS = {"Meta-KL": "#D55E00", "Fixed-KL (best)": "#0072B2", "Random-KL (dataset)": "#999999",
+                 "Meta-KL (TRPO)": "#CC79A7"}
+
+FEATURE_GROUPS = {
+    "entropy H (t)": ["H_s_t", "H_a|s_t", "H_s'|sa_t"],
+    "cross-entropy C (t, t-1)": ["C_s_t,tm1", "C_a|s_t,tm1", "C_s'|sa_t,tm1"],
+    "KL (t || t-1)": ["KL_s_t||tm1", "KL_a|s_t||tm1", "KL_s'|sa_t||tm1"],
+    "KL (t-1 || t)": ["KL_s_tm1||t", "KL_a|s_tm1||t", "KL_s'|sa_tm1||t"],
+}
+
+
+def feature_panels(df, envs):
+    """Metafeatures along a learning run: rows = envs, columns = feature groups."""
+    fig, axes = plt.subplots(len(envs), len(FEATURE_GROUPS), figsize=(16, 2.8 * len(envs)), squeeze=False)
+    for i, env in enumerate(envs):
+        part = df[df.env == env]
+        for j, (title, names) in enumerate(FEATURE_GROUPS.items()):
+            ax = axes[i, j]
+            for name, style in zip(names, ("-", "--", ":")):
+                ax.plot(part.step, part[name], style, label=name.split("_")[1])
+            ax.set_title(f"{env}: {title}", fontsize=9)
+            ax.set_xlabel("TRPO step t" if i == len(envs) - 1 else "")
+        axes[i, 0].legend(title="distribution", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def method_curves(curves, lambdas, panels, panel_col: str, title_fmt: str = "{}"):
+    """Top row: return per step (mean, 90% CI) per method; bottom row: lambda per step.
+
+    Args:
+        curves: curve summary by ``[panel_col, method]``.
+        lambdas: the same for the chosen lambda (mean over runs).
+        panels: values of ``panel_col``, one column each.
+    """
+    fig, axes = plt.subplots(2, len(panels), figsize=(4.6 * len(panels), 6.0), squeeze=False,
+                             gridspec_kw={"height_ratios": [2, 1]}, sharex="col")
+    for j, panel in enumerate(panels):
+        top, bottom = axes[0, j], axes[1, j]
+        for method, color in METHOD_COLORS.items():
+            part = curves[(curves[panel_col] == panel) & (curves.method == method)]
+            if len(part):
+                band(top, part, label=method, color=color)
+            lam = lambdas[(lambdas[panel_col] == panel) & (lambdas.method == method)]
+            if len(lam):
+                band(bottom, lam, color=color)
+        top.set_title(title_fmt.format(panel))
+        top.set_ylabel("return J (mean, 90% CI)" if j == 0 else "")
+        bottom.set_yscale("log")
+        bottom.set_ylabel("λ chosen" if j == 0 else "")
+        bottom.set_xlabel("TRPO step t")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def validation_heatmaps(scores, envs, paper_choice: dict):
+    """Heatmap of the validation score over (H, psi) per env; the paper's pick is boxed."""
+    fig, axes = plt.subplots(1, len(envs), figsize=(4.6 * len(envs), 3.4), squeeze=False)
+    for j, env in enumerate(envs):
+        table = scores[scores.env == env].pivot(index="fqi_horizon", columns="min_split", values="score")
+        sns.heatmap(table, annot=True, fmt=".3g", cmap="viridis", ax=axes[0, j], cbar=False)
+        axes[0, j].set_title(f"{env}: mean return over validation runs")
+        axes[0, j].set_xlabel("minimum split ψ")
+        axes[0, j].set_ylabel("FQI horizon H")
+        if env in paper_choice and paper_choice[env][1] in table.columns:
+            h, psi = paper_choice[env]
+            col = list(table.columns).index(psi)
+            row = list(table.index).index(h)
+            axes[0, j].add_patch(plt.Rectangle((col, row), 1, 1, fill=False, edgecolor="red", lw=2))
+    fig.tight_layout()
+    return fig

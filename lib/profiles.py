@@ -74,13 +74,93 @@ class SweepConfig:
                 f"kl_grid={list(self.kl_grid)} algos={list(self.algos)}\n{sizes}")
 
 
+def _all_archs(exclude=()) -> tuple:
+    """Linear plus MLP(h, n) for h in 1..3, n in {8, 16, 32, 64}, minus ``exclude``."""
+    archs = [(0, 0)] + [(h, n) for h in (1, 2, 3) for n in (8, 16, 32, 64)]
+    return tuple(a for a in archs if a not in exclude)
+
+
+@dataclass(frozen=True)
+class MetaConfig:
+    """Paper 1's meta-learning pipeline (notebooks 03-08): one config, per-env sizes.
+
+    Attributes:
+        envs: environments.
+        kl_grid: Lambda, the meta-actions of the FQI model and the Fixed-KL grid.
+        kl_range, log_uniform: range and scale of the random lambda during collection.
+        n_traj: N trajectories per batch (metafeatures use B_t and B_{t-1}).
+        collect_trajectories, collect_updates: learning trajectories and updates per
+            trajectory of the meta-dataset (tuples = product).
+        train_archs: architectures sampled during collection (held-out ones excluded).
+        test_updates: updates of a meta-test run (Cartpole: 45 > 15 collected).
+        fqi_horizons, fqi_min_splits: meta-validation grid of H and psi.
+        n_estimators: Extra Trees per forest.
+        n_val_runs, val_updates: meta-validation runs (held-out tasks) and their length.
+        n_test_runs: runs per configuration in Figures 1-3 (30 in the paper).
+        fig2_archs, fig3_archs: architectures of Figures 2 (Minigolf) and 3 (Cartpole).
+        max_points: cap on the k-NN sample sets.
+        n_jobs: parallel workers.
+    """
+
+    profile: str
+    seed: int = 0
+    envs: tuple = ("elikoeidis", "minigolf", "cartpole")
+    kl_grid: tuple = KL_GRID_PAPER
+    kl_range: tuple = (1e-3, 1.0)
+    log_uniform: bool = True
+    n_traj: dict = field(default_factory=lambda: {"elikoeidis": 8, "minigolf": 64, "cartpole": 64})
+    collect_trajectories: dict = field(default_factory=lambda: {"elikoeidis": 10, "minigolf": 200, "cartpole": 1000})
+    collect_updates: dict = field(default_factory=lambda: {"elikoeidis": 10, "minigolf": 35, "cartpole": 15})
+    train_archs: dict = field(default_factory=lambda: {
+        "elikoeidis": ((0, 0),), "minigolf": _all_archs(exclude=((2, 32),)),
+        "cartpole": _all_archs(exclude=((1, 16), (3, 64)))})
+    test_updates: dict = field(default_factory=lambda: {"elikoeidis": 10, "minigolf": 35, "cartpole": 45})
+    fqi_horizons: tuple = (1, 2, 3, 4, 5)
+    fqi_min_splits: tuple = (5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2)
+    n_estimators: int = 100
+    n_val_runs: int = 20
+    val_updates: dict = field(default_factory=lambda: {"elikoeidis": 10, "minigolf": 35, "cartpole": 15})
+    n_test_runs: int = 30
+    fig2_archs: tuple = ((0, 0), (1, 16), (2, 32))
+    fig3_archs: tuple = ((0, 0), (1, 16), (3, 64))
+    max_points: int = 2000
+    n_jobs: int = field(default_factory=default_n_jobs)
+
+    def tuples(self, env: str) -> int:
+        return self.collect_trajectories[env] * self.collect_updates[env]
+
+    def sweep(self, env: str, arch=(0, 0), algos=("TRPO", "xTRPO")) -> "SweepConfig":
+        """The Fixed-KL baseline sweep of ``env`` (shares runs and checkpoints with notebook 02)."""
+        return SweepConfig(profile=self.profile, seed=self.seed, envs=(env,), algos=tuple(algos),
+                           kl_grid=self.kl_grid, n_runs=self.n_test_runs,
+                           n_traj={env: self.n_traj[env]}, n_updates={env: self.test_updates[env]},
+                           arch=tuple(arch), n_jobs=self.n_jobs)
+
+    def summary(self) -> str:
+        lines = [f"profile={self.profile} seed={self.seed} Lambda={list(self.kl_grid)}"]
+        for env in self.envs:
+            lines.append(f"{env}: {self.tuples(env)} tuples = {self.collect_trajectories[env]} x "
+                         f"{self.collect_updates[env]} updates, N={self.n_traj[env]}, "
+                         f"test T={self.test_updates[env]}, {len(self.train_archs[env])} train archs")
+        return "\n".join(lines)
+
+
 _QUICK = {
     "envs": dict(n_tasks=3, n_traj=100),
     "trpo_sweep": dict(kl_grid=(1e-3, 1e-2, 0.1, 1.0), n_runs=4,
-                       n_traj={"elikoeidis": 8, "minigolf": 32, "cartpole": 16},
+                       n_traj={"elikoeidis": 8, "minigolf": 16, "cartpole": 8},
                        n_updates={"elikoeidis": 10, "minigolf": 10, "cartpole": 10}),
 }
-_CLASSES = {"envs": EnvsConfig, "trpo_sweep": SweepConfig}
+_QUICK["meta"] = dict(
+    kl_grid=(1e-3, 1e-2, 0.1, 1.0),
+    n_traj={"elikoeidis": 8, "minigolf": 16, "cartpole": 8},
+    collect_trajectories={"elikoeidis": 10, "minigolf": 16, "cartpole": 16},
+    collect_updates={"elikoeidis": 10, "minigolf": 8, "cartpole": 5},
+    test_updates={"elikoeidis": 10, "minigolf": 10, "cartpole": 10},
+    val_updates={"elikoeidis": 10, "minigolf": 8, "cartpole": 5},
+    fqi_horizons=(1, 3), fqi_min_splits=(1e-3, 1e-2), n_estimators=20,
+    n_val_runs=3, n_test_runs=4, max_points=400)
+_CLASSES = {"envs": EnvsConfig, "trpo_sweep": SweepConfig, "meta": MetaConfig}
 
 
 def resolve(stage: str, profile: str = "quick", **overrides):
@@ -110,6 +190,20 @@ def _validate(cfg) -> None:
 
     if cfg.seed < 0:
         raise ValueError(f"seed must be >= 0, got {cfg.seed}")
+    if isinstance(cfg, MetaConfig):
+        for env in cfg.envs:
+            check_env_name(env)
+        for kl in cfg.kl_grid:
+            check_kl_bound(kl)
+        lo, hi = cfg.kl_range
+        if not 0 < lo < hi:
+            raise ValueError(f"kl_range must satisfy 0 < low < high, got {cfg.kl_range}")
+        for h in cfg.fqi_horizons:
+            if int(h) != h or h < 1:
+                raise ValueError(f"FQI horizons must be integers >= 1, got {h!r}")
+        for psi in cfg.fqi_min_splits:
+            if not 0 < psi <= 1:
+                raise ValueError(f"minimum splits psi must be in (0, 1], got {psi!r}")
     if isinstance(cfg, SweepConfig):
         for env in cfg.envs:
             check_env_name(env)

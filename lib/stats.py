@@ -35,3 +35,28 @@ def curve_summary(df: pd.DataFrame, by: list[str], x: str = "step", y: str = "re
         mean, lo, hi = t_interval(group[y].to_numpy(), level)
         rows.append((*keys, mean, lo, hi, int(group[y].notna().sum())))
     return pd.DataFrame(rows, columns=by + [x, "mean", "lo", "hi", "n"])
+
+
+def paired_bootstrap_diff(a, b, level: float = 0.9, n_boot: int = 10000, seed: int = 0):
+    """Bootstrap confidence interval of mean(a - b) for paired samples.
+
+    Runs are paired by index (common random numbers: run i of both methods shares its task,
+    initial policy and first batch), so runs are resampled jointly.
+
+    Args:
+        a, b: (n,) per-run scores of two methods. level: coverage.
+        n_boot: bootstrap resamples. seed: resampling stream (an explicit Generator;
+            the result does not depend on any global state).
+    Returns:
+        ``(mean_diff, lo, hi)`` (percentile interval).
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"paired samples need equal 1-D shapes, got {a.shape} and {b.shape}")
+    diff = a - b
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(diff), size=(n_boot, len(diff)))
+    means = diff[idx].mean(axis=1)
+    tail = (1 - level) / 2
+    lo, hi = np.quantile(means, [tail, 1 - tail])
+    return float(diff.mean()), float(lo), float(hi)

@@ -19,14 +19,25 @@ from lib.stats import t_interval
 
 
 def run_task(env: str, seed: int, run: int) -> np.ndarray:
-    """Task of run ``run`` of ``env``: drawn from the env's distribution, shape (k,)."""
+    """Task of test run ``run`` of ``env``: drawn from the env's distribution, shape (k,)."""
     return get_spec(env).sample_tasks(rng(seed, "task", env, run), 1)[0]
 
 
+def run_setup(env: str, split: str, seed: int, run: int):
+    """``(task, key)`` of a run. ``split="test"``: the runs of notebook 02 and the meta-test
+    (every method shares task, initial policy and first batch of run i); ``"val"``: held-out
+    meta-validation runs with their own tasks."""
+    if split == "test":
+        return run_task(env, seed, run), ("fixed_kl", env, run)
+    if split == "val":
+        return get_spec(env).sample_tasks(rng(seed, "val-task", env, run), 1)[0], ("val", env, run)
+    raise ValueError(f"unknown split {split!r}; choose test or val")
+
+
 def _one_run(env, algo, kl_bound, run, arch, n_updates, n_traj, seed):
-    task = run_task(env, seed, run)
+    task, key = run_setup(env, "test", seed, run)
     df = learn(env, task, kl_bound, algo, arch=arch, n_updates=n_updates, n_traj=n_traj,
-               seed=seed, key=("fixed_kl", env, run))
+               seed=seed, key=key)
     df.insert(3, "fixed_kl", kl_bound)
     df.insert(4, "run", run)
     return df
