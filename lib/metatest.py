@@ -35,12 +35,17 @@ def fit_models(dataset: pd.DataFrame, kl_grid, horizon: int, min_split: float,
 
 
 def cached_model(dataset_path: str, kl_grid, horizon: int, min_split: float,
-                 n_estimators: int, seed: int) -> FQIModel:
-    """Q_horizon fitted on the dataset file, memoised per process (by file identity)."""
+                 n_estimators: int, seed: int, fit_horizon: int | None = None) -> FQIModel:
+    """Q_horizon fitted on the dataset file, memoised per process (by file identity).
+
+    ``fit_horizon`` >= horizon runs that many iterations once and memoises every Q_h on the
+    way (Q_h does not depend on how many iterations follow it).
+    """
     stat = os.stat(dataset_path)
     base = (dataset_path, stat.st_mtime_ns, stat.st_size, tuple(kl_grid), min_split, n_estimators, seed)
     if base + (horizon,) not in _MODELS:
-        models = fit_models(pd.read_csv(dataset_path), kl_grid, horizon, min_split, n_estimators, seed)
+        models = fit_models(pd.read_csv(dataset_path), kl_grid, max(horizon, fit_horizon or 0),
+                            min_split, n_estimators, seed)
         for model in models:
             _MODELS[base + (model.horizon,)] = model
     return _MODELS[base + (horizon,)]
@@ -49,9 +54,9 @@ def cached_model(dataset_path: str, kl_grid, horizon: int, min_split: float,
 def meta_kl_run(env: str, split: str, run: int, arch, n_updates: int, n_traj: int, seed: int,
                 dataset_path: str, kl_grid, horizon: int, min_split: float,
                 n_estimators: int = 100, fqi_seed: int = 0, algo: str = "xTRPO",
-                max_points: int = 2000) -> pd.DataFrame:
+                max_points: int = 2000, fit_horizon: int | None = None) -> pd.DataFrame:
     """One learning run with lambda_t chosen greedily by the FQI model (per-step table)."""
-    model = cached_model(dataset_path, kl_grid, horizon, min_split, n_estimators, fqi_seed)
+    model = cached_model(dataset_path, kl_grid, horizon, min_split, n_estimators, fqi_seed, fit_horizon)
     task, key = run_setup(env, split, seed, run)
     df = learn(env, task, lambda t, phi: model.greedy(phi), algo, arch=arch, n_updates=n_updates,
                n_traj=n_traj, seed=seed, key=key, with_features=True, max_points=max_points)
@@ -95,7 +100,7 @@ def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, 
                             n_traj=n_traj, seed=seed, dataset_path=str(dataset_path),
                             kl_grid=tuple(kl_grid), horizon=horizon, min_split=min_split,
                             n_estimators=n_estimators, fqi_seed=fqi_seed, algo=algo,
-                            max_points=max_points)))
+                            max_points=max_points, fit_horizon=max(h for h, _ in models))))
     parts = map_cached(meta_kl_run, jobs, cache_dir, n_jobs=n_jobs, desc=f"Meta-KL {env} {split}")
     return pd.concat(parts, ignore_index=True)
 

@@ -118,7 +118,7 @@ class MetaConfig:
     fqi_horizons: tuple = (1, 2, 3, 4, 5)
     fqi_min_splits: tuple = (5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2)
     n_estimators: int = 100
-    n_val_runs: int = 20
+    n_val_runs: int = 10
     val_updates: dict = field(default_factory=lambda: {"elikoeidis": 10, "minigolf": 35, "cartpole": 15})
     n_test_runs: int = 30
     fig2_archs: tuple = ((0, 0), (1, 16), (2, 32))
