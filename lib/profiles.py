@@ -186,35 +186,29 @@ def resolve(stage: str, profile: str = "quick", **overrides):
 
 def _validate(cfg) -> None:
     from lib.envs import check_env_name
+    from lib.fqi import check_fqi_params
     from lib.trpo import check_algo, check_kl_bound
 
     if cfg.seed < 0:
         raise ValueError(f"seed must be >= 0, got {cfg.seed}")
+    if getattr(cfg, "n_jobs", 1) < 1:
+        raise ValueError(f"n_jobs must be >= 1, got {cfg.n_jobs}")
+    for env in getattr(cfg, "envs", ()):
+        check_env_name(env)
+    for kl in getattr(cfg, "kl_grid", ()):
+        check_kl_bound(kl)
+    if isinstance(cfg, SweepConfig):
+        for algo in cfg.algos:
+            check_algo(algo)
+        if cfg.n_runs < 1:
+            raise ValueError(f"n_runs must be >= 1, got {cfg.n_runs}")
     if isinstance(cfg, MetaConfig):
-        for env in cfg.envs:
-            check_env_name(env)
-        for kl in cfg.kl_grid:
-            check_kl_bound(kl)
         lo, hi = cfg.kl_range
         if not 0 < lo < hi:
             raise ValueError(f"kl_range must satisfy 0 < low < high, got {cfg.kl_range}")
         for h in cfg.fqi_horizons:
-            if int(h) != h or h < 1:
-                raise ValueError(f"FQI horizons must be integers >= 1, got {h!r}")
-        for psi in cfg.fqi_min_splits:
-            if not 0 < psi <= 1:
-                raise ValueError(f"minimum splits psi must be in (0, 1], got {psi!r}")
-    if isinstance(cfg, SweepConfig):
-        for env in cfg.envs:
-            check_env_name(env)
-        for algo in cfg.algos:
-            check_algo(algo)
-        for kl in cfg.kl_grid:
-            check_kl_bound(kl)
-        if cfg.n_runs < 1:
-            raise ValueError(f"n_runs must be >= 1, got {cfg.n_runs}")
-        if cfg.n_jobs < 1:
-            raise ValueError(f"n_jobs must be >= 1, got {cfg.n_jobs}")
+            for psi in cfg.fqi_min_splits:
+                check_fqi_params(h, psi)
 
 
 def parse_names(text: str) -> tuple | None:
