@@ -114,13 +114,11 @@ def map_cached(fn: Callable, jobs: list[dict], cache_dir: Path, n_jobs: int = 1,
         stale.unlink(missing_ok=True)
     todo = [job for job in jobs if not paths[job["key"]].exists()]
     if todo:
-        calls = (delayed(_run_and_store)(fn, job, paths[job["key"]]) for job in todo)
         if n_jobs == 1:
-            for _ in progress((_run_and_store(fn, j, paths[j["key"]]) for j in todo),
-                              total=len(todo), desc=desc):
-                pass
+            results = (_run_and_store(fn, job, paths[job["key"]]) for job in todo)
         else:
             runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-            for _ in progress(runner(calls), total=len(todo), desc=desc):
-                pass
+            results = runner(delayed(_run_and_store)(fn, job, paths[job["key"]]) for job in todo)
+        for _ in progress(results, total=len(todo), desc=desc):
+            pass
     return [pickle.loads(paths[k].read_bytes()) for k in keys]

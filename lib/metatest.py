@@ -20,6 +20,7 @@ from lib.io import map_cached
 from lib.learning import learn
 from lib.metadataset import NEXT, PHI, sample_arch
 from lib.seeding import rng as make_rng
+from lib.stats import per_run_scores
 from lib.sweeps import run_setup
 
 _MODELS: dict = {}
@@ -122,14 +123,6 @@ def choose_model(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- meta-test tables -------------------------------------------------------------------------
-
-def per_run_scores(runs: pd.DataFrame, keys: list[str], last: int = 3) -> pd.DataFrame:
-    """Final return (mean of the last ``last`` steps) and AUC (mean over steps) per run."""
-    max_step = runs.groupby(keys)["step"].transform("max")
-    final = runs[runs.step > max_step - last].groupby(keys + ["run"])["ret"].mean().rename("final")
-    auc = runs.groupby(keys + ["run"])["ret"].mean().rename("auc")
-    return pd.concat([final, auc], axis=1).reset_index()
-
 
 def best_fixed(fixed: pd.DataFrame, panel: str, metric: str) -> pd.DataFrame:
     """Per panel, the runs of the (algo, lambda) with the best mean ``metric`` over runs.

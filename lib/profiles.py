@@ -150,16 +150,16 @@ _QUICK = {
     "trpo_sweep": dict(kl_grid=(1e-3, 1e-2, 0.1, 1.0), n_runs=4,
                        n_traj={"elikoeidis": 8, "minigolf": 16, "cartpole": 8},
                        n_updates={"elikoeidis": 10, "minigolf": 10, "cartpole": 10}),
+    "meta": dict(
+        kl_grid=(1e-3, 1e-2, 0.1, 1.0),
+        n_traj={"elikoeidis": 8, "minigolf": 16, "cartpole": 8},
+        collect_trajectories={"elikoeidis": 10, "minigolf": 16, "cartpole": 16},
+        collect_updates={"elikoeidis": 10, "minigolf": 8, "cartpole": 5},
+        test_updates={"elikoeidis": 10, "minigolf": 10, "cartpole": 10},
+        val_updates={"elikoeidis": 10, "minigolf": 8, "cartpole": 5},
+        fqi_horizons=(1, 3), fqi_min_splits=(1e-3, 1e-2), n_estimators=20,
+        n_val_runs=3, n_test_runs=4, max_points=400),
 }
-_QUICK["meta"] = dict(
-    kl_grid=(1e-3, 1e-2, 0.1, 1.0),
-    n_traj={"elikoeidis": 8, "minigolf": 16, "cartpole": 8},
-    collect_trajectories={"elikoeidis": 10, "minigolf": 16, "cartpole": 16},
-    collect_updates={"elikoeidis": 10, "minigolf": 8, "cartpole": 5},
-    test_updates={"elikoeidis": 10, "minigolf": 10, "cartpole": 10},
-    val_updates={"elikoeidis": 10, "minigolf": 8, "cartpole": 5},
-    fqi_horizons=(1, 3), fqi_min_splits=(1e-3, 1e-2), n_estimators=20,
-    n_val_runs=3, n_test_runs=4, max_points=400)
 _CLASSES = {"envs": EnvsConfig, "trpo_sweep": SweepConfig, "meta": MetaConfig}
 
 

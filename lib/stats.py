@@ -60,3 +60,11 @@ def paired_bootstrap_diff(a, b, level: float = 0.9, n_boot: int = 10000, seed: i
     tail = (1 - level) / 2
     lo, hi = np.quantile(means, [tail, 1 - tail])
     return float(diff.mean()), float(lo), float(hi)
+
+
+def per_run_scores(runs: pd.DataFrame, keys: list[str], last: int = 3) -> pd.DataFrame:
+    """Final return (mean of the last ``last`` steps) and AUC (mean over steps) per run."""
+    max_step = runs.groupby(keys)["step"].transform("max")
+    final = runs[runs.step > max_step - last].groupby(keys + ["run"])["ret"].mean().rename("final")
+    auc = runs.groupby(keys + ["run"])["ret"].mean().rename("auc")
+    return pd.concat([final, auc], axis=1).reset_index()

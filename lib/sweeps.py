@@ -15,7 +15,7 @@ from lib.io import map_cached
 from lib.learning import learn
 from lib.profiles import SweepConfig
 from lib.seeding import rng
-from lib.stats import t_interval
+from lib.stats import per_run_scores, t_interval
 
 
 def run_task(env: str, seed: int, run: int) -> np.ndarray:
@@ -73,15 +73,14 @@ def final_performance(df: pd.DataFrame, last: int = 3, level: float = 0.9) -> pd
         one row per (env, algo, fixed_kl): ``mean, lo, hi, n`` and ``auc`` (mean return
         over all steps, averaged over runs).
     """
-    max_step = df.groupby("env")["step"].transform("max")
-    tail = df[df.step > max_step - last]
-    per_run = tail.groupby(["env", "algo", "fixed_kl", "run"], as_index=False)["ret"].mean()
-    auc = df.groupby(["env", "algo", "fixed_kl"])["ret"].mean().rename("auc")
+    keys = ["env", "algo", "fixed_kl"]
+    per_run = per_run_scores(df, keys, last)
     rows = []
-    for (env, algo, kl), g in per_run.groupby(["env", "algo", "fixed_kl"]):
-        mean, lo, hi = t_interval(g.ret, level)
-        rows.append(dict(env=env, algo=algo, fixed_kl=kl, mean=mean, lo=lo, hi=hi, n=len(g)))
-    return pd.DataFrame(rows).merge(auc.reset_index(), on=["env", "algo", "fixed_kl"])
+    for (env, algo, kl), g in per_run.groupby(keys):
+        mean, lo, hi = t_interval(g.final, level)
+        rows.append(dict(env=env, algo=algo, fixed_kl=kl, mean=mean, lo=lo, hi=hi, n=len(g),
+                         auc=g.auc.mean()))
+    return pd.DataFrame(rows)
 
 
 def best_and_worst(perf: pd.DataFrame) -> pd.DataFrame:
