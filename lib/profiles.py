@@ -145,6 +145,49 @@ class MetaConfig:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class BOMRLConfig:
+    """Paper 2's exact Frozen Lake experiment (notebook 09).
+
+    Attributes:
+        gamma: discount. n_holes: holes per map. goal_radii: task distributions (goal within
+            this Manhattan distance of the bottom-right corner; 1 = "low", 6 = "high" variance).
+        n_train_tasks, n_test_tasks: tasks drawn per (distribution, seed).
+        checkpoints: meta-iterations K at which the meta-policy is meta-tested (last = K).
+        lr: meta step size. batch_size: training tasks per meta-iteration.
+        n_seeds: independent repetitions (new tasks, new minibatches).
+        n_adapt_steps: policy-adaptation steps at meta-test.
+        lam_kl, lam_euclidean: lambda of the KL and Euclidean Alg. delta: KL radius of the
+            constrained Alg. temperature: of the soft-optimal theta*_tau used for Var(P(Gamma)).
+        n_jobs: parallel workers.
+    """
+
+    profile: str
+    seed: int = 0
+    gamma: float = 0.9
+    n_holes: int = 2
+    goal_radii: tuple = (0, 1, 2, 4, 6)
+    n_train_tasks: int = 100
+    n_test_tasks: int = 100
+    checkpoints: tuple = (0, 10, 30, 100, 300)
+    lr: float = 100.0
+    batch_size: int = 20
+    n_seeds: int = 5
+    n_adapt_steps: int = 4
+    lam_kl: float = 0.05
+    lam_euclidean: float = 3e-4
+    delta: float = 0.2
+    temperature: float = 0.002
+    n_jobs: int = field(default_factory=default_n_jobs)
+
+    def summary(self) -> str:
+        return (f"profile={self.profile} seed={self.seed} gamma={self.gamma} holes={self.n_holes} "
+                f"goal radii={list(self.goal_radii)} tasks={self.n_train_tasks} train/{self.n_test_tasks} test "
+                f"K={list(self.checkpoints)} lr={self.lr} batch={self.batch_size} seeds={self.n_seeds}\n"
+                f"lambda_KL={self.lam_kl} lambda_Euclidean={self.lam_euclidean} delta={self.delta} "
+                f"adaptation steps={self.n_adapt_steps}")
+
+
 _QUICK = {
     "envs": dict(n_tasks=3, n_traj=100),
     "trpo_sweep": dict(kl_grid=(1e-3, 1e-2, 0.1, 1.0), n_runs=4,
@@ -159,8 +202,10 @@ _QUICK = {
         val_updates={"elikoeidis": 10, "minigolf": 8, "cartpole": 5},
         fqi_horizons=(1, 3), fqi_min_splits=(1e-3, 1e-2), n_estimators=20,
         n_val_runs=3, n_test_runs=4, max_points=400),
+    "bomrl": dict(goal_radii=(1, 6), n_train_tasks=30, n_test_tasks=30, checkpoints=(0, 5, 20),
+                  batch_size=10, n_seeds=2, n_adapt_steps=3),
 }
-_CLASSES = {"envs": EnvsConfig, "trpo_sweep": SweepConfig, "meta": MetaConfig}
+_CLASSES = {"envs": EnvsConfig, "trpo_sweep": SweepConfig, "meta": MetaConfig, "bomrl": BOMRLConfig}
 
 
 def resolve(stage: str, profile: str = "quick", **overrides):
@@ -202,6 +247,8 @@ def _validate(cfg) -> None:
             check_algo(algo)
         if cfg.n_runs < 1:
             raise ValueError(f"n_runs must be >= 1, got {cfg.n_runs}")
+    if isinstance(cfg, BOMRLConfig):
+        _validate_bomrl(cfg)
     if isinstance(cfg, MetaConfig):
         lo, hi = cfg.kl_range
         if not 0 < lo < hi:
@@ -209,6 +256,29 @@ def _validate(cfg) -> None:
         for h in cfg.fqi_horizons:
             for psi in cfg.fqi_min_splits:
                 check_fqi_params(h, psi)
+
+
+def _validate_bomrl(cfg) -> None:
+    from lib.bomrl import AlgConfig
+    from lib.envs.frozen_lake import check_distribution
+
+    for r in cfg.goal_radii:
+        check_distribution(r, cfg.n_holes)
+    if not 0 < cfg.gamma < 1:
+        raise ValueError(f"gamma must be in (0, 1), got {cfg.gamma}")
+    ks = list(cfg.checkpoints)
+    if not ks or ks[0] < 0 or ks != sorted(set(ks)):
+        raise ValueError(f"checkpoints must be increasing non-negative integers, got {cfg.checkpoints}")
+    for name in ("n_train_tasks", "n_test_tasks", "batch_size", "n_seeds"):
+        if getattr(cfg, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+    if cfg.n_adapt_steps < 1:
+        raise ValueError(f"n_adapt_steps must be >= 1, got {cfg.n_adapt_steps}")
+    if not cfg.lr > 0 or not cfg.temperature > 0:
+        raise ValueError(f"lr and temperature must be > 0, got {cfg.lr}, {cfg.temperature}")
+    AlgConfig("kl", lam=cfg.lam_kl)
+    AlgConfig("euclidean", lam=cfg.lam_euclidean)
+    AlgConfig("kl_constrained", delta=cfg.delta)
 
 
 def parse_names(text: str) -> tuple | None:

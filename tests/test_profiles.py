@@ -43,3 +43,21 @@ def test_meta_full_is_paper_scale():
     assert (3, 1e-3) in [(h, p) for h in cfg.fqi_horizons for p in cfg.fqi_min_splits]
     assert (1, 5e-5) in [(h, p) for h in cfg.fqi_horizons for p in cfg.fqi_min_splits]
     assert (2, 32) not in cfg.train_archs["minigolf"] and (3, 64) not in cfg.train_archs["cartpole"]
+
+
+@pytest.mark.parametrize("override,match", [
+    (dict(goal_radii=(1, 9)), "goal_radius must be in 0..6, got 9"),
+    (dict(checkpoints=(0, 30, 10)), "checkpoints must be increasing"),
+    (dict(lam_kl=-1.0), "lam and delta must be > 0"),
+    (dict(gamma=1.0), "gamma must be in"),
+    (dict(n_seeds=0), "n_seeds must be >= 1"),
+])
+def test_bomrl_parameters_are_checked(override, match):
+    with pytest.raises(ValueError, match=match):
+        resolve("bomrl", "quick", **override)
+
+
+def test_bomrl_full_is_larger_than_quick():
+    q, f = resolve("bomrl", "quick"), resolve("bomrl", "full")
+    assert q.checkpoints[-1] < f.checkpoints[-1] and q.n_seeds < f.n_seeds
+    assert set(q.goal_radii) <= set(f.goal_radii)

@@ -1,0 +1,126 @@
+"""Paper 2's exact Frozen Lake experiment: meta-train every method, meta-test on held-out tasks.
+
+One work item = one (task distribution, seed): it draws the training and test tasks once
+(common random numbers across methods), meta-trains each method for K iterations, and at
+the checkpoints ``cfg.checkpoints`` meta-tests the current meta-parameters with 0..n
+policy-adaptation steps on the test tasks. Items are independent and checkpointed
+(:func:`lib.io.map_cached`), so an interrupted run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lib import bomrl, tabular
+from lib.envs import frozen_lake as fl
+from lib.seeding import rng as make_rng
+
+METHOD_ORDER = ("BO-MRL (KL)", "BO-MRL (Euclidean)", "BO-MRL (KL-constrained)", "MAML", "Uniform init + Alg (KL)")
+METRIC_OF = {"BO-MRL (KL)": "kl", "BO-MRL (Euclidean)": "euclidean", "BO-MRL (KL-constrained)": "kl_constrained"}
+
+
+def methods(cfg) -> list[bomrl.Method]:
+    """The compared methods, sized from a :class:`lib.profiles.BOMRLConfig`.
+
+    MAML's step size is ``(1 - gamma) / (2 lambda_euclidean)``: its PG step is then exactly
+    the first-order solution of the Euclidean Alg (``grad_theta f = (1 - gamma) grad J`` at
+    theta = phi), so MAML and BO-MRL (Euclidean) differ only in solving Alg to optimality.
+    """
+    kl = bomrl.AlgConfig("kl", lam=cfg.lam_kl)
+    return [
+        bomrl.Method("BO-MRL (KL)", "bomrl", kl),
+        bomrl.Method("BO-MRL (Euclidean)", "bomrl", bomrl.AlgConfig("euclidean", lam=cfg.lam_euclidean)),
+        bomrl.Method("BO-MRL (KL-constrained)", "bomrl", bomrl.AlgConfig("kl_constrained", delta=cfg.delta)),
+        bomrl.Method("MAML", "maml", alpha=(1 - cfg.gamma) / (2 * cfg.lam_euclidean)),
+        bomrl.Method("Uniform init + Alg (KL)", "scratch", kl),
+    ]
+
+
+def draw_tasks(cfg, goal_radius: int, seed: int) -> tuple[fl.TabularTasks, fl.TabularTasks]:
+    """Training and test tasks of one (distribution, seed), independent of the method."""
+    train = fl.sample_tasks(make_rng(cfg.seed, "bomrl", goal_radius, cfg.n_holes, seed, "train"),
+                            cfg.n_train_tasks, goal_radius, cfg.n_holes, cfg.gamma)
+    test = fl.sample_tasks(make_rng(cfg.seed, "bomrl", goal_radius, cfg.n_holes, seed, "test"),
+                           cfg.n_test_tasks, goal_radius, cfg.n_holes, cfg.gamma)
+    return train, test
+
+
+def run_item(cfg, goal_radius: int, seed: int) -> dict:
+    """Meta-train and meta-test every method on one (distribution, seed).
+
+    Returns:
+        ``curves``: table ``goal_radius, seed, method, K, step, J, J_star, gap`` (means over
+        test tasks); ``history``: meta-training table ``method, iter, J_meta, J_adapted``;
+        ``variance``: Var(P(Gamma)) of the test tasks per metric; ``seconds`` per method.
+    """
+    torch.set_num_threads(1)
+    train, test = draw_tasks(cfg, goal_radius, seed)
+    j_star = tabular.optimal(test)["J"].numpy()
+    theta_star = tabular.soft_optimal(test, cfg.temperature)
+    variance = {m: bomrl.task_variance(theta_star, m) for m in ("kl", "euclidean")}
+    rows, hist, seconds = [], [], {}
+    for method in methods(cfg):
+        t0 = time.perf_counter()
+        rng = make_rng(cfg.seed, "bomrl-minibatches", goal_radius, seed, method.name)
+        phi, done = None, 0
+        checkpoints = (0,) if method.kind == "scratch" else cfg.checkpoints
+        for K in checkpoints:
+            phi, h = bomrl.meta_train(method, train, K, cfg.lr, cfg.batch_size, rng, phi0=phi, start=done)
+            done = K
+            hist.append(h.assign(method=method.name))
+            J = bomrl.meta_test(method, phi, test, cfg.n_adapt_steps)
+            for step in range(J.shape[1]):
+                rows.append(dict(goal_radius=goal_radius, seed=seed, method=method.name, K=K, step=step,
+                                 J=float(J[:, step].mean()), J_star=float(j_star.mean()),
+                                 gap=float((j_star - J[:, step]).mean())))
+        seconds[method.name] = time.perf_counter() - t0
+    history = pd.concat(hist, ignore_index=True).assign(goal_radius=goal_radius, seed=seed)
+    return dict(curves=pd.DataFrame(rows), history=history, variance=variance, seconds=seconds)
+
+
+def run_all(cfg, cache_dir) -> dict:
+    """Every (distribution, seed) of ``cfg`` through :func:`lib.io.map_cached`.
+
+    Returns:
+        ``curves``, ``history`` (tables over all items), ``variance`` (table
+        ``goal_radius, seed, metric, variance``), ``seconds`` (table ``goal_radius, seed,
+        method, seconds``).
+    """
+    from lib.io import map_cached
+
+    jobs = [dict(key=f"r{r}-h{cfg.n_holes}-s{s}-K{cfg.checkpoints[-1]}-n{cfg.n_train_tasks}x{cfg.n_test_tasks}",
+                 kwargs=dict(cfg=cfg, goal_radius=r, seed=s))
+            for r in cfg.goal_radii for s in range(cfg.n_seeds)]
+    out = map_cached(run_item, jobs, cache_dir, n_jobs=cfg.n_jobs, desc="BO-MRL runs")
+    var = [dict(goal_radius=j["kwargs"]["goal_radius"], seed=j["kwargs"]["seed"], metric=m, variance=v)
+           for j, o in zip(jobs, out) for m, v in o["variance"].items()]
+    sec = [dict(goal_radius=j["kwargs"]["goal_radius"], seed=j["kwargs"]["seed"], method=m, seconds=v)
+           for j, o in zip(jobs, out) for m, v in o["seconds"].items()]
+    return dict(curves=pd.concat([o["curves"] for o in out], ignore_index=True),
+                history=pd.concat([o["history"] for o in out], ignore_index=True),
+                variance=pd.DataFrame(var), seconds=pd.DataFrame(sec))
+
+
+def gap_vs_variance(curves: pd.DataFrame, variance: pd.DataFrame, K: int, step: int = 1) -> pd.DataFrame:
+    """Per BO-MRL metric and seed: optimality gap after ``step`` adaptations at ``K``, with the
+    task variance under that metric (the x of the theorem's bound)."""
+    rows = []
+    for method, metric in METRIC_OF.items():
+        vm = "euclidean" if metric == "euclidean" else "kl"
+        c = curves[(curves.method == method) & (curves.K == K) & (curves.step == step)]
+        v = variance[variance.metric == vm]
+        rows.append(c.merge(v, on=["goal_radius", "seed"])[["method", "goal_radius", "seed", "gap", "variance"]])
+    return pd.concat(rows, ignore_index=True)
+
+
+def fit_slope(x, y, level: float = 0.9) -> dict:
+    """Least-squares ``y = a + b x`` with a t confidence interval for b."""
+    from scipy import stats
+
+    res = stats.linregress(np.asarray(x, float), np.asarray(y, float))
+    t = stats.t.ppf(0.5 + level / 2, len(x) - 2) if len(x) > 2 else np.nan
+    return dict(intercept=res.intercept, slope=res.slope, lo=res.slope - t * res.stderr,
+                hi=res.slope + t * res.stderr, r=res.rvalue, n=len(x))
