@@ -176,7 +176,7 @@ def solve_inner(phi: torch.Tensor, tasks: TabularTasks, cfg: AlgConfig) -> tuple
     lo = torch.full((tasks.n,), np.log(1e-6), dtype=DTYPE)
     hi = torch.full((tasks.n,), np.log(1e4), dtype=DTYPE)
     theta = phi.clone()
-    for _ in range(50):
+    for _ in range(36):  # log-mu bracket of width 23 -> 3e-10
         mid = 0.5 * (lo + hi)
         theta, _ = newton_solve(theta, phi, data, "kl", mid.exp(), iters=20, tol=cfg.tol)
         with torch.no_grad():
@@ -220,7 +220,8 @@ def meta_gradient(phi: torch.Tensor, tasks: TabularTasks, cfg: AlgConfig) -> tup
     Returns:
         gradient (S, A-1) and info: ``J_adapted`` (n,), ``J_meta`` (n,) (before adaptation),
         ``theta`` (n, S, A-1), ``grad_max`` (inner residual), ``min_curvature`` (smallest
-        eigenvalue of -H over states and tasks: > 0 means a strict local maximum).
+        eigenvalue of -H over visited states and tasks: > 0 means a strict local maximum),
+        ``n_nonconcave`` (tasks where it was not, and the implicit system was damped).
     """
     theta, info = solve_inner(phi, tasks, cfg)
     theta = theta.requires_grad_(True)
@@ -239,9 +240,17 @@ def meta_gradient(phi: torch.Tensor, tasks: TabularTasks, cfg: AlgConfig) -> tup
     # inner problem under the KL metric: their Hessian block is 0 and theta' = phi there.
     # Solve the system on the visited states only.
     mask = (data["nu"].detach() > 1e-12).to(DTYPE).unsqueeze(-1)
+    # The implicit function theorem needs a strict local maximum (-H positive definite).
+    # Where a task's inner solution is not one (too small a lambda), shift its -H to be
+    # positive definite (a damped, biased gradient) and count it in ``n_nonconcave``.
+    curv = torch.linalg.eigvalsh(-_hessian_blocks(G, theta).detach()).amin(-1)  # (n, S)
+    curv = torch.where(mask.squeeze(-1) > 0, curv, torch.full_like(curv, float("inf")))
+    task_curv = curv.amin(-1)
+    shift = torch.clamp(1e-6 - task_curv, min=0.0).view(-1, 1, 1)
 
     def neg_hvp(u):
-        return -mask * torch.autograd.grad((G * (mask * u)).sum(), theta, retain_graph=True)[0]
+        u = mask * u
+        return -mask * torch.autograd.grad((G * u).sum(), theta, retain_graph=True)[0] + shift * u
 
     w = _batched_cg(neg_hvp, mask * v.detach(), cfg.cg_iters)
     total = (G * w.detach()).sum()
@@ -251,11 +260,10 @@ def meta_gradient(phi: torch.Tensor, tasks: TabularTasks, cfg: AlgConfig) -> tup
         a = _batched_cg(neg_hvp, mask * gc.detach(), cfg.cg_iters)
         beta = (v * a).sum((-1, -2)) / (gc * a).sum((-1, -2))
         total = (G * (w - beta.view(-1, 1, 1) * a).detach()).sum() - (beta.detach() * c).sum()
-    curv = torch.linalg.eigvalsh(-_hessian_blocks(G, theta).detach())
-    min_curv = float(curv[mask.squeeze(-1) > 0].min())
     grad = torch.autograd.grad(total, phi_leaf)[0] / tasks.n
     return grad.detach(), dict(J_adapted=J.detach(), J_meta=data["J"].detach(), theta=theta.detach(),
-                               grad_max=info["grad_max"], min_curvature=min_curv, mu=info["mu"])
+                               grad_max=info["grad_max"], min_curvature=float(task_curv.min()), mu=info["mu"],
+                               n_nonconcave=int((shift > 0).sum()))
 
 
 def meta_objective(phi: torch.Tensor, tasks: TabularTasks, cfg: AlgConfig) -> float:
@@ -335,17 +343,19 @@ def meta_train(method: Method, tasks: TabularTasks, n_iters: int, lr: float, bat
         n_iters: meta-iterations K. lr: step size of phi <- phi + lr * meta-gradient.
         phi0, start: resume from parameters ``phi0`` at iteration ``start``.
     Returns:
-        phi (S, A-1) and a table ``iter, J_meta, J_adapted`` (minibatch means before the update).
+        phi (S, A-1) and a table ``iter, J_meta, J_adapted, n_nonconcave`` (minibatch means
+        before the update; tasks whose implicit system had to be damped).
     """
     S, A = tasks.P.shape[1:3]
     phi = torch.zeros(S, A - 1, dtype=DTYPE) if phi0 is None else phi0.detach().clone()
     if method.kind == "scratch" or n_iters <= start:
-        return phi, pd.DataFrame(columns=["iter", "J_meta", "J_adapted"])
+        return phi, pd.DataFrame(columns=["iter", "J_meta", "J_adapted", "n_nonconcave"])
     rows = []
     for k in range(start, n_iters):
         idx = rng.choice(tasks.n, size=min(batch_size, tasks.n), replace=False)
         grad, info = method.gradient(phi, tasks.subset(idx))
-        rows.append(dict(iter=k, J_meta=float(info["J_meta"].mean()), J_adapted=float(info["J_adapted"].mean())))
+        rows.append(dict(iter=k, J_meta=float(info["J_meta"].mean()), J_adapted=float(info["J_adapted"].mean()),
+                         n_nonconcave=info.get("n_nonconcave", 0)))
         phi = phi + lr * grad
         if progress is not None:
             progress.update(1)

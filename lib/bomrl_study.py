@@ -66,8 +66,7 @@ def run_item(cfg, goal_radius: int, seed: int) -> dict:
         t0 = time.perf_counter()
         rng = make_rng(cfg.seed, "bomrl-minibatches", goal_radius, seed, method.name)
         phi, done = None, 0
-        checkpoints = (0,) if method.kind == "scratch" else cfg.checkpoints
-        for K in checkpoints:
+        for K in cfg.checkpoints:  # (the uniform-init method ignores K: same numbers at every K)
             phi, h = bomrl.meta_train(method, train, K, cfg.lr, cfg.batch_size, rng, phi0=phi, start=done)
             done = K
             hist.append(h.assign(method=method.name))
@@ -81,6 +80,15 @@ def run_item(cfg, goal_radius: int, seed: int) -> dict:
     return dict(curves=pd.DataFrame(rows), history=history, variance=variance, seconds=seconds)
 
 
+def config_tag(cfg) -> str:
+    """Short hash of every field that changes a work item's numbers (not profile, n_jobs)."""
+    import hashlib
+    from dataclasses import asdict
+
+    fields = {k: v for k, v in sorted(asdict(cfg).items()) if k not in ("profile", "n_jobs", "goal_radii", "n_seeds")}
+    return hashlib.sha256(repr(fields).encode()).hexdigest()[:12]
+
+
 def run_all(cfg, cache_dir) -> dict:
     """Every (distribution, seed) of ``cfg`` through :func:`lib.io.map_cached`.
 
@@ -91,7 +99,8 @@ def run_all(cfg, cache_dir) -> dict:
     """
     from lib.io import map_cached
 
-    jobs = [dict(key=f"r{r}-h{cfg.n_holes}-s{s}-K{cfg.checkpoints[-1]}-n{cfg.n_train_tasks}x{cfg.n_test_tasks}",
+    tag = config_tag(cfg)
+    jobs = [dict(key=f"r{r}-s{s}-{tag}",
                  kwargs=dict(cfg=cfg, goal_radius=r, seed=s))
             for r in cfg.goal_radii for s in range(cfg.n_seeds)]
     out = map_cached(run_item, jobs, cache_dir, n_jobs=cfg.n_jobs, desc="BO-MRL runs")

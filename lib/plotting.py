@@ -150,3 +150,87 @@ def validation_heatmaps(scores, envs, paper_choice: dict):
             axes[0, j].add_patch(plt.Rectangle((col, row), 1, 1, fill=False, edgecolor="red", lw=2))
     fig.tight_layout()
     return fig
+
+
+BOMRL_COLORS = {"BO-MRL (KL)": "#0072B2", "BO-MRL (Euclidean)": "#009E73", "BO-MRL (KL-constrained)": "#CC79A7",
+                "MAML": "#D55E00", "Uniform init + Alg (KL)": "#999999"}
+
+
+def adaptation_panels(curves, gaps, radii, labels: dict):
+    """Paper 2's exact-experiment figure, one column per task distribution.
+
+    Top: average return over test tasks vs policy-adaptation steps (mean, 90% CI over
+    seeds) per method, with the all-task optimum as a dashed line. Bottom: optimality
+    gap E_tau[J*_tau - J_tau] with no adaptation and after one adaptation step.
+
+    Args:
+        curves: :func:`lib.stats.curve_summary` of ``J`` by ``[goal_radius, method]`` over ``step``,
+            plus a ``J_star`` column (mean optimum). gaps: table ``goal_radius, method, when,
+            mean, lo, hi``. radii: distributions to draw. labels: radius -> title.
+    """
+    fig, axes = plt.subplots(2, len(radii), figsize=(5.2 * len(radii), 7.2), squeeze=False,
+                             gridspec_kw={"height_ratios": [3, 2]})
+    for j, r in enumerate(radii):
+        top, bottom = axes[0, j], axes[1, j]
+        for method, color in BOMRL_COLORS.items():
+            part = curves[(curves.goal_radius == r) & (curves.method == method)]
+            if len(part):
+                band(top, part, label=method, color=color, marker="o", markersize=3)
+        star = curves[curves.goal_radius == r].J_star.mean()
+        top.axhline(star, color="black", linestyle="--", linewidth=1, label="optimal task-specific policies")
+        top.set_title(labels.get(r, f"goal radius {r}"))
+        top.set_xlabel("number of policy adaptation steps")
+        top.set_ylabel("average return over test tasks" if j == 0 else "")
+        g = gaps[gaps.goal_radius == r]
+        order = [m for m in BOMRL_COLORS if m in set(g.method)]
+        whens = list(dict.fromkeys(g.when))
+        width = 0.8 / len(whens)
+        for k, when in enumerate(whens):
+            part = g[g.when == when].set_index("method").loc[order]
+            xs = [i + (k - (len(whens) - 1) / 2) * width for i in range(len(order))]
+            bottom.bar(xs, part["mean"], width=width, yerr=[part["mean"] - part["lo"], part["hi"] - part["mean"]],
+                       color=[BOMRL_COLORS[m] for m in order], alpha=0.45 if k == 0 else 0.95,
+                       edgecolor="black", linewidth=0.5, capsize=2, label=when)
+        bottom.set_xticks(range(len(order)))
+        bottom.set_xticklabels([m.replace(" (", "\n(").replace(" + ", "\n+ ") for m in order], fontsize=7)
+        bottom.set_ylabel("optimality gap (90% CI)" if j == 0 else "")
+        bottom.legend(fontsize=7)
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def theory_panels(gap_var, fits, gap_k):
+    """Beyond the paper: the gap after one adaptation step vs Var(P(Gamma)) (one panel
+    per BO-MRL metric, with the least-squares line) and vs the number of meta-iterations K
+    (with the fit a + b / sqrt(K)).
+
+    Args:
+        gap_var: table ``method, goal_radius, seed, gap, variance``.
+        fits: table ``method, intercept, slope`` of gap on variance.
+        gap_k: table ``method, K, mean, lo, hi, fit`` (the fitted a + b/sqrt(K) curve in ``fit``).
+    """
+    methods = list(dict.fromkeys(gap_var.method))
+    fig, axes = plt.subplots(1, len(methods) + 1, figsize=(4.2 * (len(methods) + 1), 3.6), squeeze=False)
+    for j, method in enumerate(methods):
+        ax = axes[0, j]
+        part = gap_var[gap_var.method == method]
+        sns.scatterplot(data=part, x="variance", y="gap", hue="goal_radius", palette="viridis", ax=ax, s=25)
+        f = fits[fits.method == method].iloc[0]
+        xs = [part.variance.min(), part.variance.max()]
+        ax.plot(xs, [f.intercept + f.slope * x for x in xs], color="black", linewidth=1)
+        ax.set_title(method, fontsize=9)
+        ax.set_xlabel("Var(P(Γ)) under its metric")
+        ax.set_ylabel("gap after 1 adaptation step" if j == 0 else "")
+        ax.legend(title="goal radius", fontsize=6, title_fontsize=7)
+    ax = axes[0, -1]
+    for method in methods:
+        part = gap_k[(gap_k.method == method) & (gap_k.K > 0)]
+        band(ax, part, x="K", label=method, color=BOMRL_COLORS[method], marker="o", markersize=3)
+        ax.plot(part.K, part.fit, color=BOMRL_COLORS[method], linestyle=":", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("meta-iterations K (log)")
+    ax.set_title("gap vs K (dotted: a + b/√K)", fontsize=9)
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    return fig

@@ -175,7 +175,7 @@ class BOMRLConfig:
     n_seeds: int = 5
     n_adapt_steps: int = 4
     lam_kl: float = 0.05
-    lam_euclidean: float = 3e-4
+    lam_euclidean: float = 1e-3
     delta: float = 0.2
     temperature: float = 0.002
     n_jobs: int = field(default_factory=default_n_jobs)

@@ -130,3 +130,13 @@ def test_meta_training_improves_the_meta_objective(tasks):
 def test_bad_alg_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
         bomrl.AlgConfig(**kwargs)
+
+
+def test_meta_gradient_stays_finite_when_the_inner_problem_is_not_concave(tasks, phi):
+    """With a tiny lambda the Euclidean inner problem loses strict concavity at some task
+    (curvature below 1e-6): its implicit system is damped and counted; the gradient stays finite."""
+    grad, info = bomrl.meta_gradient(phi * 10, tasks, bomrl.AlgConfig("euclidean", lam=1e-6))
+    assert torch.isfinite(grad).all()
+    assert info["min_curvature"] < 1e-6 and info["n_nonconcave"] >= 1
+    _, info = bomrl.meta_gradient(phi, tasks, bomrl.AlgConfig("euclidean", lam=1e-2))
+    assert info["min_curvature"] > 1e-6 and info["n_nonconcave"] == 0
