@@ -133,3 +133,70 @@ def fit_slope(x, y, level: float = 0.9) -> dict:
     t = stats.t.ppf(0.5 + level / 2, len(x) - 2) if len(x) > 2 else np.nan
     return dict(intercept=res.intercept, slope=res.slope, lo=res.slope - t * res.stderr,
                 hi=res.slope + t * res.stderr, r=res.rvalue, n=len(x))
+
+
+def gap_summary(final: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
+    """Optimality gap with no adaptation and after one step: mean and t-interval over seeds.
+
+    Args:
+        final: curves at one K. Returns: ``goal_radius, method, when, mean, lo, hi``.
+    """
+    from lib.stats import t_interval
+
+    rows = []
+    for (r, method), part in final.groupby(["goal_radius", "method"]):
+        for step, when in ((0, "no adaptation"), (1, "one adaptation step")):
+            mean, lo, hi = t_interval(part[part.step == step].gap, level)
+            rows.append(dict(goal_radius=r, method=method, when=when, mean=mean, lo=lo, hi=hi))
+    return pd.DataFrame(rows)
+
+
+def compare_gaps(final: pd.DataFrame, radii, steps, baselines=("MAML", "Uniform init + Alg (KL)"),
+                 level: float = 0.9) -> pd.DataFrame:
+    """Each BO-MRL metric vs each baseline: difference in optimality gap, paired by seed.
+
+    Returns:
+        ``goal_radius, step, method, baseline, gap, gap_baseline, diff, lo, hi, verdict,
+        n_seeds``; verdict ``smaller`` (BO-MRL closer to the optimum: the t-interval of the
+        difference is below 0), ``larger`` or ``indistinguishable``.
+    """
+    from lib.stats import t_interval
+
+    def gaps(method, r, step):
+        part = final[(final.method == method) & (final.goal_radius == r) & (final.step == step)]
+        return part.set_index("seed").gap.sort_index()
+
+    rows = []
+    for r in radii:
+        for step in steps:
+            for method in METRIC_OF:
+                a = gaps(method, r, step)
+                for base in baselines:
+                    b = gaps(base, r, step).loc[a.index]
+                    mean, lo, hi = t_interval((a - b).to_numpy(), level)
+                    verdict = "smaller" if hi < 0 else ("larger" if lo > 0 else "indistinguishable")
+                    rows.append(dict(goal_radius=r, step=step, method=method, baseline=base, gap=a.mean(),
+                                     gap_baseline=b.mean(), diff=mean, lo=lo, hi=hi, verdict=verdict,
+                                     n_seeds=len(a)))
+    return pd.DataFrame(rows)
+
+
+def gap_vs_iterations(curves: pd.DataFrame, goal_radius: int, step: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Gap after ``step`` adaptations vs meta-iterations K for each BO-MRL metric, with the
+    least-squares fit gap = a + b / sqrt(K) over K > 0.
+
+    Returns:
+        ``summary`` (``method, K, mean, lo, hi, n, fit``) and ``fits`` (``method, a, b, b_lo, b_hi, n``).
+    """
+    from lib.stats import curve_summary
+
+    part = curves[(curves.goal_radius == goal_radius) & (curves.step == step) & curves.method.isin(list(METRIC_OF))]
+    summary = curve_summary(part, ["method"], x="K", y="gap")
+    summary["fit"] = np.nan
+    rows = []
+    for method, grp in summary.groupby("method", sort=False):
+        grp = grp[grp.K > 0]
+        f = fit_slope(1 / np.sqrt(grp.K), grp["mean"])
+        rows.append(dict(method=method, a=f["intercept"], b=f["slope"], b_lo=f["lo"], b_hi=f["hi"], n=f["n"]))
+        summary.loc[grp.index, "fit"] = f["intercept"] + f["slope"] / np.sqrt(grp.K)
+    return summary, pd.DataFrame(rows)

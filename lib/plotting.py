@@ -5,6 +5,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
 ALGO_COLORS = {"TRPO": "#0072B2", "xTRPO": "#D55E00"}
 
@@ -180,6 +181,7 @@ def adaptation_panels(curves, gaps, radii, labels: dict):
         top.axhline(star, color="black", linestyle="--", linewidth=1, label="optimal task-specific policies")
         top.set_title(labels.get(r, f"goal radius {r}"))
         top.set_xlabel("number of policy adaptation steps")
+        top.xaxis.set_major_locator(MaxNLocator(integer=True))
         top.set_ylabel("average return over test tasks" if j == 0 else "")
         g = gaps[gaps.goal_radius == r]
         order = [m for m in BOMRL_COLORS if m in set(g.method)]
