@@ -1,0 +1,46 @@
+"""Paper 2's Frozen Lake study (lib.bomrl_study) on a tiny configuration."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib import bomrl_study
+from lib.profiles import resolve
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    cfg = resolve("bomrl", "quick", goal_radii=(6,), n_train_tasks=6, n_test_tasks=5, checkpoints=(0, 2),
+                  batch_size=3, n_seeds=1, n_adapt_steps=2, n_jobs=1)
+    return cfg, bomrl_study.run_item(cfg, 6, 0)
+
+
+def test_every_method_starts_from_the_same_policy(tiny):
+    cfg, out = tiny
+    c = out["curves"]
+    assert set(c.method) == set(bomrl_study.METHOD_ORDER)
+    start = c[(c.K == 0) & (c.step == 0)]
+    np.testing.assert_allclose(start.J, start.J.iloc[0], atol=1e-12)  # phi = 0 for all at K = 0
+    assert (c.gap > -1e-9).all()
+    scratch = c[c.method == "Uniform init + Alg (KL)"].pivot(index="step", columns="K", values="J")
+    np.testing.assert_allclose(scratch[0], scratch[2], atol=1e-12)  # no meta-training
+
+
+def test_same_config_same_numbers_and_tasks_shared_across_methods(tiny):
+    cfg, out = tiny
+    again = bomrl_study.run_item(cfg, 6, 0)
+    pd.testing.assert_frame_equal(out["curves"], again["curves"])
+    train, test = bomrl_study.draw_tasks(cfg, 6, 0)
+    assert test.maps == bomrl_study.draw_tasks(cfg, 6, 0)[1].maps and train.maps != test.maps
+    assert out["curves"].groupby("method").J_star.nunique().eq(1).all()
+
+
+def test_comparison_and_fits_have_the_expected_shape(tiny):
+    cfg, out = tiny
+    c = out["curves"]
+    final = c[c.K == 2].assign(seed=0)
+    two = pd.concat([final, final.assign(seed=1, gap=final.gap + 0.01)], ignore_index=True)
+    cmp = bomrl_study.compare_gaps(two, (6,), (1,))
+    assert len(cmp) == 3 * 2 and set(cmp.verdict) <= {"smaller", "larger", "indistinguishable"}
+    fit = bomrl_study.fit_slope([0, 1, 2, 3], [1, 3, 5, 7.0])
+    assert fit["slope"] == pytest.approx(2.0) and fit["lo"] == pytest.approx(2.0)
+    assert bomrl_study.config_tag(cfg) != bomrl_study.config_tag(resolve("bomrl", "quick", lam_kl=0.1))
