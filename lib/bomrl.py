@@ -220,7 +220,8 @@ def meta_gradient(phi: torch.Tensor, tasks: TabularTasks, cfg: AlgConfig) -> tup
     Returns:
         gradient (S, A-1) and info: ``J_adapted`` (n,), ``J_meta`` (n,) (before adaptation),
         ``theta`` (n, S, A-1), ``grad_max`` (inner residual), ``min_curvature`` (smallest
-        eigenvalue of -H over visited states and tasks: > 0 means a strict local maximum),
+        eigenvalue of -H over visited states, relative to the task's largest, minimum over
+        tasks: > 0 means a strict local maximum),
         ``n_nonconcave`` (tasks where it was not, and the implicit system was damped).
     """
     theta, info = solve_inner(phi, tasks, cfg)
@@ -241,12 +242,18 @@ def meta_gradient(phi: torch.Tensor, tasks: TabularTasks, cfg: AlgConfig) -> tup
     # Solve the system on the visited states only.
     mask = (data["nu"].detach() > 1e-12).to(DTYPE).unsqueeze(-1)
     # The implicit function theorem needs a strict local maximum (-H positive definite).
-    # Where a task's inner solution is not one (too small a lambda), shift its -H to be
-    # positive definite (a damped, biased gradient) and count it in ``n_nonconcave``.
-    curv = torch.linalg.eigvalsh(-_hessian_blocks(G, theta).detach()).amin(-1)  # (n, S)
-    curv = torch.where(mask.squeeze(-1) > 0, curv, torch.full_like(curv, float("inf")))
-    task_curv = curv.amin(-1)
-    shift = torch.clamp(1e-6 - task_curv, min=0.0).view(-1, 1, 1)
+    # -H is block diagonal over states; a block whose smallest eigenvalue is not positive
+    # (relative to the task's largest, 1e-9) marks an inner solution that is not a strict
+    # maximum (too small a lambda): that block is shifted to be positive definite (a damped,
+    # biased gradient) and the task is counted in ``n_nonconcave``. Tiny but positive
+    # curvature (rarely visited states) is left alone.
+    eig = torch.linalg.eigvalsh(-_hessian_blocks(G, theta).detach())  # (n, S, A-1)
+    visited = mask.squeeze(-1) > 0
+    curv = torch.where(visited, eig.amin(-1), torch.full_like(eig[..., 0], float("inf")))  # (n, S)
+    scale = torch.where(visited, eig.abs().amax(-1), torch.zeros_like(curv)).amax(-1, keepdim=True)  # (n, 1)
+    floor = 1e-9 * scale
+    shift = torch.clamp(floor - curv, min=0.0).unsqueeze(-1)  # (n, S, 1)
+    task_curv = (curv / scale).amin(-1)
 
     def neg_hvp(u):
         u = mask * u
@@ -263,7 +270,7 @@ def meta_gradient(phi: torch.Tensor, tasks: TabularTasks, cfg: AlgConfig) -> tup
     grad = torch.autograd.grad(total, phi_leaf)[0] / tasks.n
     return grad.detach(), dict(J_adapted=J.detach(), J_meta=data["J"].detach(), theta=theta.detach(),
                                grad_max=info["grad_max"], min_curvature=float(task_curv.min()), mu=info["mu"],
-                               n_nonconcave=int((shift > 0).sum()))
+                               n_nonconcave=int((shift.squeeze(-1) > 0).any(-1).sum()))
 
 
 def meta_objective(phi: torch.Tensor, tasks: TabularTasks, cfg: AlgConfig) -> float:
