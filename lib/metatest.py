@@ -152,6 +152,36 @@ def random_kl_runs(dataset: pd.DataFrame, env: str) -> pd.DataFrame:
     return out
 
 
+def paired_difference(a_scores: pd.DataFrame, b_scores: pd.DataFrame, metric: str, level: float = 0.9,
+                      seed: int = 0) -> dict:
+    """Paired bootstrap CI of mean(a - b) over the runs both per-run score tables share.
+
+    Args:
+        a_scores, b_scores: :func:`lib.stats.per_run_scores` tables of one panel (column ``run``).
+        metric: ``"final"`` or ``"auc"``.
+    Returns:
+        ``a, b`` (means), ``diff, lo, hi``, ``n_runs`` and ``verdict``: ``better`` (CI above 0),
+        ``worse`` (below) or ``indistinguishable``.
+    """
+    from lib.stats import paired_bootstrap_diff
+
+    common = sorted(set(a_scores.run) & set(b_scores.run))
+    a = a_scores[a_scores.run.isin(common)].sort_values("run")
+    b = b_scores[b_scores.run.isin(common)].sort_values("run")
+    diff, lo, hi = paired_bootstrap_diff(a[metric].to_numpy(), b[metric].to_numpy(), level, seed=seed)
+    verdict = "better" if lo > 0 else ("worse" if hi < 0 else "indistinguishable")
+    return dict(a=a[metric].mean(), b=b[metric].mean(), diff=diff, lo=lo, hi=hi, n_runs=len(common),
+                verdict=verdict)
+
+
+def compare_runs(a_runs: pd.DataFrame, b_runs: pd.DataFrame, metric: str = "final", level: float = 0.9,
+                 seed: int = 0) -> dict:
+    """:func:`paired_difference` of two sets of learning runs of one panel (run i paired with run i)."""
+    a = per_run_scores(a_runs.assign(all_runs=0), ["all_runs"])
+    b = per_run_scores(b_runs.assign(all_runs=0), ["all_runs"])
+    return paired_difference(a, b, metric, level, seed)
+
+
 def compare_to_fixed(meta: pd.DataFrame, fixed: pd.DataFrame, panel: str, level: float = 0.9,
                      seed: int = 0) -> pd.DataFrame:
     """Paired bootstrap CI of Meta-KL minus the best Fixed-KL, in final return and in AUC.
@@ -160,25 +190,18 @@ def compare_to_fixed(meta: pd.DataFrame, fixed: pd.DataFrame, panel: str, level:
     mean difference with its CI, and a verdict: ``better`` (CI above 0), ``worse`` (below),
     ``indistinguishable`` (contains 0).
     """
-    from lib.stats import paired_bootstrap_diff
-
     meta_scores = per_run_scores(meta, [panel])
     rows = []
     for metric in ("final", "auc"):
         fixed_best = best_fixed(fixed, panel, metric)
         fixed_scores = per_run_scores(fixed_best, [panel, "algo", "fixed_kl"])
         for value in meta_scores[panel].unique():
-            m = meta_scores[meta_scores[panel] == value].sort_values("run")
-            f = fixed_scores[fixed_scores[panel] == value].sort_values("run")
-            common = sorted(set(m.run) & set(f.run))
-            m, f = m[m.run.isin(common)], f[f.run.isin(common)]
-            diff, lo, hi = paired_bootstrap_diff(m[metric].to_numpy(), f[metric].to_numpy(), level,
-                                                 seed=seed)
-            verdict = "better" if lo > 0 else ("worse" if hi < 0 else "indistinguishable")
+            m = meta_scores[meta_scores[panel] == value]
+            f = fixed_scores[fixed_scores[panel] == value]
+            d = paired_difference(m, f, metric, level, seed)
             rows.append({panel: value, "metric": metric, "fixed_algo": f.algo.iloc[0],
-                         "fixed_kl": f.fixed_kl.iloc[0], "meta": m[metric].mean(),
-                         "fixed": f[metric].mean(), "diff": diff, "lo": lo, "hi": hi,
-                         "n_runs": len(common), "verdict": verdict})
+                         "fixed_kl": f.fixed_kl.iloc[0], "meta": d["a"], "fixed": d["b"], "diff": d["diff"],
+                         "lo": d["lo"], "hi": d["hi"], "n_runs": d["n_runs"], "verdict": d["verdict"]})
     return pd.DataFrame(rows)
 
 

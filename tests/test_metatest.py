@@ -58,3 +58,18 @@ def test_validation_scores_and_choice():
     scores = validation_scores(val)
     assert list(scores.score) == [1.5, 5.5]
     assert choose_model(scores).fqi_horizon.iloc[0] == 3
+
+
+def test_compare_runs_is_a_paired_difference():
+    import numpy as np
+    import pandas as pd
+
+    from lib.metatest import compare_runs
+
+    rng = np.random.default_rng(0)
+    runs = pd.DataFrame([dict(run=r, step=t, ret=rng.normal()) for r in range(12) for t in range(6)])
+    same = compare_runs(runs, runs)
+    assert same["diff"] == 0 and same["verdict"] == "indistinguishable" and same["n_runs"] == 12
+    up = compare_runs(runs.assign(ret=runs.ret + 1.0), runs, "auc")
+    assert up["diff"] == pytest.approx(1.0) and up["lo"] == pytest.approx(1.0) and up["verdict"] == "better"
+    assert compare_runs(runs, runs[runs.run < 5])["n_runs"] == 5  # only shared runs are paired
