@@ -53,7 +53,8 @@ def run_item(cfg, goal_radius: int, seed: int) -> dict:
 
     Returns:
         ``curves``: table ``goal_radius, seed, method, K, step, J, J_star, gap`` (means over
-        test tasks); ``history``: meta-training table ``method, iter, J_meta, J_adapted``;
+        test tasks); ``history``: meta-training table ``method, iter, J_meta, J_adapted,
+        n_nonconcave``;
         ``variance``: Var(P(Gamma)) of the test tasks per metric; ``seconds`` per method.
     """
     torch.set_num_threads(1)
@@ -66,11 +67,12 @@ def run_item(cfg, goal_radius: int, seed: int) -> dict:
         t0 = time.perf_counter()
         rng = make_rng(cfg.seed, "bomrl-minibatches", goal_radius, seed, method.name)
         phi, done = None, 0
-        for K in cfg.checkpoints:  # (the uniform-init method ignores K: same numbers at every K)
+        for K in cfg.checkpoints:
             phi, h = bomrl.meta_train(method, train, K, cfg.lr, cfg.batch_size, rng, phi0=phi, start=done)
             done = K
             hist.append(h.assign(method=method.name))
-            J = bomrl.meta_test(method, phi, test, cfg.n_adapt_steps)
+            if method.kind != "scratch" or K == cfg.checkpoints[0]:  # uniform init ignores K: test once
+                J = bomrl.meta_test(method, phi, test, cfg.n_adapt_steps)
             for step in range(J.shape[1]):
                 rows.append(dict(goal_radius=goal_radius, seed=seed, method=method.name, K=K, step=step,
                                  J=float(J[:, step].mean()), J_star=float(j_star.mean()),
@@ -141,14 +143,11 @@ def gap_summary(final: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
     Args:
         final: curves at one K. Returns: ``goal_radius, method, when, mean, lo, hi``.
     """
-    from lib.stats import t_interval
+    from lib.stats import curve_summary
 
-    rows = []
-    for (r, method), part in final.groupby(["goal_radius", "method"]):
-        for step, when in ((0, "no adaptation"), (1, "one adaptation step")):
-            mean, lo, hi = t_interval(part[part.step == step].gap, level)
-            rows.append(dict(goal_radius=r, method=method, when=when, mean=mean, lo=lo, hi=hi))
-    return pd.DataFrame(rows)
+    summary = curve_summary(final[final.step <= 1], ["goal_radius", "method"], x="step", y="gap", level=level)
+    summary.insert(2, "when", summary.step.map({0: "no adaptation", 1: "one adaptation step"}))
+    return summary.drop(columns=["step", "n"])
 
 
 def compare_gaps(final: pd.DataFrame, radii, steps, baselines=("MAML", "Uniform init + Alg (KL)"),

@@ -177,9 +177,7 @@ def paired_difference(a_scores: pd.DataFrame, b_scores: pd.DataFrame, metric: st
 def compare_runs(a_runs: pd.DataFrame, b_runs: pd.DataFrame, metric: str = "final", level: float = 0.9,
                  seed: int = 0) -> dict:
     """:func:`paired_difference` of two sets of learning runs of one panel (run i paired with run i)."""
-    a = per_run_scores(a_runs.assign(all_runs=0), ["all_runs"])
-    b = per_run_scores(b_runs.assign(all_runs=0), ["all_runs"])
-    return paired_difference(a, b, metric, level, seed)
+    return paired_difference(per_run_scores(a_runs, []), per_run_scores(b_runs, []), metric, level, seed)
 
 
 def compare_to_fixed(meta: pd.DataFrame, fixed: pd.DataFrame, panel: str, level: float = 0.9,

@@ -63,8 +63,11 @@ def paired_bootstrap_diff(a, b, level: float = 0.9, n_boot: int = 10000, seed: i
 
 
 def per_run_scores(runs: pd.DataFrame, keys: list[str], last: int = 3) -> pd.DataFrame:
-    """Final return (mean of the last ``last`` steps) and AUC (mean over steps) per run."""
-    max_step = runs.groupby(keys)["step"].transform("max")
+    """Final return (mean of the last ``last`` steps) and AUC (mean over steps) per run.
+
+    ``keys`` may be empty (one group of runs); the last step is taken per group of ``keys``.
+    """
+    max_step = runs.groupby(keys)["step"].transform("max") if keys else runs.step.max()
     final = runs[runs.step > max_step - last].groupby(keys + ["run"])["ret"].mean().rename("final")
     auc = runs.groupby(keys + ["run"])["ret"].mean().rename("auc")
     return pd.concat([final, auc], axis=1).reset_index()
