@@ -188,6 +188,49 @@ class BOMRLConfig:
                 f"adaptation steps={self.n_adapt_steps}")
 
 
+@dataclass(frozen=True)
+class LocomotionConfig:
+    """Paper 2's locomotion experiment (notebook 10), at a reduced scale (see the notebook).
+
+    Attributes:
+        families: task families (``lib.envs.locomotion.FAMILIES``).
+        methods: BO-MRL metrics and gradient-based baselines (``lib.locomotion_study.METHODS``).
+        arch: policy MLP ``(hidden layers, width)``. horizon: episode length.
+        meta_batch: tasks per meta-iteration. n_traj: trajectories per task and policy.
+        n_iters: meta-iterations. checkpoints: iterations at which the meta-policy is
+            meta-tested (trend with the number of meta-iterations).
+        n_test_tasks: fresh test tasks per (family, seed). n_adapt_steps: adaptation steps
+            at meta-test (new data each step).
+        n_seeds: independent repetitions. n_workers: Dask workers (local processes).
+        scheduler: address of a running Dask scheduler ("" = start a local cluster).
+    """
+
+    profile: str
+    seed: int = 0
+    families: tuple = ("halfcheetah-vel", "halfcheetah-dir", "ant-vel", "ant-dir")
+    methods: tuple = ("BO-MRL (KL)", "BO-MRL (Euclidean)", "BO-MRL (KL-constrained)",
+                      "MAML-TRPO", "ProMP", "E-MAML-TRPO")
+    arch: tuple = (2, 64)
+    horizon: int = 200
+    meta_batch: int = 10
+    n_traj: int = 10
+    n_iters: int = 60
+    checkpoints: tuple = (0, 20, 60)
+    n_test_tasks: int = 10
+    n_adapt_steps: int = 3
+    n_seeds: int = 2
+    n_workers: int = field(default_factory=default_n_jobs)
+    scheduler: str = ""
+
+    def summary(self) -> str:
+        return (f"profile={self.profile} seed={self.seed} families={list(self.families)}\n"
+                f"methods={list(self.methods)}\n"
+                f"policy MLP{self.arch} horizon={self.horizon} meta-batch={self.meta_batch} tasks x "
+                f"{self.n_traj} trajectories, {self.n_iters} meta-iterations, meta-test at "
+                f"{list(self.checkpoints)} on {self.n_test_tasks} tasks with {self.n_adapt_steps} "
+                f"adaptation steps, {self.n_seeds} seeds, {self.n_workers} Dask workers")
+
+
 _QUICK = {
     "envs": dict(n_tasks=3, n_traj=100),
     "trpo_sweep": dict(kl_grid=(1e-3, 1e-2, 0.1, 1.0), n_runs=4,
@@ -204,8 +247,11 @@ _QUICK = {
         n_val_runs=3, n_test_runs=4, max_points=400),
     "bomrl": dict(goal_radii=(1, 6), n_train_tasks=30, n_test_tasks=30, checkpoints=(0, 5, 20),
                   batch_size=10, n_seeds=2, n_adapt_steps=3),
+    "locomotion": dict(horizon=20, meta_batch=2, n_traj=2, n_iters=2, checkpoints=(0, 2),
+                       n_test_tasks=2, n_adapt_steps=2, n_seeds=1, arch=(1, 16)),
 }
-_CLASSES = {"envs": EnvsConfig, "trpo_sweep": SweepConfig, "meta": MetaConfig, "bomrl": BOMRLConfig}
+_CLASSES = {"envs": EnvsConfig, "trpo_sweep": SweepConfig, "meta": MetaConfig, "bomrl": BOMRLConfig,
+            "locomotion": LocomotionConfig}
 
 
 def resolve(stage: str, profile: str = "quick", **overrides):
@@ -249,6 +295,8 @@ def _validate(cfg) -> None:
             raise ValueError(f"n_runs must be >= 1, got {cfg.n_runs}")
     if isinstance(cfg, BOMRLConfig):
         _validate_bomrl(cfg)
+    if isinstance(cfg, LocomotionConfig):
+        _validate_locomotion(cfg)
     if isinstance(cfg, MetaConfig):
         lo, hi = cfg.kl_range
         if not 0 < lo < hi:
@@ -279,6 +327,25 @@ def _validate_bomrl(cfg) -> None:
     AlgConfig("kl", lam=cfg.lam_kl)
     AlgConfig("euclidean", lam=cfg.lam_euclidean)
     AlgConfig("kl_constrained", delta=cfg.delta)
+
+
+def _validate_locomotion(cfg) -> None:
+    from lib.envs.locomotion import check_family
+    from lib.locomotion_study import check_method
+    from lib.policies import check_arch
+
+    for fam in cfg.families:
+        check_family(fam)
+    for m in cfg.methods:
+        check_method(m)
+    check_arch(cfg.arch)
+    for name in ("horizon", "meta_batch", "n_traj", "n_test_tasks", "n_adapt_steps", "n_seeds"):
+        if getattr(cfg, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+    ks = list(cfg.checkpoints)
+    if not ks or ks[0] < 0 or ks != sorted(set(ks)) or ks[-1] != cfg.n_iters:
+        raise ValueError(f"checkpoints must be increasing non-negative integers ending at "
+                         f"n_iters={cfg.n_iters}, got {cfg.checkpoints}")
 
 
 def parse_names(text: str) -> tuple | None:

@@ -21,10 +21,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import warnings
+
 import gymnasium as gym
+import mujoco
 import numpy as np
 
 HORIZON = 200
+
+
+def _mujoco_warning(message: str) -> None:
+    """MuJoCo warnings as Python warnings, except the compiler's deprecation of
+    ``settotalmass`` in Gymnasium's own Ant/HalfCheetah XML (printed once per env otherwise)."""
+    if "settotalmass" not in message:
+        warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
+
+
+mujoco.set_mju_user_warning(_mujoco_warning)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,73 @@
+"""Distributed sweeps with Dask: the same notebook on a laptop or on a cluster.
+
+:func:`map_checkpointed` runs independent jobs on a Dask cluster and writes each result to
+its own checkpoint file (on the machine that runs the notebook) as soon as it arrives; a
+re-run skips finished jobs, so an interrupted sweep loses only the jobs in flight (and
+jobs that checkpoint themselves, like :func:`lib.locomotion_study.run_item`, lose less).
+
+Where the workers come from:
+
+* ``scheduler`` (or the environment variable ``DASK_SCHEDULER_ADDRESS``) set: connect to
+  that running cluster (``dask scheduler`` / ``dask worker``, dask-jobqueue, Kubernetes...);
+  the cluster decides how many workers there are, the notebook does not change;
+* otherwise: a local cluster of ``n_workers`` single-threaded processes, started and shut
+  down here -- nothing to set up.
+
+Workers must be able to import ``lib`` (install the study with ``pip install -e .`` on them).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from pathlib import Path
+from typing import Callable
+
+from lib.io import atomic_write_bytes
+from lib.progress import progress
+
+
+def client_for(n_workers: int = 1, scheduler: str = ""):
+    """A ``dask.distributed.Client``: to ``scheduler`` if given, else a local process cluster."""
+    from dask.distributed import Client, LocalCluster
+
+    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS", "")
+    if address:
+        return Client(address)
+    if n_workers < 1:
+        raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    return Client(cluster)
+
+
+def map_checkpointed(fn: Callable, jobs: list[dict], cache_dir, n_workers: int = 1,
+                     scheduler: str = "", desc: str | None = None) -> list:
+    """``[fn(**job["kwargs"]) for job in jobs]`` on Dask, one checkpoint file per job.
+
+    Args:
+        fn: a module-level function. jobs: dicts with a unique filename-safe ``"key"`` and
+            ``"kwargs"``. cache_dir: folder of the ``<key>.pkl`` checkpoints.
+        n_workers: local workers when no scheduler is given. scheduler: a Dask address.
+    Returns:
+        results in the order of ``jobs``.
+    """
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    keys = [job["key"] for job in jobs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("job keys must be unique")
+    paths = {k: cache_dir / f"{k}.pkl" for k in keys}
+    todo = [job for job in jobs if not paths[job["key"]].exists()]
+    if todo:
+        from dask.distributed import as_completed
+
+        with client_for(min(n_workers, len(todo)), scheduler) as client:
+            futures = {client.submit(fn, **job["kwargs"], key=f"study-{job['key']}", pure=False): job["key"]
+                       for job in todo}
+            for fut in progress(as_completed(futures), total=len(todo), desc=desc):
+                atomic_write_bytes(paths[futures[fut]], pickle.dumps(fut.result(), protocol=4))
+            cluster = client.cluster
+        if cluster is not None:
+            cluster.close()
+    return [pickle.loads(paths[k].read_bytes()) for k in keys]

@@ -1,0 +1,85 @@
+"""The locomotion study (lib.locomotion_study): every method runs, common random numbers,
+determinism, and an interrupted item resumes to identical numbers."""
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib import locomotion_study as ls
+from lib.profiles import resolve
+
+TIMING = ["sample_s", "adapt_s", "outer_s"]
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return resolve("locomotion", "quick", horizon=8, n_iters=2, checkpoints=(0, 2), n_workers=1)
+
+
+@pytest.fixture(scope="module")
+def items(cfg):
+    return {m: ls.run_item(cfg, "halfcheetah-vel", m, 0) for m in ls.METHODS}
+
+
+def test_every_method_trains_and_meta_tests(cfg, items):
+    for m, out in items.items():
+        h, t = out["history"], out["test"]
+        assert list(h["iter"]) == [0, 1] and np.isfinite(h[["pre_return", "post_return"]]).all().all()
+        assert set(t["iter"]) == {0, 2} and set(t["step"]) == set(range(cfg.n_adapt_steps + 1))
+        assert len(t) == 2 * (cfg.n_adapt_steps + 1) * cfg.n_test_tasks
+
+
+def test_methods_share_initial_policy_tasks_and_seeds(items):
+    first = {m: out["history"].iloc[0] for m, out in items.items()}
+    pre = {round(r.pre_return, 12) for r in first.values()}
+    assert len(pre) == 1  # same phi_0, same tasks, same env seeds
+    t0 = {m: out["test"].query("iter == 0 and step == 0").ret.to_numpy() for m, out in items.items()}
+    for m in t0:
+        np.testing.assert_array_equal(t0[m], t0["MAML-TRPO"])
+    # BO-MRL's Euclidean Alg with lambda = 5 is MAML's inner step (alpha = 0.1)
+    np.testing.assert_allclose(first["BO-MRL (Euclidean)"].post_return, first["MAML-TRPO"].post_return)
+
+
+def test_same_parameters_same_numbers(cfg, items):
+    again = ls.run_item(cfg, "halfcheetah-vel", "BO-MRL (KL)", 0)
+    pd.testing.assert_frame_equal(again["test"], items["BO-MRL (KL)"]["test"])
+    pd.testing.assert_frame_equal(again["history"].drop(columns=TIMING),
+                                  items["BO-MRL (KL)"]["history"].drop(columns=TIMING))
+
+
+def test_an_interrupted_item_resumes_identically(cfg, items, tmp_path, monkeypatch):
+    partial = tmp_path / "item.partial"
+    real = ls._train_iteration
+
+    def dies_at_1(cfg_, family, method, phi, s, it):
+        if it == 1:
+            raise KeyboardInterrupt("killed")
+        return real(cfg_, family, method, phi, s, it)
+
+    monkeypatch.setattr(ls, "_train_iteration", dies_at_1)
+    with pytest.raises(KeyboardInterrupt):
+        ls.run_item(cfg, "halfcheetah-vel", "ProMP", 0, partial=str(partial))
+    assert partial.exists()
+    monkeypatch.setattr(ls, "_train_iteration", real)
+    out = ls.run_item(cfg, "halfcheetah-vel", "ProMP", 0, partial=str(partial))
+    pd.testing.assert_frame_equal(out["test"], items["ProMP"]["test"])
+    pd.testing.assert_frame_equal(out["history"].drop(columns=TIMING),
+                                  items["ProMP"]["history"].drop(columns=TIMING))
+
+
+def test_ranking_orders_methods_per_family(items):
+    test = pd.concat([out["test"] for out in items.values()], ignore_index=True)
+    rank = ls.ranking(test, step=1)
+    assert sorted(rank["rank"]) == list(range(1, len(ls.METHODS) + 1))
+    assert rank["ret"].is_monotonic_decreasing
+
+
+def test_bad_parameters_are_named(cfg):
+    with pytest.raises(ValueError, match="Reptile"):
+        resolve("locomotion", "quick", methods=("Reptile",))
+    with pytest.raises(ValueError, match="checkpoints"):
+        resolve("locomotion", "quick", n_iters=5, checkpoints=(0, 2))
+    with pytest.raises(ValueError, match="walker"):
+        resolve("locomotion", "quick", families=("walker-vel",))
+    assert dataclasses.replace(cfg, n_seeds=1).n_seeds == 1
