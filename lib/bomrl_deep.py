@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from lib import functional_policy as fp
@@ -49,6 +50,12 @@ LABELS = {"kl": "BO-MRL (KL)", "euclidean": "BO-MRL (Euclidean)",
 class DeepAlgConfig:
     """Constants of sampled BO-MRL.
 
+    The defaults put the three adaptations on a comparable scale at the initial policy of
+    notebook 10 (Half-cheetah, MLP(2,64), 10 tasks x 10 trajectories): mean KL of the
+    adapted from the meta-policy ~4e-4 for Euclidean (= MAML's step), ~1e-3 for KL with
+    lam_kl = 10 (lam_kl = 3 already gave 0.34: the penalised ratio objective is steep in
+    lambda), and delta = 0.01 for the constrained one. The paper's values are unknown.
+
     Attributes:
         metric: ``kl``, ``euclidean`` or ``kl_constrained``.
         lam_kl: KL penalty weight of Alg(1). lam_euclidean: weight of Alg(2)
@@ -60,9 +67,9 @@ class DeepAlgConfig:
     """
 
     metric: str = "kl"
-    lam_kl: float = 1.0
+    lam_kl: float = 10.0
     lam_euclidean: float = 5.0
-    delta: float = 0.05
+    delta: float = 0.01
     lbfgs_iters: int = 20
     cg_iters: int = 10
     cg_damping: float = 1e-2
@@ -77,9 +84,18 @@ class DeepAlgConfig:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
 
 
+MAX_LOG_RATIO = 30.0
+
+
 def surrogate(theta, phi, d: TaskData) -> torch.Tensor:
-    """``mean[pi_theta(a|s) / pi_phi(a|s) A]`` on the data of phi (differentiable in both)."""
-    ratio = torch.exp(fp.log_prob(theta, d.obs, d.act) - fp.log_prob(phi, d.obs, d.act))
+    """``mean[pi_theta(a|s) / pi_phi(a|s) A]`` on the data of phi (differentiable in both).
+
+    The log-ratio is capped at :data:`MAX_LOG_RATIO` (ratio <= 1e13) so that the line search
+    of the inner solver can probe far points without overflowing to inf/NaN; the penalised
+    optimum lies far inside that cap (tests check stationarity of the uncapped objective).
+    """
+    log_ratio = fp.log_prob(theta, d.obs, d.act) - fp.log_prob(phi, d.obs, d.act)
+    ratio = torch.exp(torch.clamp(log_ratio, max=MAX_LOG_RATIO))
     return (d.weights() * ratio * d.adv).sum()
 
 
@@ -102,10 +118,18 @@ def policy_gradient(theta, d: TaskData) -> torch.Tensor:
     return fp.flat(torch.autograd.grad(loss, theta)).detach()
 
 
-def solve_kl(phi, d: TaskData, cfg: DeepAlgConfig):
-    """Alg(1): maximise :func:`inner_objective` by L-BFGS from phi; returns (theta', info)."""
+def solve_kl(phi, d: TaskData, cfg: DeepAlgConfig, theta0=None):
+    """Alg(1): maximise :func:`inner_objective` by L-BFGS from phi (or from ``theta0``, a
+    warm start); returns (theta', info).
+
+    The sampled objective is not concave: far from phi a few samples' ratios can dominate
+    it and overflow. A point where the objective is not finite is reported to the line
+    search as a huge loss with zero gradient, so the search backs off instead of
+    returning NaN. ``info["stationarity"]`` is ``|grad F(theta')| / |grad F(phi)|``
+    (0 at an exact stationary point), the accuracy the implicit gradient relies on.
+    """
     phi_c = [p.detach() for p in phi]
-    theta = fp.detach(phi_c)
+    theta = fp.detach(phi_c if theta0 is None else theta0)
     opt = torch.optim.LBFGS(theta, lr=1.0, max_iter=cfg.lbfgs_iters, line_search_fn="strong_wolfe",
                             tolerance_grad=1e-10, tolerance_change=1e-14)
 
@@ -113,13 +137,23 @@ def solve_kl(phi, d: TaskData, cfg: DeepAlgConfig):
         opt.zero_grad()
         loss = -inner_objective(theta, phi_c, d, cfg.lam_kl)
         loss.backward()
+        grads_finite = all(torch.isfinite(t.grad).all() for t in theta)
+        if not (torch.isfinite(loss) and grads_finite):
+            for t in theta:
+                t.grad.zero_()
+            return torch.tensor(1e30, dtype=loss.dtype)
         return loss
 
+    g0 = float(surrogate_gradient(fp.detach(phi_c), d).norm())
     opt.step(closure)
     theta = [t.detach() for t in theta]
+    if not all(torch.isfinite(t).all() for t in theta):
+        theta = phi_c  # cannot happen with the guard above; never return NaN parameters
+    th = fp.detach(theta)
+    grad = fp.flat(torch.autograd.grad(inner_objective(th, phi_c, d, cfg.lam_kl), th))
     with torch.no_grad():
         kl = float((d.weights() * fp.kl(phi_c, theta, d.obs)).sum())
-    return theta, dict(kl=kl)
+    return theta, dict(kl=kl, stationarity=float(grad.norm()) / max(g0, 1e-300))
 
 
 def _natural_step(phi, d: TaskData, cfg: DeepAlgConfig, create_graph: bool = False):
@@ -206,10 +240,15 @@ class BOMRLDeep:
     def outer(self, phi, pre: list[TaskData], post: list[TaskData], thetas) -> tuple[list, dict]:
         """Natural-gradient ascent step along the mean meta-gradient over the meta-batch."""
         cfg = self.config
-        grads = []
+        grads, stationarity = [], []
         for d, theta, dp in zip(pre, thetas, post):
             grads.append(meta_gradient(phi, d, theta, policy_gradient(theta, dp), cfg)[0])
+            if cfg.metric == "kl":
+                th = fp.detach(theta)
+                g = fp.flat(torch.autograd.grad(inner_objective(th, [p.detach() for p in phi], d, cfg.lam_kl), th))
+                stationarity.append(float(g.norm()) / max(float(surrogate_gradient(fp.detach(phi), d).norm()), 1e-300))
         meta_grad = torch.stack(grads).mean(0)
+        extra = dict(stationarity=float(np.mean(stationarity))) if stationarity else {}
         phi_bar = [p.detach() for p in phi]
         obs = torch.cat([d.obs.reshape(-1, d.obs.shape[-1]) for d in pre])
         w = torch.cat([d.weights().reshape(-1) for d in pre]) / len(pre)
@@ -223,5 +262,5 @@ class BOMRLDeep:
             with torch.no_grad():
                 kl = float((w * fp.kl(phi_bar, cand, obs)).sum())
             if math.isfinite(kl) and kl <= cfg.delta_outer:
-                return fp.detach(cand), dict(kl=kl, n_backtracks=j, grad_norm=float(meta_grad.norm()))
-        return fp.detach(phi_bar), dict(kl=0.0, n_backtracks=10, grad_norm=float(meta_grad.norm()))
+                return fp.detach(cand), dict(kl=kl, n_backtracks=j, grad_norm=float(meta_grad.norm()), **extra)
+        return fp.detach(phi_bar), dict(kl=0.0, n_backtracks=10, grad_norm=float(meta_grad.norm()), **extra)

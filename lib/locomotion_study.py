@@ -13,6 +13,7 @@ the training tasks of every iteration, the test tasks and the environment seeds.
 """
 from __future__ import annotations
 
+import hashlib
 import pickle
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from lib.gradient_meta import GRADIENT_METHODS, GradientMeta
 from lib.io import atomic_write_bytes
 from lib.meta_sampler import sample
 from lib.seeding import rng, torch_seed
+from lib.stats import t_interval
 
 METHODS = tuple(LABELS.values()) + GRADIENT_METHODS
 
@@ -46,6 +48,12 @@ def make_method(name: str):
         if label == name:
             return BOMRLDeep(DeepAlgConfig(metric))
     return GradientMeta(name)
+
+
+def method_tag(name: str) -> str:
+    """8 hex digits of the method's constants, part of the checkpoint key (so changing a
+    constant in code never reuses stale checkpoints)."""
+    return hashlib.sha256(repr(make_method(name).config).encode()).hexdigest()[:8]
 
 
 def dims(family: str) -> tuple[int, int]:
@@ -148,7 +156,8 @@ def jobs(cfg, cache_dir) -> list[dict]:
     for family in cfg.families:
         for method in cfg.methods:
             for s in range(cfg.n_seeds):
-                key = f"{family}-{method}-{s}-{config_tag(cfg)}".replace(" ", "_").replace("(", "").replace(")", "")
+                key = (f"{family}-{method}-{method_tag(method)}-{s}-{config_tag(cfg)}"
+                       .replace(" ", "_").replace("(", "").replace(")", ""))
                 out.append(dict(key=key, kwargs=dict(cfg=cfg, family=family, method_name=method, s=s,
                                                      partial=str(Path(cache_dir) / f"{key}.partial"))))
     return out
@@ -174,3 +183,26 @@ def ranking(test: pd.DataFrame, step: int = 1) -> pd.DataFrame:
     cur = cur[cur["step"] == step].groupby(["family", "method"], as_index=False)["ret"].mean()
     cur["rank"] = cur.groupby("family")["ret"].rank(ascending=False).astype(int)
     return cur.sort_values(["family", "rank"]).reset_index(drop=True)
+
+
+def compare_methods(test: pd.DataFrame, step: int = 1, level: float = 0.9) -> pd.DataFrame:
+    """Each BO-MRL metric vs each baseline per family, after ``step`` adaptation steps at the
+    last checkpoint: mean difference in return over (seed, test task) pairs with a t-interval.
+
+    Pairs share the test task, the seed's initial policy and the environment seeds (common
+    random numbers). ``verdict``: ``better`` / ``worse`` if the interval excludes 0, else
+    ``indistinguishable``. With few seeds the interval mostly reflects test-task variation.
+    """
+    last = test[(test["iter"] == test["iter"].max()) & (test["step"] == step)]
+    wide = last.pivot_table(index=["family", "seed", "task_id"], columns="method", values="ret")
+    rows = []
+    for fam, g in wide.groupby(level="family"):
+        for ours in [m for m in LABELS.values() if m in g]:
+            for base in [m for m in GRADIENT_METHODS if m in g]:
+                diff = (g[ours] - g[base]).to_numpy()
+                mean, lo, hi = t_interval(diff, level)
+                verdict = "better" if lo > 0 else "worse" if hi < 0 else "indistinguishable"
+                rows.append(dict(family=fam, method=ours, baseline=base, ret=g[ours].mean(),
+                                 ret_baseline=g[base].mean(), diff=mean, lo=lo, hi=hi, n=len(diff),
+                                 verdict=verdict))
+    return pd.DataFrame(rows)

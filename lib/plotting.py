@@ -236,3 +236,34 @@ def theory_panels(gap_var, fits, gap_k):
     ax.legend(fontsize=6)
     fig.tight_layout()
     return fig
+
+
+LOCOMOTION_COLORS = {"BO-MRL (KL)": "#0072B2", "BO-MRL (Euclidean)": "#009E73",
+                     "BO-MRL (KL-constrained)": "#CC79A7", "MAML-TRPO": "#D55E00",
+                     "ProMP": "#E69F00", "E-MAML-TRPO": "#999999"}
+FAMILY_TITLES = {"halfcheetah-vel": "Half-cheetah, goal velocity", "halfcheetah-dir": "Half-cheetah, moving direction",
+                 "ant-vel": "Ant, goal velocity", "ant-dir": "Ant, moving direction"}
+
+
+def locomotion_panels(summary, families, x: str = "step", xlabel: str = "number of policy adaptation steps"):
+    """Paper 2's locomotion figure: one panel per task family, one band per method.
+
+    Args:
+        summary: :func:`lib.stats.curve_summary` of the return by ``[family, method]`` over ``x``.
+        families: panel order.
+    """
+    fig, axes = plt.subplots(1, len(families), figsize=(4.2 * len(families), 3.6), squeeze=False)
+    for ax, fam in zip(axes[0], families):
+        for method, color in LOCOMOTION_COLORS.items():
+            part = summary[(summary.family == fam) & (summary.method == method)]
+            if len(part):
+                dashed = not method.startswith("BO-MRL")
+                band(ax, part, x=x, label=method, color=color, marker="o", markersize=3,
+                     linestyle="--" if dashed else "-")
+        ax.set_title(FAMILY_TITLES.get(fam, fam))
+        ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0, 0].set_ylabel("average return over test tasks (90% CI)")
+    axes[0, -1].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
