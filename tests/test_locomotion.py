@@ -66,3 +66,16 @@ def test_direction_flips_the_task_term():
     np.testing.assert_allclose(fwd.obs, bwd.obs)
     ctrl = -0.05 * (fwd.act ** 2).sum(-1)
     np.testing.assert_allclose(fwd.rew - ctrl, -(bwd.rew - ctrl))
+
+
+def test_reused_environments_give_the_same_episodes():
+    """rollout() keeps its MuJoCo envs per process; a used env must behave like a fresh one."""
+    def act(obs, rows):
+        return np.tanh(obs[:, :6] * 0.3)
+
+    first = lm.rollout("halfcheetah-vel", [0.5, 1.5], act, seed=7, horizon=15)
+    lm.rollout("halfcheetah-dir", [1.0, -1.0, 1.0], act, seed=3, horizon=15)  # other family
+    lm.rollout("halfcheetah-vel", [2.0, 0.1, 1.0], act, seed=9, horizon=15)  # same pool, other tasks
+    again = lm.rollout("halfcheetah-vel", [0.5, 1.5], act, seed=7, horizon=15)
+    np.testing.assert_array_equal(first.obs, again.obs)
+    np.testing.assert_array_equal(first.rew, again.rew)
