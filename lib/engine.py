@@ -20,10 +20,9 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-from pathlib import Path
 from typing import Callable
 
-from lib.io import atomic_write_bytes
+from lib.io import atomic_write_bytes, load_checkpoints, plan_checkpoints
 from lib.progress import progress
 
 
@@ -52,13 +51,7 @@ def map_checkpointed(fn: Callable, jobs: list[dict], cache_dir, n_workers: int =
     Returns:
         results in the order of ``jobs``.
     """
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    keys = [job["key"] for job in jobs]
-    if len(set(keys)) != len(keys):
-        raise ValueError("job keys must be unique")
-    paths = {k: cache_dir / f"{k}.pkl" for k in keys}
-    todo = [job for job in jobs if not paths[job["key"]].exists()]
+    paths, todo = plan_checkpoints(jobs, cache_dir)
     if todo:
         from dask.distributed import as_completed
 
@@ -70,4 +63,4 @@ def map_checkpointed(fn: Callable, jobs: list[dict], cache_dir, n_workers: int =
             cluster = client.cluster
         if cluster is not None:
             cluster.close()
-    return [pickle.loads(paths[k].read_bytes()) for k in keys]
+    return load_checkpoints(paths)

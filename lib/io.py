@@ -86,6 +86,25 @@ def load_table(path: Path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+def plan_checkpoints(jobs: list[dict], cache_dir) -> tuple[dict, list[dict]]:
+    """``({key: checkpoint path}, jobs without a checkpoint)``; refuses duplicate keys and
+    removes temp files of writes cut short by a kill."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    keys = [job["key"] for job in jobs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("job keys must be unique")
+    paths = {k: cache_dir / f"{k}.pkl" for k in keys}
+    for stale in cache_dir.glob(".*.pkl.*"):
+        stale.unlink(missing_ok=True)
+    return paths, [job for job in jobs if not paths[job["key"]].exists()]
+
+
+def load_checkpoints(paths: dict) -> list:
+    """The pickled results, in the order of ``paths``."""
+    return [pickle.loads(p.read_bytes()) for p in paths.values()]
+
+
 def _run_and_store(fn: Callable, job: dict, path: Path):
     result = fn(**job["kwargs"])
     atomic_write_bytes(path, pickle.dumps(result, protocol=4))
@@ -104,15 +123,7 @@ def map_cached(fn: Callable, jobs: list[dict], cache_dir: Path, n_jobs: int = 1,
     Returns:
         results in the order of ``jobs``.
     """
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    keys = [job["key"] for job in jobs]
-    if len(set(keys)) != len(keys):
-        raise ValueError("job keys must be unique")
-    paths = {k: cache_dir / f"{k}.pkl" for k in keys}
-    for stale in cache_dir.glob(".*.pkl.*"):  # temp file of a write cut short by a kill
-        stale.unlink(missing_ok=True)
-    todo = [job for job in jobs if not paths[job["key"]].exists()]
+    paths, todo = plan_checkpoints(jobs, cache_dir)
     if todo:
         if n_jobs == 1:
             results = (_run_and_store(fn, job, paths[job["key"]]) for job in todo)
@@ -121,4 +132,4 @@ def map_cached(fn: Callable, jobs: list[dict], cache_dir: Path, n_jobs: int = 1,
             results = runner(delayed(_run_and_store)(fn, job, paths[job["key"]]) for job in todo)
         for _ in progress(results, total=len(todo), desc=desc):
             pass
-    return [pickle.loads(paths[k].read_bytes()) for k in keys]
+    return load_checkpoints(paths)
