@@ -54,7 +54,7 @@ def test_kl_alg_is_a_stationary_point_of_the_penalised_surrogate(phi, data):
     g0 = bd.surrogate_gradient(fp.detach(phi), data)  # the objective's gradient at phi
     assert float(grad.norm()) < 1e-5 * float(g0.norm())
     # the penalised surrogate improved on phi, and larger lambda keeps theta' closer to phi
-    obj = lambda t, lam: float(bd.inner_objective(t, [p.detach() for p in phi], data, lam))  # noqa: E731
+    obj = lambda t, lam: float(bd.inner_objective(t, [p.detach() for p in phi], data, lam).detach())  # noqa: E731
     assert obj(theta, 2.0) > obj([p.detach() for p in phi], 2.0)
     far = fp.flat(theta) - fp.flat(phi)
     near = fp.flat(bd.adapt(phi, data, exact("kl", lam_kl=20.0))) - fp.flat(phi)
