@@ -56,8 +56,8 @@ def test_kl_alg_is_a_stationary_point_of_the_penalised_surrogate(phi, data):
     # the penalised surrogate improved on phi, and larger lambda keeps theta' closer to phi
     obj = lambda t, lam: float(bd.inner_objective(t, [p.detach() for p in phi], data, lam).detach())  # noqa: E731
     assert obj(theta, 2.0) > obj([p.detach() for p in phi], 2.0)
-    far = fp.flat(theta) - fp.flat(phi)
-    near = fp.flat(bd.adapt(phi, data, exact("kl", lam_kl=20.0))) - fp.flat(phi)
+    far = fp.flat(theta).detach() - fp.flat(phi).detach()
+    near = fp.flat(bd.adapt(phi, data, exact("kl", lam_kl=20.0))).detach() - fp.flat(phi).detach()
     assert float(near.norm()) < float(far.norm())
 
 
