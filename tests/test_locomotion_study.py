@@ -83,3 +83,23 @@ def test_bad_parameters_are_named(cfg):
     with pytest.raises(ValueError, match="walker"):
         resolve("locomotion", "quick", families=("walker-vel",))
     assert dataclasses.replace(cfg, n_seeds=1).n_seeds == 1
+
+
+def test_compare_methods_pairs_by_seed_and_task():
+    """A synthetic meta-test table: BO-MRL (KL) is 5 above MAML-TRPO on every pair and equal to
+    ProMP up to N(0, 1) noise, with task difficulties (sd 30) shared within a pair; the
+    verdicts must be better / indistinguishable (an unpaired test could not see the 5)."""
+    gen = np.random.default_rng(0)
+    rows = []
+    for s in range(2):
+        for k in range(10):
+            base = gen.normal(-100, 30)  # task difficulty, shared by the methods (paired)
+            noise = gen.normal(0, 1)
+            rows += [dict(family="ant-dir", method="MAML-TRPO", seed=s, iter=5, step=1, task_id=k, ret=base),
+                     dict(family="ant-dir", method="BO-MRL (KL)", seed=s, iter=5, step=1, task_id=k, ret=base + 5),
+                     dict(family="ant-dir", method="ProMP", seed=s, iter=5, step=1, task_id=k, ret=base + 5 + noise)]
+    test = pd.DataFrame(rows)
+    cmp = ls.compare_methods(test, step=1).set_index("baseline")
+    assert cmp.loc["MAML-TRPO", "verdict"] == "better" and cmp.loc["MAML-TRPO", "diff"] == pytest.approx(5)
+    assert cmp.loc["MAML-TRPO", "n"] == 20
+    assert cmp.loc["ProMP", "verdict"] == "indistinguishable"
