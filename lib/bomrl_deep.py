@@ -91,8 +91,9 @@ def surrogate(theta, phi, d: TaskData) -> torch.Tensor:
     """``mean[pi_theta(a|s) / pi_phi(a|s) A]`` on the data of phi (differentiable in both).
 
     The log-ratio is capped at :data:`MAX_LOG_RATIO` (ratio <= 1e13) so that the line search
-    of the inner solver can probe far points without overflowing to inf/NaN; the penalised
-    optimum lies far inside that cap (tests check stationarity of the uncapped objective).
+    of the inner solver can probe far points without overflowing to inf/NaN. Where the cap
+    binds, the objective is flat in that sample; the solutions used here (L-BFGS from phi)
+    stay far inside it, and the tests check stationarity of the uncapped objective.
     """
     log_ratio = fp.log_prob(theta, d.obs, d.act) - fp.log_prob(phi, d.obs, d.act)
     ratio = torch.exp(torch.clamp(log_ratio, max=MAX_LOG_RATIO))
@@ -113,9 +114,7 @@ def surrogate_gradient(phi, d: TaskData, create_graph: bool = False) -> torch.Te
 
 def policy_gradient(theta, d: TaskData) -> torch.Tensor:
     """``mean[grad log pi_theta(a|s) A]`` on data sampled by pi_theta, shape (p,)."""
-    theta = fp.detach(theta)
-    loss = (d.weights() * fp.log_prob(theta, d.obs, d.act) * d.adv).sum()
-    return fp.flat(torch.autograd.grad(loss, theta)).detach()
+    return surrogate_gradient(fp.detach(theta), d).detach()
 
 
 def solve_kl(phi, d: TaskData, cfg: DeepAlgConfig, theta0=None):
