@@ -36,7 +36,7 @@ def client_for(n_workers: int = 1, scheduler: str = ""):
     if n_workers < 1:
         raise ValueError(f"n_workers must be >= 1, got {n_workers}")
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=":0", silence_logs=logging.ERROR)  # any free port
     return Client(cluster)
 
 
