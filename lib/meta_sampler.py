@@ -20,7 +20,7 @@ import torch
 from lib import functional_policy as fp
 from lib.envs.locomotion import HORIZON, rollout
 from lib.policies import DTYPE
-from lib.rollouts import baseline_features, rewards_to_go
+from lib.rollouts import baseline_features, baseline_residuals, rewards_to_go
 
 
 @dataclass
@@ -58,12 +58,8 @@ def task_advantages(obs: np.ndarray, rew: np.ndarray, mask: np.ndarray, gamma: f
     g = rewards_to_go(rew, mask, gamma)
     real = mask > 0
     feats = baseline_features(np.clip(obs, -10, 10), obs.shape[1])
-    x, y = feats[real], g[real]
-    coef = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ y)
     adv = np.zeros_like(g)
-    adv[real] = y - x @ coef
-    a = adv[real]
-    adv[real] = (a - a.mean()) / (a.std() + 1e-8)
+    adv[real] = baseline_residuals(feats[real], g[real], ridge)
     return adv
 
 

@@ -132,7 +132,12 @@ def advantages(batch: Batch, spec: EnvSpec, ridge: float = 1e-5) -> np.ndarray:
     """
     g = rewards_to_go(batch.rew, batch.mask, spec.gamma)
     feats = baseline_features(batch.obs * np.asarray(spec.obs_scale), spec.horizon)[batch.mask]
-    target = g[batch.mask]
+    return baseline_residuals(feats, g[batch.mask], ridge)
+
+
+def baseline_residuals(feats: np.ndarray, target: np.ndarray, ridge: float = 1e-5) -> np.ndarray:
+    """``target - feats @ coef`` for the ridge fit of ``target`` on ``feats``, normalised to
+    mean 0 and std 1, shape (n,). Args: feats (n, k) baseline features; target (n,) returns."""
     gram = feats.T @ feats + ridge * np.eye(feats.shape[1])
     coef = np.linalg.solve(gram, feats.T @ target)
     adv = target - feats @ coef
