@@ -31,7 +31,7 @@ import torch
 
 from lib import functional_policy as fp
 from lib.meta_sampler import TaskData
-from lib.trpo import TRPOConfig, conjugate_gradient, line_search
+from lib.trpo import TRPOConfig, line_search, natural_step
 
 GRADIENT_METHODS = ("MAML-TRPO", "E-MAML-TRPO", "ProMP")
 
@@ -123,43 +123,40 @@ class GradientMeta:
         old_logp = [fp.log_prob(t, d.obs, d.act).detach() for t, d in zip(thetas_old, post)]
         c = exploration_weights(post) if exploration else None
 
-        def surrogate(params, graph: bool):
+        def objectives(params, graph: bool):
+            """(surrogate, mean KL of the adapted policies) at ``params``; one inner step per task."""
             with torch.set_grad_enabled(True):
                 thetas = [inner_step(params, d, cfg.alpha, create_graph=graph) for d in pre]
-            total = 0.0
+            surr = kl = 0.0
             for k, (theta, d) in enumerate(zip(thetas, post)):
                 ratio, w = _ratio_terms(theta, d, old_logp[k])
-                total = total + (w * ratio * d.adv).sum()
+                surr = surr + (w * ratio * d.adv).sum()
                 if exploration:
-                    total = total + c[k] * (pre[k].weights() * fp.log_prob(params, pre[k].obs, pre[k].act)).sum()
-            return total / len(post)
+                    surr = surr + c[k] * (pre[k].weights() * fp.log_prob(params, pre[k].obs, pre[k].act)).sum()
+                kl = kl + (w * fp.kl(thetas_old[k], theta, d.obs)).sum()
+            return surr / len(post), kl / len(post)
 
-        def kl(params, graph: bool):
-            with torch.set_grad_enabled(True):
-                thetas = [inner_step(params, d, cfg.alpha, create_graph=graph) for d in pre]
-            total = sum((d.weights() * fp.kl(t_old, t, d.obs)).sum()
-                        for t_old, t, d in zip(thetas_old, thetas, post))
-            return total / len(post)
-
-        grad = fp.flat(torch.autograd.grad(surrogate(phi, True), phi)).detach()
-        kl_grad = fp.flat(torch.autograd.grad(kl(phi, True), phi, create_graph=True))
+        surr0, kl0 = objectives(phi, True)
+        grad = fp.flat(torch.autograd.grad(surr0, phi, retain_graph=True)).detach()
+        kl_grad = fp.flat(torch.autograd.grad(kl0, phi, create_graph=True))
 
         def fvp(v):
             hv = torch.autograd.grad(kl_grad @ v, phi, retain_graph=True)
             return fp.flat(hv).detach() + cfg.trpo.cg_damping * v
 
-        direction = conjugate_gradient(fvp, grad, cfg.trpo.cg_iters, cfg.trpo.cg_tol)
-        shs = float(direction @ fvp(direction))
-        full_step = math.sqrt(2 * cfg.delta / max(shs, 1e-300)) * direction
+        full_step = natural_step(fvp, grad, cfg.delta, cfg.trpo)
         x0 = fp.flat(phi).detach()
+        last = {}
 
-        def at(fn):
+        def at(which):
+            """The line search asks for the surrogate, then the KL, at the same point: adapt once."""
             def f(x):
-                params = fp.detach(fp.unflat(x, phi))
-                return float(fn(params, False).detach())
+                if last.get("x") is None or not torch.equal(last["x"], x):
+                    last["x"], last["values"] = x, objectives(fp.detach(fp.unflat(x, phi)), False)
+                return float(last["values"][which].detach())
             return f
 
-        x_new, info = line_search(at(surrogate), at(kl), x0, full_step, cfg.delta,
+        x_new, info = line_search(at(0), at(1), x0, full_step, cfg.delta,
                                   require_improvement=True, config=cfg.trpo)
         info["grad_norm"] = float(grad.norm())
         return fp.detach(fp.unflat(x_new, phi)), info

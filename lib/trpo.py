@@ -108,6 +108,19 @@ def conjugate_gradient(avp, b: torch.Tensor, iters: int = 10, tol: float = 1e-10
     return x
 
 
+def natural_step(fvp, grad: torch.Tensor, kl_bound: float, config: TRPOConfig = TRPOConfig()) -> torch.Tensor:
+    """The maximal natural-gradient step ``sqrt(2 lambda / x^T F x) x``, ``x = F^-1 g`` by CG.
+
+    Args:
+        fvp: ``v -> F v`` (damping included). grad: (p,) the gradient g. kl_bound: lambda.
+    Returns:
+        (p,) the step at which the quadratic model of the KL equals ``kl_bound``.
+    """
+    direction = conjugate_gradient(fvp, grad, config.cg_iters, config.cg_tol)
+    shs = float(direction @ fvp(direction))
+    return math.sqrt(2 * kl_bound / max(shs, 1e-300)) * direction
+
+
 def line_search(surrogate, kl, x0: torch.Tensor, full_step: torch.Tensor, kl_bound: float,
                 require_improvement: bool, config: TRPOConfig = TRPOConfig()):
     """Backtracking line search along ``full_step`` from ``x0``.
@@ -176,9 +189,7 @@ def trpo_step(policy: GaussianPolicy, obs, act, adv, kl_bound: float,
         hv = torch.autograd.grad(kl_grad @ v, params, retain_graph=True)
         return parameters_to_vector(hv).detach() + config.cg_damping * v
 
-    direction = conjugate_gradient(fvp, grad, config.cg_iters, config.cg_tol)
-    shs = float(direction @ fvp(direction))
-    full_step = math.sqrt(2 * kl_bound / max(shs, 1e-300)) * direction
+    full_step = natural_step(fvp, grad, kl_bound, config)
 
     def evaluate(fn):
         def f(x):
