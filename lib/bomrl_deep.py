@@ -39,7 +39,7 @@ import torch
 
 from lib import functional_policy as fp
 from lib.meta_sampler import TaskData
-from lib.trpo import conjugate_gradient
+from lib.trpo import TRPOConfig, conjugate_gradient, line_search, natural_step
 
 METRICS = ("kl", "euclidean", "kl_constrained")
 LABELS = {"kl": "BO-MRL (KL)", "euclidean": "BO-MRL (Euclidean)",
@@ -85,6 +85,7 @@ class DeepAlgConfig:
 
 
 MAX_LOG_RATIO = 30.0
+OUTER = TRPOConfig(cg_iters=10, cg_damping=1e-5, kl_slack=1.0)  # outer natural-gradient step: strict KL bound
 
 
 def surrogate(theta, phi, d: TaskData) -> torch.Tensor:
@@ -117,6 +118,21 @@ def policy_gradient(theta, d: TaskData) -> torch.Tensor:
     return surrogate_gradient(fp.detach(theta), d).detach()
 
 
+def kl_stationarity(theta, phi, d: TaskData, lam: float) -> float:
+    """``|grad F(theta)| / |grad F(phi)|`` for Alg(1)'s objective F (0 at a stationary point)."""
+    phi_c = [p.detach() for p in phi]
+    th = fp.detach(theta)
+    grad = fp.flat(torch.autograd.grad(inner_objective(th, phi_c, d, lam), th))
+    return float(grad.norm()) / max(float(surrogate_gradient(fp.detach(phi_c), d).norm()), 1e-300)
+
+
+def fisher_operator(phi, d: TaskData, damping: float):
+    """``v -> (F(phi) + damping I) v`` on the states of ``d`` (step weights), no graph."""
+    phi_bar = [p.detach() for p in phi]
+    obs, w = d.obs.reshape(-1, d.obs.shape[-1]), d.weights().reshape(-1)
+    return lambda v: fp.fisher_vp(phi_bar, obs, v, w) + damping * v
+
+
 def solve_kl(phi, d: TaskData, cfg: DeepAlgConfig, theta0=None):
     """Alg(1): maximise :func:`inner_objective` by L-BFGS from phi (or from ``theta0``, a
     warm start); returns (theta', info).
@@ -143,26 +159,20 @@ def solve_kl(phi, d: TaskData, cfg: DeepAlgConfig, theta0=None):
             return torch.tensor(1e30, dtype=loss.dtype)
         return loss
 
-    g0 = float(surrogate_gradient(fp.detach(phi_c), d).norm())
     opt.step(closure)
     theta = [t.detach() for t in theta]
     if not all(torch.isfinite(t).all() for t in theta):
-        theta = phi_c  # cannot happen with the guard above; never return NaN parameters
-    th = fp.detach(theta)
-    grad = fp.flat(torch.autograd.grad(inner_objective(th, phi_c, d, cfg.lam_kl), th))
+        theta = phi_c  # defensive: never return NaN parameters
     with torch.no_grad():
         kl = float((d.weights() * fp.kl(phi_c, theta, d.obs)).sum())
-    return theta, dict(kl=kl, stationarity=float(grad.norm()) / max(g0, 1e-300))
+    return theta, dict(kl=kl, stationarity=kl_stationarity(theta, phi_c, d, cfg.lam_kl))
 
 
 def _natural_step(phi, d: TaskData, cfg: DeepAlgConfig, create_graph: bool = False):
     """x = (F + c I)^-1 g and beta of Alg(3); g = grad L(phi) (= the policy gradient)."""
     g = surrogate_gradient(phi, d, create_graph)
     g_bar = g.detach()
-    phi_bar = [p.detach() for p in phi]
-    x = conjugate_gradient(lambda v: fp.fisher_vp(phi_bar, d.obs.reshape(-1, d.obs.shape[-1]), v,
-                                                  d.weights().reshape(-1)) + cfg.cg_damping * v,
-                           g_bar, cfg.cg_iters, cfg.cg_tol)
+    x = conjugate_gradient(fisher_operator(phi, d, cfg.cg_damping), g_bar, cfg.cg_iters, cfg.cg_tol)
     beta = math.sqrt(2 * cfg.delta / max(float(g_bar @ x), 1e-300))
     return g, x, beta
 
@@ -214,9 +224,7 @@ def _implicit_kl(phi, d, theta, g_post, cfg):
 def _implicit_constrained(phi, d, g_post, cfg):
     obs, w = d.obs.reshape(-1, d.obs.shape[-1]), d.weights().reshape(-1)
     g, x, beta = _natural_step(phi, d, cfg, create_graph=True)
-    phi_bar = [p.detach() for p in phi]
-    u = conjugate_gradient(lambda v: fp.fisher_vp(phi_bar, obs, v, w) + cfg.cg_damping * v,
-                           g_post, cfg.cg_iters, cfg.cg_tol)
+    u = conjugate_gradient(fisher_operator(phi, d, cfg.cg_damping), g_post, cfg.cg_iters, cfg.cg_tol)
     gx = float(g.detach() @ x)
     fx = fp.fisher_vp(phi, obs, x, w, create_graph=True)  # F(phi) x_bar, differentiable in phi
     scalar = (fp.flat(phi) @ g_post
@@ -243,23 +251,21 @@ class BOMRLDeep:
         for d, theta, dp in zip(pre, thetas, post):
             grads.append(meta_gradient(phi, d, theta, policy_gradient(theta, dp), cfg)[0])
             if cfg.metric == "kl":
-                th = fp.detach(theta)
-                g = fp.flat(torch.autograd.grad(inner_objective(th, [p.detach() for p in phi], d, cfg.lam_kl), th))
-                stationarity.append(float(g.norm()) / max(float(surrogate_gradient(fp.detach(phi), d).norm()), 1e-300))
+                stationarity.append(kl_stationarity(theta, phi, d, cfg.lam_kl))
         meta_grad = torch.stack(grads).mean(0)
         extra = dict(stationarity=float(np.mean(stationarity))) if stationarity else {}
         phi_bar = [p.detach() for p in phi]
         obs = torch.cat([d.obs.reshape(-1, d.obs.shape[-1]) for d in pre])
         w = torch.cat([d.weights().reshape(-1) for d in pre]) / len(pre)
-        fvp = lambda v: fp.fisher_vp(phi_bar, obs, v, w) + 1e-5 * v  # noqa: E731
-        direction = conjugate_gradient(fvp, meta_grad, 10)
-        shs = float(direction @ fvp(direction))
-        step = math.sqrt(2 * cfg.delta_outer / max(shs, 1e-300)) * direction
-        x0 = fp.flat(phi_bar)
-        for j in range(10):
-            cand = fp.unflat(x0 + 0.5**j * step, phi_bar)
+        fvp = lambda v: fp.fisher_vp(phi_bar, obs, v, w) + OUTER.cg_damping * v  # noqa: E731
+        step = natural_step(fvp, meta_grad, cfg.delta_outer, OUTER)
+
+        def kl(x):
             with torch.no_grad():
-                kl = float((w * fp.kl(phi_bar, cand, obs)).sum())
-            if math.isfinite(kl) and kl <= cfg.delta_outer:
-                return fp.detach(cand), dict(kl=kl, n_backtracks=j, grad_norm=float(meta_grad.norm()), **extra)
-        return fp.detach(phi_bar), dict(kl=0.0, n_backtracks=10, grad_norm=float(meta_grad.norm()), **extra)
+                return float((w * fp.kl(phi_bar, fp.unflat(x, phi_bar), obs)).sum())
+
+        # no surrogate value for an implicit meta-gradient: the search only enforces the KL bound
+        x_new, info = line_search(lambda x: 0.0, kl, fp.flat(phi_bar), step, cfg.delta_outer,
+                                  require_improvement=False, config=OUTER)
+        return fp.detach(fp.unflat(x_new, phi_bar)), dict(kl=info["kl"], n_backtracks=info["n_backtracks"],
+                                                          grad_norm=float(meta_grad.norm()), **extra)
