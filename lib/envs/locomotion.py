@@ -19,9 +19,8 @@ call per time step.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import warnings
+from dataclasses import dataclass
 
 import gymnasium as gym
 import mujoco
