@@ -7,7 +7,7 @@ PROFILE ?= quick
 export TQDM_DISABLE ?= 1
 export MPLBACKEND ?= Agg
 
-.PHONY: install reproduce test notebooks clean
+.PHONY: install reproduce test notebooks clean bench-install bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ test: install
 ## Refresh the committed notebooks' quick-profile outputs in place.
 notebooks: install
 	$(PY) tools/run_notebooks.py --profile quick --in-place
+
+## Optional: the peer libraries of benchmarks/ (MushroomRL without its exact pins, see pyproject.toml).
+bench-install: install
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) -m pip install --quiet --no-deps mushroom-rl==1.10.2
+
+## Benchmarks against MushroomRL and sb3-contrib (~30 min; tables in data/full/benchmarks/).
+bench: bench-install
+	for b in bench_rollouts bench_metafeatures bench_fqi bench_trpo; do $(PY) benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf build data/quick data/cache figures/quick

@@ -18,7 +18,7 @@ import pandas as pd
 
 from lib.envs import get_spec
 from lib.io import map_cached
-from lib.learning import learn
+from lib.learning import RUN_VERSION, learn
 from lib.metafeatures import FEATURE_NAMES
 from lib.policies import arch_label
 from lib.seeding import rng as make_rng
@@ -78,7 +78,7 @@ def collect(env: str, n_trajectories: int, n_updates: int, n_traj: int, archs, c
     """Collect (or resume) ``n_trajectories`` learning trajectories; rows sorted by (traj, t)."""
     lo, hi = kl_range
     tag = (f"{env}-T{n_updates}-N{n_traj}-kl{lo:g}_{hi:g}{'log' if log_uniform else 'lin'}"
-           f"-m{max_points}-a{'_'.join(f'{h}x{n}' for h, n in archs)}-s{seed}")
+           f"-m{max_points}-a{'_'.join(f'{h}x{n}' for h, n in archs)}-s{seed}-{RUN_VERSION}")
     jobs = [dict(key=f"{tag}-traj{i}", kwargs=dict(
         env=env, index=i, n_updates=n_updates, n_traj=n_traj, archs=[tuple(a) for a in archs],
         kl_range=tuple(kl_range), log_uniform=log_uniform, seed=seed, max_points=max_points))

@@ -17,7 +17,7 @@ import pandas as pd
 
 from lib.fqi import FQIModel, fit_fqi
 from lib.io import map_cached
-from lib.learning import learn
+from lib.learning import RUN_VERSION, learn
 from lib.metadataset import NEXT, PHI, sample_arch
 from lib.seeding import rng as make_rng
 from lib.stats import per_run_scores
@@ -75,7 +75,7 @@ def validation_arch(env: str, seed: int, run: int, archs) -> tuple:
 def _key(env, split, run, arch, n_updates, n_traj, seed, horizon, min_split, algo, tag):
     h, n = arch
     return (f"{env}-{split}-{algo}-H{horizon}-psi{min_split:g}-r{run}-a{h}x{n}-T{n_updates}"
-            f"-N{n_traj}-s{seed}-{tag}")
+            f"-N{n_traj}-s{seed}-{tag}-{RUN_VERSION}")
 
 
 def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, seed: int,

@@ -12,7 +12,7 @@ import pandas as pd
 
 from lib.envs import get_spec
 from lib.io import map_cached
-from lib.learning import learn
+from lib.learning import RUN_VERSION, learn
 from lib.profiles import SweepConfig
 from lib.seeding import rng
 from lib.stats import per_run_scores, t_interval
@@ -52,7 +52,7 @@ def sweep_jobs(cfg: SweepConfig) -> list[dict]:
         for algo in cfg.algos:
             for kl in cfg.kl_grid:
                 for run in range(cfg.n_runs):
-                    key = f"{env}-{algo}-kl{kl:g}-r{run}-T{t_len}-N{n_traj}-a{h}x{n}-s{cfg.seed}"
+                    key = f"{env}-{algo}-kl{kl:g}-r{run}-T{t_len}-N{n_traj}-a{h}x{n}-s{cfg.seed}-{RUN_VERSION}"
                     jobs.append(dict(key=key, kwargs=dict(
                         env=env, algo=algo, kl_bound=kl, run=run, arch=cfg.arch,
                         n_updates=t_len, n_traj=n_traj, seed=cfg.seed)))

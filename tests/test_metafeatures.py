@@ -105,3 +105,17 @@ def test_policy_kl_feature_tracks_the_closed_form():
     assert abs(kl_policy - 0.5) < 0.2  # KL(N(2,1) || N(1,1)) = 0.5, at ~700 samples
     h_policy = phi[mf.FEATURE_NAMES.index("H_a|s_t")]
     assert abs(h_policy - 0.5 * np.log(2 * np.pi * np.e)) < 0.15
+
+
+@pytest.mark.parametrize("d", [1, 4, 9])
+def test_kth_distance_matches_brute_force(d):
+    """The k-d tree's k-th neighbour distances = sorting the full distance matrix (with ties)."""
+    from lib.metafeatures import _kth_distance
+
+    rng = np.random.default_rng(d)
+    x = np.round(rng.normal(size=(300, d)), 1)  # rounding makes duplicates and ties
+    y = rng.normal(size=(200, d))
+    dxx = np.sort(np.linalg.norm(x[:, None] - x[None], axis=-1), axis=1)
+    dxy = np.sort(np.linalg.norm(x[:, None] - y[None], axis=-1), axis=1)
+    np.testing.assert_allclose(_kth_distance(x, x, 3, exclude_self=True), np.maximum(dxx[:, 3], 1e-10), rtol=1e-12)
+    np.testing.assert_allclose(_kth_distance(x, y, 3, exclude_self=False), np.maximum(dxy[:, 2], 1e-10), rtol=1e-12)

@@ -75,3 +75,19 @@ def test_same_seed_same_weights():
         assert torch.equal(pa, pb)
     c = make_policy(spec, (1, 16), seed=8)
     assert not np.allclose(a.mean_net[0].weight.detach(), c.mean_net[0].weight.detach())
+
+
+@pytest.mark.parametrize("arch", [(0, 0), (1, 8), (3, 16)])
+def test_rollout_actor_samples_around_the_torch_mean(arch):
+    """The numpy actor used in rollouts: a = mu(s) + sigma z with mu the policy's own mean."""
+    from lib.rollouts import policy_actor
+
+    policy = GaussianPolicy(5, 2, arch=arch, std0=0.7, obs_scale=[1, 2, 3, 0.5, 0.1], seed=3)
+    with torch.no_grad():
+        for p in policy.mean_net.parameters():
+            p.add_(0.2)
+    obs = np.random.default_rng(0).normal(size=(64, 5))
+    act = policy_actor(policy)(obs, np.random.default_rng(1))
+    z = np.random.default_rng(1).standard_normal((64, 2))
+    expected = policy.mean(torch.as_tensor(obs)).detach().numpy() + 0.7 * z
+    np.testing.assert_allclose(act, expected, rtol=1e-12, atol=1e-12)

@@ -8,8 +8,8 @@ from lib.envs import ENV_NAMES, get_spec
 from lib.learning import learn
 from lib.policies import DTYPE, GaussianPolicy, make_policy, mean_kl
 from lib.rollouts import advantages, rollout
-from lib.trpo import (TRPOConfig, conjugate_gradient, explicit_fisher, line_search, trpo_step,
-                      update)
+from lib.trpo import (TRPOConfig, conjugate_gradient, explicit_fisher, fisher_operator, line_search,
+                      trpo_step, update)
 
 
 def test_conjugate_gradient_solves_spd_system():
@@ -31,9 +31,36 @@ def _tiny_problem(arch=(0, 0), seed=0):
     return spec, policy, batch
 
 
+@pytest.mark.parametrize("arch", [(0, 0), (1, 3), (2, 5)])
+def test_fisher_operator_is_the_explicit_fisher_and_the_kl_hessian(arch):
+    """Closed-form products = explicit J^T Sigma^-1 J (+2I on log-std) = Hessian of the mean KL."""
+    spec, policy, batch = _tiny_problem(arch)
+    with torch.no_grad():
+        policy.log_std.fill_(-0.4)  # sigma != 1, so the sigma^-2 weighting is exercised
+    obs = torch.as_tensor(batch.flat("obs"), dtype=DTYPE)
+    params = list(policy.parameters())
+    n_params = sum(p.numel() for p in params)
+    fisher = torch.as_tensor(explicit_fisher(policy, obs))
+    old = make_policy(spec, arch)
+    old.load_state_dict(policy.state_dict())
+    kl_grad = parameters_to_vector(torch.autograd.grad(mean_kl(old, policy, obs), params, create_graph=True))
+    fvp64 = fisher_operator(policy, obs, damping=0.3, dtype=torch.float64)
+    fvp32 = fisher_operator(policy, obs, damping=0.3, dtype=torch.float32)
+    for i in range(3):
+        v = torch.randn(n_params, generator=torch.Generator().manual_seed(i), dtype=DTYPE)
+        hessian_v = parameters_to_vector(torch.autograd.grad(kl_grad @ v, params, retain_graph=True))
+        expected = fisher @ v + 0.3 * v
+        torch.testing.assert_close(fvp64(v), expected, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(hessian_v + 0.3 * v, expected, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(fvp32(v), expected, rtol=1e-5, atol=1e-6)
+        assert fvp32(v).dtype == DTYPE
+
+
+@pytest.mark.parametrize("fisher_dtype, rtol", [(torch.float64, 1e-6), (torch.float32, 1e-4)])
 @pytest.mark.parametrize("arch", [(0, 0), (1, 3)])
-def test_cg_direction_matches_explicit_fisher_inverse(arch):
-    """The step TRPO takes is sqrt(2 lambda / x'Fx) x with x = (F + damping I)^-1 g, F explicit."""
+def test_cg_direction_matches_explicit_fisher_inverse(arch, fisher_dtype, rtol):
+    """The step TRPO takes is sqrt(2 lambda / x'Fx) x with x = (F + damping I)^-1 g, F explicit
+    (exact to 1e-6 with float64 Fisher products, to 1e-4 with the default float32 ones)."""
     spec, policy, batch = _tiny_problem(arch)
     obs, act = batch.flat("obs"), batch.flat("act")
     adv = advantages(batch, spec)
@@ -50,10 +77,11 @@ def test_cg_direction_matches_explicit_fisher_inverse(arch):
     x = np.linalg.solve(fisher, grad)
     kl_bound = 0.01
     expected_step = np.sqrt(2 * kl_bound / (x @ fisher @ x)) * x
-    info = trpo_step(policy, obs, act, adv, kl_bound, require_improvement=False, config=cfg)
+    info = trpo_step(policy, obs, act, adv, kl_bound, require_improvement=False, config=cfg,
+                     fisher_dtype=fisher_dtype)
     step = (parameters_to_vector(policy.parameters()).detach() - x0).numpy()
     assert info["accepted"] and info["step_frac"] == 1.0
-    np.testing.assert_allclose(step, expected_step, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(step, expected_step, rtol=rtol, atol=1e-9)
 
 
 @pytest.mark.parametrize("kl_slack", [1.0, 1.5])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -57,6 +58,10 @@ def main(argv=None) -> int:
         raise SystemExit("--in-place is only for the quick profile (the committed notebooks hold quick outputs)")
     out_dir = ROOT / "build" / "executed" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
+    # the kernels inherit this environment: a non-interactive MPLBACKEND (the Makefile sets
+    # Agg for scripts) would stop Jupyter's inline backend, and the figures would be missing
+    # from the executed notebooks
+    os.environ.pop("MPLBACKEND", None)
     timings = {}
     for nb_path in selected:
         known = pm.inspect_notebook(str(nb_path))

@@ -1,0 +1,66 @@
+"""Time per 20-metafeature vector at N = 64 trajectories (a script, not a timed test).
+
+    .venv/bin/python benchmarks/bench_metafeatures.py   # ~1 min; writes data/full/benchmarks/metafeatures.csv
+
+Two batches B_t, B_t-1 of 64 trajectories each from an MLP(2,32) policy (default task),
+k-NN estimators with k = 3 on at most 2 000 points per set (the study's ``max_points``):
+
+* ``per_step_ms``: what a learning run pays per step - the sample sets and entropies of
+  the new batch plus the 20 features (B_t-1's entropies are reused from the previous step);
+* ``from_scratch_ms``: both batches' sets and entropies plus the features.
+
+Median of repeats, one process.
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pandas as pd
+import torch
+
+from common import OUT, interleaved_times  # noqa: E402  (sets sys.path)
+from lib import metafeatures as mf  # noqa: E402
+from lib.envs import ENV_NAMES, get_spec  # noqa: E402
+from lib.io import save_table  # noqa: E402
+from lib.policies import make_policy  # noqa: E402
+from lib.rollouts import rollout  # noqa: E402
+
+N = 64
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    rows = []
+    for name in ENV_NAMES:
+        spec = get_spec(name)
+        policy = make_policy(spec, (2, 32), seed=0)
+        rng = np.random.default_rng(0)
+        tasks = np.tile(spec.default_task, (N, 1))
+        cur, prev = rollout(spec, policy, tasks, rng), rollout(spec, policy, tasks, rng)
+        sets = lambda b: mf.sample_sets(b, spec.obs_scale, spec.std0, np.random.default_rng(2))  # noqa: E731
+        prev_sets = sets(prev)
+        prev_h = mf.batch_entropies(prev_sets)
+
+        def per_step():
+            s = sets(cur)
+            mf.metafeatures(s, prev_sets, mf.batch_entropies(s), prev_h)
+
+        def from_scratch():
+            mf.metafeatures(sets(cur), sets(prev))
+
+        times = interleaved_times({"per_step": per_step, "from_scratch": from_scratch}, args.repeats)
+        rows.append(dict(env=name, n_trajectories=N, steps_in_batch=int(cur.mask.sum()),
+                         points_per_set=len(sets(cur).s), per_step_ms=1000 * times["per_step"],
+                         from_scratch_ms=1000 * times["from_scratch"]))
+    table = pd.DataFrame(rows)
+    print(table.round(1).to_string(index=False))
+    save_table(table, OUT / "metafeatures.csv", params=dict(seed=0, k=mf.K, max_points=mf.MAX_POINTS,
+                                                            repeats=args.repeats, threads=1))
+
+
+if __name__ == "__main__":
+    main()
