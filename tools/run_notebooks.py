@@ -62,7 +62,8 @@ def main(argv=None) -> int:
     # Agg for scripts) would stop Jupyter's inline backend, and the figures would be missing
     # from the executed notebooks
     os.environ.pop("MPLBACKEND", None)
-    timings = {}
+    timings_path = out_dir / "timings.json"  # seconds per notebook, updated as each one finishes
+    timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     for nb_path in selected:
         known = pm.inspect_notebook(str(nb_path))
         params = {"profile": profile}
@@ -81,7 +82,7 @@ def main(argv=None) -> int:
         timings[nb_path.name] = round(time.perf_counter() - start, 1)
         strip_run_metadata(target)
         print(f"[{profile}] {nb_path.name} done in {timings[nb_path.name]} s", flush=True)
-    (out_dir / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+        timings_path.write_text(json.dumps(timings, indent=2, sort_keys=True) + "\n")
     return 0
 
 
