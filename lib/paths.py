@@ -28,6 +28,20 @@ def cache_dir(profile: str, stage: str) -> Path:
     return path
 
 
+def resume_dir(profile: str, stage: str) -> Path:
+    """Checkpoints that must outlive a fresh checkout. Created.
+
+    For the full profile they are committed under ``data/full/<stage>/checkpoints/``, so a run
+    longer than one sitting (notebook 10: hours) resumes on another clone or machine and a
+    finished run re-executes its notebook in seconds; for the quick profile it is :func:`cache_dir`.
+    """
+    if check_profile(profile) == "quick":
+        return cache_dir(profile, stage)
+    path = DATA / "full" / stage / "checkpoints"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def figure_path(profile: str, name: str) -> Path:
     """PNG path of a figure: ``figures/<name>.png`` (full) or ``figures/quick/<name>.png``."""
     folder = FIGURES if check_profile(profile) == "full" else FIGURES / "quick"

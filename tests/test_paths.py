@@ -1,0 +1,18 @@
+import pytest
+
+from lib import paths
+
+
+def test_resume_dir_quick_is_gitignored_cache():
+    assert paths.resume_dir("quick", "zz_test") == paths.cache_dir("quick", "zz_test")
+
+
+def test_resume_dir_full_is_committed_under_data_full(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "DATA", tmp_path)
+    got = paths.resume_dir("full", "10_locomotion")
+    assert got == tmp_path / "full" / "10_locomotion" / "checkpoints" and got.is_dir()
+
+
+def test_resume_dir_rejects_unknown_profile():
+    with pytest.raises(ValueError):
+        paths.resume_dir("medium", "10_locomotion")
