@@ -7,7 +7,9 @@ k-NN estimators with k = 3 on at most 2 000 points per set (the study's ``max_po
 
 * ``per_step_ms``: what a learning run pays per step - the sample sets and entropies of
   the new batch plus the 20 features (B_t-1's entropies are reused from the previous step);
-* ``from_scratch_ms``: both batches' sets and entropies plus the features.
+* ``from_scratch_ms``: both batches' sets and entropies plus the features;
+* ``per_step_ms_sklearn``: the per-step cost with scikit-learn's ``NearestNeighbors``
+  (automatic algorithm) in place of scipy's k-d tree, the same distances.
 
 Median of repeats, one process.
 """
@@ -27,6 +29,14 @@ from lib.policies import make_policy  # noqa: E402
 from lib.rollouts import rollout  # noqa: E402
 
 N = 64
+
+
+def sklearn_kth_distance(query, ref, k, exclude_self):
+    """``lib.metafeatures._kth_distance`` with scikit-learn instead of scipy (for comparison)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    dist, _ = NearestNeighbors(n_neighbors=k + int(exclude_self)).fit(ref).kneighbors(query)
+    return np.maximum(dist[:, -1], mf.MIN_DIST)
 
 
 def main() -> None:
@@ -52,10 +62,19 @@ def main() -> None:
         def from_scratch():
             mf.metafeatures(sets(cur), sets(prev))
 
-        times = interleaved_times({"per_step": per_step, "from_scratch": from_scratch}, args.repeats)
+        def per_step_sklearn():
+            scipy_version, mf._kth_distance = mf._kth_distance, sklearn_kth_distance
+            try:
+                per_step()
+            finally:
+                mf._kth_distance = scipy_version
+
+        times = interleaved_times({"per_step": per_step, "from_scratch": from_scratch,
+                                   "per_step_sklearn": per_step_sklearn}, args.repeats)
         rows.append(dict(env=name, n_trajectories=N, steps_in_batch=int(cur.mask.sum()),
                          points_per_set=len(sets(cur).s), per_step_ms=1000 * times["per_step"],
-                         from_scratch_ms=1000 * times["from_scratch"]))
+                         from_scratch_ms=1000 * times["from_scratch"],
+                         per_step_ms_sklearn=1000 * times["per_step_sklearn"]))
     table = pd.DataFrame(rows)
     print(table.round(1).to_string(index=False))
     save_table(table, OUT / "metafeatures.csv", params=dict(seed=0, k=mf.K, max_points=mf.MAX_POINTS,
