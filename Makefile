@@ -36,9 +36,9 @@ bench-install: install
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) -m pip install --quiet --no-deps mushroom-rl==1.10.2
 
-## Benchmarks against MushroomRL and sb3-contrib (~30 min; tables in data/full/benchmarks/).
+## Benchmarks against MushroomRL and sb3-contrib (~35 min; tables in data/full/benchmarks/).
 bench: bench-install
-	for b in bench_rollouts bench_metafeatures bench_fqi bench_trpo; do $(PY) benchmarks/$$b.py || exit 1; done
+	for b in bench_rollouts bench_metafeatures bench_fqi bench_trpo bench_fisher_subsample; do $(PY) benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf build data/quick data/cache figures/quick
