@@ -38,7 +38,7 @@ bench-install: install
 
 ## Benchmarks against MushroomRL and sb3-contrib (~35 min; tables in data/full/benchmarks/).
 bench: bench-install
-	for b in bench_rollouts bench_metafeatures bench_fqi bench_trpo bench_fisher_subsample; do $(PY) benchmarks/$$b.py || exit 1; done
+	for b in bench_rollouts bench_metafeatures bench_fqi bench_trpo check_mushroom_cg bench_fisher_subsample; do $(PY) benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf build data/quick data/cache figures/quick
