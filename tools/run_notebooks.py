@@ -23,6 +23,7 @@ import papermill as pm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from lib.io import atomic_write_bytes  # noqa: E402
 from lib.profiles import check_profile  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
@@ -63,7 +64,6 @@ def main(argv=None) -> int:
     # from the executed notebooks
     os.environ.pop("MPLBACKEND", None)
     timings_path = out_dir / "timings.json"  # seconds per notebook, updated as each one finishes
-    timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     for nb_path in selected:
         known = pm.inspect_notebook(str(nb_path))
         params = {"profile": profile}
@@ -79,10 +79,14 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         pm.execute_notebook(str(nb_path), str(target), parameters=params, kernel_name="python3",
                             cwd=str(NOTEBOOKS), progress_bar=False, log_output=False)
-        timings[nb_path.name] = round(time.perf_counter() - start, 1)
+        seconds = round(time.perf_counter() - start, 1)
         strip_run_metadata(target)
-        print(f"[{profile}] {nb_path.name} done in {timings[nb_path.name]} s", flush=True)
-        timings_path.write_text(json.dumps(timings, indent=2, sort_keys=True) + "\n")
+        print(f"[{profile}] {nb_path.name} done in {seconds} s", flush=True)
+        # read again just before writing, so runners working in parallel (one notebook each)
+        # keep each other's entries
+        timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+        timings[nb_path.name] = seconds
+        atomic_write_bytes(timings_path, (json.dumps(timings, indent=2, sort_keys=True) + "\n").encode())
     return 0
 
 
