@@ -120,8 +120,13 @@ def mushroom_agent(arch, policy, seed: int = 0):
                 cg_damping=1e-2, cg_residual_tol=1e-10)
 
 
-def mushroom_policy_step(agent, obs, act, adv) -> None:
-    """The policy part of MushroomRL's ``TRPO.fit`` (its own methods, in fit's order)."""
+def mushroom_gradient(agent, obs, act, adv):
+    """The start of MushroomRL's ``TRPO.fit`` (its own methods, in fit's order).
+
+    Returns:
+        ``(g, old_dist, old_log_prob, prev_loss)``: the surrogate's gradient (float32, its
+        parameter order), the frozen old policy's distribution and log-probs, the loss.
+    """
     from mushroom_rl.utils.torch import get_gradient, zero_grad
 
     agent._old_policy = copy.deepcopy(agent.policy)
@@ -131,7 +136,12 @@ def mushroom_policy_step(agent, obs, act, adv) -> None:
     loss = agent._compute_loss(obs, act, adv, old_log_prob)
     prev_loss = loss.item()
     loss.backward()
-    g = get_gradient(agent.policy.parameters())
+    return get_gradient(agent.policy.parameters()), old_dist, old_log_prob, prev_loss
+
+
+def mushroom_policy_step(agent, obs, act, adv) -> None:
+    """The policy part of MushroomRL's ``TRPO.fit`` (its own methods, in fit's order)."""
+    g, old_dist, old_log_prob, prev_loss = mushroom_gradient(agent, obs, act, adv)
     stepdir = agent._conjugate_gradient(g, obs, old_dist)
     agent._line_search(obs, act, adv, old_log_prob, old_dist, prev_loss, stepdir)
 

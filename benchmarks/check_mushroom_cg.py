@@ -10,7 +10,8 @@ next search direction is built from the wrong ``p``. On GPU ``.cpu()`` copies an
 does not show. This script takes the same batch and initial policy as ``bench_trpo.py``,
 computes MushroomRL's gradient with its own methods, and reports for each policy the cosine
 between our float64 TRPO step and (a) MushroomRL's CG as shipped, (b) the same 10 CG
-iterations on MushroomRL's own Fisher-vector product with ``p`` and ``r`` as separate arrays.
+iterations on MushroomRL's own Fisher-vector product by ``lib.trpo.conjugate_gradient``,
+whose ``p`` and ``r`` are separate tensors.
 """
 from __future__ import annotations
 
@@ -26,26 +27,11 @@ from common import OUT, missing_peer_note, peer_version  # noqa: E402  (sets sys
 import bench_trpo as bt  # noqa: E402
 from lib.envs import get_spec  # noqa: E402
 from lib.io import save_table  # noqa: E402
-from lib.trpo import trpo_step  # noqa: E402
+from lib.trpo import conjugate_gradient, trpo_step  # noqa: E402
 
 
 def cosine(u: np.ndarray, v: np.ndarray) -> float:
     return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
-
-
-def separate_arrays_cg(agent, b: np.ndarray, obs, old_dist, iters: int = 10) -> np.ndarray:
-    """MushroomRL's CG loop, float32 like it, with ``p`` and ``r`` copies of ``b``."""
-    p, r, x = b.copy(), b.copy(), np.zeros_like(b)
-    r2 = r @ r
-    for _ in range(iters):
-        z = agent._fisher_vector_product(p, obs, old_dist).detach().numpy()
-        v = r2 / (p @ z)
-        x += v * p
-        r -= v * z
-        r2_new = r @ r
-        p = r + (r2_new / r2) * p
-        r2 = r2_new
-    return x
 
 
 def in_our_order(agent, arch, start, vec: np.ndarray) -> np.ndarray:
@@ -60,8 +46,6 @@ def in_our_order(agent, arch, start, vec: np.ndarray) -> np.ndarray:
 
 
 def check(arch) -> dict:
-    from mushroom_rl.utils.torch import get_gradient, zero_grad
-
     policy, obs, act, adv = bt.fixed_batch(arch)
     start = copy.deepcopy(policy)
     exact = copy.deepcopy(policy)
@@ -70,20 +54,15 @@ def check(arch) -> dict:
     agent = bt.mushroom_agent(arch, policy)
     scale = np.asarray(get_spec(bt.ENV).obs_scale)
     o, a, d = (torch.as_tensor(x, dtype=torch.float32) for x in (obs * scale, act, adv[:, None]))
-    old_policy = copy.deepcopy(agent.policy)  # as TRPO.fit does: the KL's first argument is constant
-    old_dist = old_policy.distribution_t(o)
-    old_log_prob = old_policy.log_prob_t(o, a).detach()
-    zero_grad(agent.policy.parameters())
-    agent._compute_loss(o, a, d, old_log_prob).backward()
-    grad = get_gradient(agent.policy.parameters())
-    b = grad.numpy().copy()
-    shipped = agent._conjugate_gradient(grad.clone(), o, old_dist)
-    probe = grad.clone()
-    agent._conjugate_gradient(probe, o, old_dist)
-    fixed = separate_arrays_cg(agent, b, o, old_dist)
-    return dict(arch=f"MLP{tuple(arch)}", cg_changes_its_input=not np.array_equal(probe.numpy(), b),
+    grad, old_dist, _, _ = bt.mushroom_gradient(agent, o, a, d)
+    b = grad.clone()
+    shipped = agent._conjugate_gradient(grad, o, old_dist)  # changes grad in place on CPU
+    # the same 10 iterations on its Fisher product, with x, r and p separate tensors
+    fixed = conjugate_gradient(lambda v: agent._fisher_vector_product_t(v, o, old_dist), b,
+                               iters=agent._n_epochs_cg(), tol=agent._cg_residual_tol())
+    return dict(arch=f"MLP{tuple(arch)}", cg_changes_its_input=not torch.equal(grad, b),
                 cosine_shipped_cg=cosine(in_our_order(agent, arch, start, shipped), reference),
-                cosine_separate_arrays=cosine(in_our_order(agent, arch, start, fixed), reference))
+                cosine_separate_arrays=cosine(in_our_order(agent, arch, start, fixed.numpy()), reference))
 
 
 def main() -> None:
