@@ -25,7 +25,8 @@ from lib.trpo import TRPOConfig, check_algo, check_kl_bound, update
 # Part of every checkpoint key of a learning run (sweeps, collection, meta-tests): bump it
 # when a change alters the numbers a run produces, so that stale checkpoints are never
 # reused. v2: float32 closed-form Fisher products, numpy rollout actor, k-d tree k-NN.
-RUN_VERSION = "v2"
+# v3: Fisher products from per-layer derivatives (same products, other float32 rounding).
+RUN_VERSION = "v3"
 
 
 def as_schedule(kl_schedule, n_updates: int) -> Callable:

@@ -10,7 +10,7 @@ Paper 1, Sec. 2 and 3.1 (Schulman et al. 2015 for TRPO). One update
    ``KLbar(theta') = mean_s KL(pi_theta(.|s) || pi_theta'(.|s))`` (paper eq. 3). For a
    Gaussian policy it has the closed form ``mean_s J_mu(s)^T diag(sigma^-2) J_mu(s)`` on the
    mean parameters and ``2 I`` on the log-std (:func:`fisher_operator`): one Jacobian-vector
-   and one vector-Jacobian product per call, on a forward pass made once per update, in
+   and one vector-Jacobian product per call, from per-layer derivatives made once per update, in
    float32 (:data:`FISHER_DTYPE`; the products only choose the search direction, the line
    search measures the KL and surrogate in float64).
 4. Search direction ``x = F^-1 g`` by conjugate gradient (no explicit Fisher).
@@ -155,6 +155,37 @@ def line_search(surrogate, kl, x0: torch.Tensor, full_step: torch.Tensor, kl_bou
                             surrogate_gain=0.0, step_frac=0.0)
 
 
+def _layer_jacobians(policy: GaussianPolicy, obs: torch.Tensor, dtype: torch.dtype):
+    """Per-sample quantities of the mean network from which any ``J v`` and ``J^T u`` follow.
+
+    For each ``nn.Linear`` layer l of ``policy.mean_net`` (``z_l = a_l W_l^T + b_l``): its input
+    ``a_l``, shape (n, in_l), and ``d_l = d mu / d z_l``, shape (n, act_dim, out_l), the
+    derivative of the action mean with respect to the layer's output (one backward pass per
+    action dimension). Then ``d mu_k / d W_l = d_l[:, k, :]^T a_l`` per sample, so
+    ``J v = sum_l sum_o d_l (a_l V_l^T + c_l)`` and ``J^T u`` is ``r_l^T a_l`` with
+    ``r_l = sum_k u_k d_l[:, k, :]``: one matrix product per layer each way.
+
+    Returns:
+        a list of ``(name, a_l, d_l)``, ``name`` the layer's prefix in ``named_parameters``.
+    """
+    h = (obs * policy.obs_scale).to(dtype)
+    layers, outputs = [], []
+    for idx, module in enumerate(policy.mean_net):
+        if isinstance(module, torch.nn.Linear):
+            layers.append((f"mean_net.{idx}", h.detach()))
+            h = torch.addmm(module.bias.detach().to(dtype), h, module.weight.detach().to(dtype).T)
+            if not outputs:
+                h.requires_grad_(True)  # the first layer's output is the graph's leaf
+            outputs.append(h)
+        elif isinstance(module, torch.nn.Tanh):
+            h = torch.tanh(h)
+        else:
+            raise TypeError(f"fisher_operator supports Linear and Tanh layers, got {type(module).__name__}")
+    act_dim = h.shape[1]
+    per_output = [torch.autograd.grad(h[:, k].sum(), outputs, retain_graph=k < act_dim - 1) for k in range(act_dim)]
+    return [(name, a, torch.stack(d, dim=1)) for (name, a), d in zip(layers, zip(*per_output))]
+
+
 def fisher_operator(policy: GaussianPolicy, obs: torch.Tensor, damping: float = 0.0,
                     dtype: torch.dtype = FISHER_DTYPE):
     """``v -> (F + damping I) v``: the Fisher matrix of ``policy`` at its current parameters.
@@ -162,33 +193,36 @@ def fisher_operator(policy: GaussianPolicy, obs: torch.Tensor, damping: float = 
     ``F = mean_s J_mu(s)^T diag(sigma^-2) J_mu(s)`` on the mean network's parameters
     (``J_mu(s)`` the Jacobian of the action mean) and ``2 I`` on ``log_std``, no cross terms:
     the exact Hessian of the mean KL from the current policy, taken at the current policy.
-    The mean network is evaluated once, with the graph of ``u -> J^T u``; each product is
-    then ``J v`` (a backward pass through that graph, linear in u) followed by
-    ``J^T (sigma^-2 J v) / n`` (a backward pass through the forward graph).
+    The network's per-layer inputs and output derivatives are computed once per update
+    (:func:`_layer_jacobians`); each product is then ``J v`` and ``J^T (sigma^-2 J v) / n``
+    layer by layer, two matrix products per layer (a double-backward product needs four).
 
     Args:
-        policy: the Gaussian policy. obs: (n, obs_dim) states. damping: added ``damping * v``.
+        policy: the Gaussian policy (a ``mean_net`` of Linear and Tanh layers).
+        obs: (n, obs_dim) states. damping: added ``damping * v``.
         dtype: precision of the products (inputs and outputs are float64).
     Returns:
         a function of v (p,) -> (p,), parameters in ``policy.parameters()`` order.
     """
     names = [name for name, _ in policy.named_parameters()]
-    net = {name: p.detach().to(dtype).requires_grad_(True) for name, p in policy.mean_net.named_parameters()}
-    leaves = list(net.values())
-    mu = torch.func.functional_call(policy.mean_net, net, ((obs * policy.obs_scale).to(dtype),))
-    u = torch.zeros_like(mu, requires_grad=True)
-    jt_u = parameters_to_vector(torch.autograd.grad(mu, leaves, u, create_graph=True))  # J^T u
-    weight = (torch.exp(-2 * policy.log_std.detach()) / len(obs)).to(dtype)  # sigma^-2 / n
     sizes = [p.numel() for p in policy.parameters()]
+    layers = _layer_jacobians(policy, obs, dtype)
+    weight = (torch.exp(-2 * policy.log_std.detach()) / len(obs)).to(dtype)  # sigma^-2 / n, (act_dim,)
 
     def fvp(v: torch.Tensor) -> torch.Tensor:
         parts = dict(zip(names, torch.split(v, sizes)))
-        v_net = torch.cat([parts[f"mean_net.{name}"] for name in net]).to(dtype)
-        jv = torch.autograd.grad(jt_u, u, v_net, retain_graph=True)[0]  # (n, act_dim)
-        fv = dict(zip(net, torch.autograd.grad(mu, leaves, jv * weight, retain_graph=True)))
-        out = [2.0 * parts[name] if name == "log_std" else fv[name.removeprefix("mean_net.")].reshape(-1).to(v.dtype)
-               for name in names]
-        return torch.cat(out) + damping * v
+        jv = 0.0
+        for name, a, d in layers:
+            w_v = parts[f"{name}.weight"].to(dtype).view(d.shape[2], a.shape[1])
+            z_v = torch.addmm(parts[f"{name}.bias"].to(dtype), a, w_v.T)  # (n, out)
+            jv = jv + (d * z_v[:, None, :]).sum(dim=2)  # (n, act_dim)
+        u = jv * weight
+        out = {"log_std": 2.0 * parts["log_std"]}
+        for name, a, d in layers:
+            r = (d * u[:, :, None]).sum(dim=1)  # (n, out)
+            out[f"{name}.weight"] = (r.T @ a).reshape(-1).to(v.dtype)
+            out[f"{name}.bias"] = r.sum(dim=0).to(v.dtype)
+        return torch.cat([out[name] for name in names]) + damping * v
 
     return fvp
 

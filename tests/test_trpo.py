@@ -56,6 +56,35 @@ def test_fisher_operator_is_the_explicit_fisher_and_the_kl_hessian(arch):
         assert fvp32(v).dtype == DTYPE
 
 
+@pytest.mark.parametrize("arch", [(0, 0), (2, 4)])
+def test_fisher_operator_with_several_actions_and_scaled_observations(arch):
+    """act_dim = 3 (one derivative per action dimension) and obs_scale != 1: still the explicit
+    Fisher and the Hessian of the mean KL."""
+    policy = GaussianPolicy(2, 3, arch, obs_scale=[2.0, 0.5], seed=1)
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for p in policy.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=g, dtype=DTYPE))
+    obs = torch.randn(7, 2, generator=g, dtype=DTYPE)
+    params = list(policy.parameters())
+    old = GaussianPolicy(2, 3, arch, obs_scale=[2.0, 0.5])
+    old.load_state_dict(policy.state_dict())
+    kl_grad = parameters_to_vector(torch.autograd.grad(mean_kl(old, policy, obs), params, create_graph=True))
+    fisher = torch.as_tensor(explicit_fisher(policy, obs))
+    fvp = fisher_operator(policy, obs, dtype=torch.float64)
+    v = torch.randn(fisher.shape[0], generator=g, dtype=DTYPE)
+    hessian_v = parameters_to_vector(torch.autograd.grad(kl_grad @ v, params))
+    torch.testing.assert_close(fvp(v), fisher @ v, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(fvp(v), hessian_v, rtol=1e-10, atol=1e-12)
+
+
+def test_fisher_operator_rejects_unsupported_layers():
+    policy = GaussianPolicy(2, 1, (1, 3))
+    policy.mean_net[1] = torch.nn.ReLU()
+    with pytest.raises(TypeError, match="Linear and Tanh"):
+        fisher_operator(policy, torch.zeros(4, 2, dtype=DTYPE))
+
+
 @pytest.mark.parametrize("fisher_dtype, rtol", [(torch.float64, 1e-6), (torch.float32, 1e-4)])
 @pytest.mark.parametrize("arch", [(0, 0), (1, 3)])
 def test_cg_direction_matches_explicit_fisher_inverse(arch, fisher_dtype, rtol):
