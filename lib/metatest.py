@@ -229,6 +229,21 @@ def method_tables(meta: pd.DataFrame, fixed: pd.DataFrame, random_runs: pd.DataF
     return pd.concat(curves, ignore_index=True), lambdas
 
 
+
+def meta_kl_lambdas(lambdas: pd.DataFrame, panels, steps=(0, 1, 5, 10)) -> pd.DataFrame:
+    """Meta-KL's lambda per panel at a few steps, at its last step and its median over steps.
+
+    Args:
+        lambdas: the ``lambdas`` table of :func:`method_tables` (geometric means over runs).
+        panels: column order. steps: the steps shown (those a panel lacks are NaN, absent ones dropped).
+    Returns:
+        rows ``steps..., "last step", "median"``, one column per panel.
+    """
+    lam = lambdas[lambdas.method == "Meta-KL"].pivot(index="step", columns="panel", values="mean")[list(panels)]
+    shown = lam.loc[[s for s in steps if s in lam.index]]
+    tail = pd.DataFrame({"last step": lam.apply(lambda s: s.dropna().iloc[-1]), "median": lam.median()}).T
+    return pd.concat([shown, tail])
+
 def run_figure(cfg, env: str, archs, horizon: int, min_split: float, dataset_path,
                meta_cache, fixed_cache, algo: str = "xTRPO"):
     """Meta-KL and Fixed-KL runs of one meta-test figure: ``n_test_runs`` per architecture.

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.metatest import (best_fixed, choose_model, compare_to_fixed, per_run_scores,
+from lib.metatest import (best_fixed, choose_model, compare_to_fixed, meta_kl_lambdas, per_run_scores,
                           random_kl_runs, validation_scores)
 
 
@@ -73,3 +73,16 @@ def test_compare_runs_is_a_paired_difference():
     up = compare_runs(runs.assign(ret=runs.ret + 1.0), runs, "auc")
     assert up["diff"] == pytest.approx(1.0) and up["lo"] == pytest.approx(1.0) and up["verdict"] == "better"
     assert compare_runs(runs, runs[runs.run < 5])["n_runs"] == 5  # only shared runs are paired
+
+
+def test_meta_kl_lambdas_rows_and_panel_lengths():
+    """Steps a panel lacks are NaN; 'last step' is each panel's own last value; other methods ignored."""
+    rows = [dict(panel="a", method="Meta-KL", step=s, mean=10.0 ** -s) for s in range(12)]
+    rows += [dict(panel="b", method="Meta-KL", step=s, mean=0.5) for s in range(3)]
+    rows += [dict(panel="a", method="Fixed-KL (best)", step=s, mean=7.0) for s in range(12)]
+    table = meta_kl_lambdas(pd.DataFrame(rows), ["b", "a"])
+    assert list(table.columns) == ["b", "a"]
+    assert list(table.index) == [0, 1, 5, 10, "last step", "median"]
+    assert table.loc["last step", "a"] == pytest.approx(1e-11) and table.loc["last step", "b"] == 0.5
+    assert np.isnan(table.loc[5, "b"]) and table.loc[10, "a"] == pytest.approx(1e-10)
+    assert table.loc["median", "a"] == pytest.approx(np.median(10.0 ** -np.arange(12)))
