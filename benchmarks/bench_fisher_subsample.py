@@ -32,7 +32,7 @@ FULL_BATCH = trpo.fisher_operator
 
 def subsampled(every: int):
     """``lib.trpo.fisher_operator`` on every ``every``-th state of the batch."""
-    def operator(policy, obs, damping=0.0, dtype=trpo.FISHER_DTYPE):
+    def operator(policy, obs, damping=0.0, dtype=trpo.COMPUTE_DTYPE, layers=None):
         return FULL_BATCH(policy, obs[::every], damping, dtype)
     return operator
 

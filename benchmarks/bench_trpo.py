@@ -229,7 +229,7 @@ def update_benchmark(arch, repeats: int) -> list[dict]:
 
     def ours64():
         policy.load_state_dict(state)
-        trpo_step(policy, obs, act, adv, KL_BOUND, require_improvement=True, fisher_dtype=torch.float64)
+        trpo_step(policy, obs, act, adv, KL_BOUND, require_improvement=True, dtype=torch.float64)
         results["ours (float64 Fisher)"] = copy.deepcopy(policy)
 
     fns["ours (float64 Fisher)"] = ours64

@@ -49,7 +49,7 @@ def check(arch) -> dict:
     policy, obs, act, adv = bt.fixed_batch(arch)
     start = copy.deepcopy(policy)
     exact = copy.deepcopy(policy)
-    trpo_step(exact, obs, act, adv, bt.KL_BOUND, fisher_dtype=torch.float64)
+    trpo_step(exact, obs, act, adv, bt.KL_BOUND, dtype=torch.float64)
     reference = bt.step_vector(exact, start).numpy()
     agent = bt.mushroom_agent(arch, policy)
     scale = np.asarray(get_spec(bt.ENV).obs_scale)

@@ -26,7 +26,8 @@ from lib.trpo import TRPOConfig, check_algo, check_kl_bound, update
 # when a change alters the numbers a run produces, so that stale checkpoints are never
 # reused. v2: float32 closed-form Fisher products, numpy rollout actor, k-d tree k-NN.
 # v3: Fisher products from per-layer derivatives (same products, other float32 rounding).
-RUN_VERSION = "v3"
+# v4: action means, gradient and Fisher products of the update in float32 (numpy tanh).
+RUN_VERSION = "v4"
 
 
 def as_schedule(kl_schedule, n_updates: int) -> Callable:

@@ -78,6 +78,24 @@ def test_fisher_operator_with_several_actions_and_scaled_observations(arch):
     torch.testing.assert_close(fvp(v), hessian_v, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("arch", [(0, 0), (2, 4)])
+def test_gradient_is_the_autograd_gradient_of_the_surrogate(arch):
+    """trpo_step's closed-form gradient (J_mu^T products and the log-std term) equals autograd's
+    gradient of the surrogate, with 3 action dimensions and scaled observations."""
+    policy = GaussianPolicy(2, 3, arch, obs_scale=[2.0, 0.5], std0=0.7, seed=2)
+    g = torch.Generator().manual_seed(6)
+    obs, act = torch.randn(9, 2, generator=g, dtype=DTYPE), torch.randn(9, 3, generator=g, dtype=DTYPE)
+    adv = torch.randn(9, generator=g, dtype=DTYPE)
+    logp = policy.log_prob(obs, act)
+    surrogate = (torch.exp(logp - logp.detach()) * adv).mean()
+    expected = parameters_to_vector(torch.autograd.grad(surrogate, list(policy.parameters())))
+    for dtype, rtol in [(torch.float64, 1e-12), (torch.float32, 1e-5)]:
+        fresh = GaussianPolicy(2, 3, arch, obs_scale=[2.0, 0.5], std0=0.7, seed=2)
+        info = trpo_step(fresh, obs, act, adv, 1e-9, config=TRPOConfig(max_backtracks=1, kl_slack=1.0),
+                         dtype=dtype)
+        assert info["grad_norm"] == pytest.approx(float(expected.norm()), rel=rtol)
+
+
 def test_fisher_operator_rejects_unsupported_layers():
     policy = GaussianPolicy(2, 1, (1, 3))
     policy.mean_net[1] = torch.nn.ReLU()
@@ -85,11 +103,12 @@ def test_fisher_operator_rejects_unsupported_layers():
         fisher_operator(policy, torch.zeros(4, 2, dtype=DTYPE))
 
 
-@pytest.mark.parametrize("fisher_dtype, rtol", [(torch.float64, 1e-6), (torch.float32, 1e-4)])
+@pytest.mark.parametrize("dtype, rtol", [(torch.float64, 1e-6), (torch.float32, 5e-4)])
 @pytest.mark.parametrize("arch", [(0, 0), (1, 3)])
-def test_cg_direction_matches_explicit_fisher_inverse(arch, fisher_dtype, rtol):
+def test_cg_direction_matches_explicit_fisher_inverse(arch, dtype, rtol):
     """The step TRPO takes is sqrt(2 lambda / x'Fx) x with x = (F + damping I)^-1 g, F explicit
-    (exact to 1e-6 with float64 Fisher products, to 1e-4 with the default float32 ones)."""
+    (exact to 1e-6 in an all-float64 update; to 5e-4 with the default float32 means, gradient
+    and Fisher products, whose rounding the ill-conditioned CG solve amplifies)."""
     spec, policy, batch = _tiny_problem(arch)
     obs, act = batch.flat("obs"), batch.flat("act")
     adv = advantages(batch, spec)
@@ -107,15 +126,18 @@ def test_cg_direction_matches_explicit_fisher_inverse(arch, fisher_dtype, rtol):
     kl_bound = 0.01
     expected_step = np.sqrt(2 * kl_bound / (x @ fisher @ x)) * x
     info = trpo_step(policy, obs, act, adv, kl_bound, require_improvement=False, config=cfg,
-                     fisher_dtype=fisher_dtype)
+                     dtype=dtype)
     step = (parameters_to_vector(policy.parameters()).detach() - x0).numpy()
     assert info["accepted"] and info["step_frac"] == 1.0
     np.testing.assert_allclose(step, expected_step, rtol=rtol, atol=1e-9)
 
 
+@pytest.mark.parametrize("dtype, rtol", [(torch.float64, 1e-9), (torch.float32, 1e-5)])
 @pytest.mark.parametrize("kl_slack", [1.0, 1.5])
 @pytest.mark.parametrize("name", ENV_NAMES)
-def test_accepted_step_respects_the_trust_region(name, kl_slack):
+def test_accepted_step_respects_the_trust_region(name, kl_slack, dtype, rtol):
+    """The float64 KL of the accepted step is within the bound and equals the reported KL:
+    to 1e-9 in an all-float64 update, to 1e-5 when the means come from float32 evaluations."""
     spec = get_spec(name)
     cfg = TRPOConfig(kl_slack=kl_slack)
     rng = np.random.default_rng(1)
@@ -123,11 +145,12 @@ def test_accepted_step_respects_the_trust_region(name, kl_slack):
         policy = make_policy(spec, (1, 8), seed=i)
         batch = rollout(spec, policy, spec.sample_tasks(rng, 16), rng)
         old = make_policy(spec, (1, 8), seed=i)
-        info = update(policy, batch, spec, kl_bound, "xTRPO", cfg)
+        info = update(policy, batch, spec, kl_bound, "xTRPO", cfg, dtype=dtype)
         obs = torch.as_tensor(batch.flat("obs"), dtype=DTYPE)
         realised = float(mean_kl(old, policy, obs).detach())
-        assert realised <= kl_slack * kl_bound * (1 + 1e-9)
-        assert np.isclose(realised, info["kl"], rtol=1e-9, atol=1e-15)
+        assert info["accepted"]
+        assert realised <= kl_slack * kl_bound * (1 + rtol)
+        assert np.isclose(realised, info["kl"], rtol=rtol, atol=1e-15)
 
 
 def test_line_search_trpo_shrinks_on_no_improvement_xtrpo_does_not():
