@@ -225,14 +225,14 @@ def update_benchmark(arch, repeats: int) -> list[dict]:
         trpo_step(policy, obs, act, adv, KL_BOUND, require_improvement=True, config=TRPOConfig())
         results["ours"] = copy.deepcopy(policy)
 
-    fns["ours (float32 Fisher)"] = ours
+    fns["ours (float32 evaluations)"] = ours
 
     def ours64():
         policy.load_state_dict(state)
         trpo_step(policy, obs, act, adv, KL_BOUND, require_improvement=True, dtype=torch.float64)
-        results["ours (float64 Fisher)"] = copy.deepcopy(policy)
+        results["ours (all float64)"] = copy.deepcopy(policy)
 
-    fns["ours (float64 Fisher)"] = ours64
+    fns["ours (all float64)"] = ours64
     notes = {}
     if peer_version("mushroom_rl"):
         agent = mushroom_agent(arch, policy)
@@ -269,14 +269,14 @@ def update_benchmark(arch, repeats: int) -> list[dict]:
     obs_t, act_t = torch.as_tensor(obs, dtype=DTYPE), torch.as_tensor(act, dtype=DTYPE)
     adv_t = torch.as_tensor(adv, dtype=DTYPE)
     logp0 = start.log_prob(obs_t, act_t).detach()
-    ref = step_vector(results["ours (float64 Fisher)"], start)
+    ref = step_vector(results["ours (all float64)"], start)
     rows = []
-    for name in ("ours (float32 Fisher)", "ours (float64 Fisher)", "MushroomRL", "sb3-contrib"):
+    for name in ("ours (float32 evaluations)", "ours (all float64)", "MushroomRL", "sb3-contrib"):
         row = dict(arch=f"MLP{tuple(arch)}", library=name, n_steps=len(obs))
         if name in notes:
             rows.append(dict(row, note=notes[name]))
             continue
-        new = results[name if name != "ours (float32 Fisher)" else "ours"]
+        new = results[name if name != "ours (float32 evaluations)" else "ours"]
         with torch.no_grad():
             gain = float((torch.exp(new.log_prob(obs_t, act_t) - logp0) * adv_t).mean() - adv_t.mean())
             kl = float(mean_kl(start, new, obs_t))
