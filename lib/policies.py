@@ -11,7 +11,8 @@ gives every architecture the same exploration parametrisation, so the trust regi
 entropy equal to the closed form ``sum_j 0.5 log(2 pi e sigma_j^2)`` at every state.
 
 The output layer is initialised at 0.01 x its default scale (mean ~ 0 at start for every
-architecture), so learning curves start from the same behaviour. Everything is float64.
+architecture), so learning curves start from the same behaviour. Parameters are float64; the TRPO
+update evaluates the network in float32 (:data:`lib.trpo.COMPUTE_DTYPE`), rollouts in float64 numpy.
 """
 from __future__ import annotations
 

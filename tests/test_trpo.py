@@ -8,7 +8,7 @@ from lib.envs import ENV_NAMES, get_spec
 from lib.learning import learn
 from lib.policies import DTYPE, GaussianPolicy, make_policy, mean_kl
 from lib.rollouts import advantages, rollout
-from lib.trpo import (TRPOConfig, conjugate_gradient, explicit_fisher, fisher_operator, line_search,
+from lib.trpo import (TRPOConfig, conjugate_gradient, explicit_fisher, fisher_operator, line_search, linearise,
                       trpo_step, update)
 
 
@@ -94,6 +94,16 @@ def test_gradient_is_the_autograd_gradient_of_the_surrogate(arch):
         info = trpo_step(fresh, obs, act, adv, 1e-9, config=TRPOConfig(max_backtracks=1, kl_slack=1.0),
                          dtype=dtype)
         assert info["grad_norm"] == pytest.approx(float(expected.norm()), rel=rtol)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_linearise_gives_the_policy_means(dtype, rtol):
+    """The update's own forward pass (numpy tanh, per-layer trace) is the policy's mean network."""
+    policy = GaussianPolicy(2, 3, (2, 4), obs_scale=[2.0, 0.5], seed=3)
+    obs = torch.randn(11, 2, generator=torch.Generator().manual_seed(7), dtype=DTYPE)
+    mean, layers = linearise(policy, obs, dtype)
+    assert mean.dtype == dtype and [name for name, _, _ in layers] == ["mean_net.0", "mean_net.2", "mean_net.4"]
+    torch.testing.assert_close(mean.to(DTYPE), policy.mean(obs).detach(), rtol=rtol, atol=rtol)
 
 
 def test_fisher_operator_rejects_unsupported_layers():
