@@ -111,13 +111,21 @@ def _run_and_store(fn: Callable, job: dict, path: Path):
     return result
 
 
+def _run_group(fn: Callable, jobs: list[dict], paths: dict) -> list:
+    """Run ``jobs`` one after another in this process, checkpointing each as it finishes."""
+    return [_run_and_store(fn, job, paths[job["key"]]) for job in jobs]
+
+
 def map_cached(fn: Callable, jobs: list[dict], cache_dir: Path, n_jobs: int = 1,
                desc: str | None = None) -> list:
     """``[fn(**job["kwargs"]) for job in jobs]`` with one checkpoint file per job.
 
     Args:
         fn: a picklable function (module level).
-        jobs: dicts with ``"key"`` (unique, filename-safe string) and ``"kwargs"``.
+        jobs: dicts with ``"key"`` (unique, filename-safe string) and ``"kwargs"``; an
+            optional ``"group"``: jobs with the same group run one after another in the same
+            worker (in job order), for jobs that share an expensive per-process setup such
+            as a memoised model. Each job is still checkpointed as soon as it finishes.
         cache_dir: folder of the checkpoints (``<key>.pkl``).
         n_jobs: joblib workers (1 = in process).
     Returns:
@@ -125,11 +133,17 @@ def map_cached(fn: Callable, jobs: list[dict], cache_dir: Path, n_jobs: int = 1,
     """
     paths, todo = plan_checkpoints(jobs, cache_dir)
     if todo:
+        groups: dict = {}
+        for job in todo:
+            name = ("group", job["group"]) if "group" in job else ("key", job["key"])
+            groups.setdefault(name, []).append(job)
+        tasks = [(group, {job["key"]: paths[job["key"]] for job in group}) for group in groups.values()]
         if n_jobs == 1:
-            results = (_run_and_store(fn, job, paths[job["key"]]) for job in todo)
+            results = (_run_group(fn, group, group_paths) for group, group_paths in tasks)
         else:
             runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-            results = runner(delayed(_run_and_store)(fn, job, paths[job["key"]]) for job in todo)
-        for _ in progress(results, total=len(todo), desc=desc):
-            pass
+            results = runner(delayed(_run_group)(fn, group, group_paths) for group, group_paths in tasks)
+        with progress(total=len(todo), desc=desc) as bar:
+            for done in results:
+                bar.update(len(done))
     return load_checkpoints(paths)

@@ -47,6 +47,7 @@ def cached_model(dataset_path: str, kl_grid, horizon: int, min_split: float,
     if base + (horizon,) not in _MODELS:
         models = fit_models(pd.read_csv(dataset_path), kl_grid, max(horizon, fit_horizon or 0),
                             min_split, n_estimators, seed)
+        _MODELS.clear()  # one chain per process: fully grown forests take ~200 MB each
         for model in models:
             _MODELS[base + (model.horizon,)] = model
     return _MODELS[base + (horizon,)]
@@ -84,6 +85,11 @@ def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, 
                 max_points: int = 2000, dataset_tag: str = "") -> pd.DataFrame:
     """Meta-KL runs for every (H, psi) in ``models`` x run, with one arch per run.
 
+    One fit of FQI's chain Q_1..Q_Hmax serves every H of a psi (:func:`cached_model`). With
+    several psi and at least as many of them as workers, the runs of one psi are one group
+    of :func:`lib.io.map_cached` (they run in one worker), so each chain is fitted once;
+    otherwise the runs are spread job by job and each worker fits the chain it needs.
+
     Args:
         runs: run indices. archs: one arch per run (same length).
         models: list of (H, psi) pairs. dataset_tag: a digest of the dataset, part of the
@@ -91,6 +97,8 @@ def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, 
     Returns:
         concatenated per-step tables.
     """
+    splits = sorted({min_split for _, min_split in models})
+    by_split = len(splits) > 1 and len(splits) >= n_jobs
     jobs = []
     for horizon, min_split in models:
         for run, arch in zip(runs, archs):
@@ -102,6 +110,8 @@ def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, 
                             kl_grid=tuple(kl_grid), horizon=horizon, min_split=min_split,
                             n_estimators=n_estimators, fqi_seed=fqi_seed, algo=algo,
                             max_points=max_points, fit_horizon=max(h for h, _ in models))))
+            if by_split:
+                jobs[-1]["group"] = f"psi{min_split:g}"
     parts = map_cached(meta_kl_run, jobs, cache_dir, n_jobs=n_jobs, desc=f"Meta-KL {env} {split}")
     return pd.concat(parts, ignore_index=True)
 
