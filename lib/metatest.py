@@ -97,8 +97,8 @@ def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, 
     Returns:
         concatenated per-step tables.
     """
-    splits = sorted({min_split for _, min_split in models})
-    by_split = len(splits) > 1 and len(splits) >= n_jobs
+    n_splits = len({min_split for _, min_split in models})
+    by_split = n_splits > 1 and n_splits >= n_jobs
     jobs = []
     for horizon, min_split in models:
         for run, arch in zip(runs, archs):
@@ -239,7 +239,6 @@ def method_tables(meta: pd.DataFrame, fixed: pd.DataFrame, random_runs: pd.DataF
     return pd.concat(curves, ignore_index=True), lambdas
 
 
-
 def meta_kl_lambdas(lambdas: pd.DataFrame, panels, steps=(0, 1, 5, 10)) -> pd.DataFrame:
     """Meta-KL's lambda per panel at a few steps, at its last step and its median over steps.
 
@@ -253,6 +252,7 @@ def meta_kl_lambdas(lambdas: pd.DataFrame, panels, steps=(0, 1, 5, 10)) -> pd.Da
     shown = lam.loc[[s for s in steps if s in lam.index]]
     tail = pd.DataFrame({"last step": lam.apply(lambda s: s.dropna().iloc[-1]), "median": lam.median()}).T
     return pd.concat([shown, tail])
+
 
 def run_figure(cfg, env: str, archs, horizon: int, min_split: float, dataset_path,
                meta_cache, fixed_cache, algo: str = "xTRPO"):

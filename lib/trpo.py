@@ -319,8 +319,9 @@ def trpo_step(policy: GaussianPolicy, obs, act, adv, kl_bound: float,
     mean, layers = linearise(policy, obs, dtype)
     old_mean = mean.to(DTYPE)
     old_logp = gaussian_log_prob(act, old_mean, log_std)
-    z = (act - old_mean) * torch.exp(-log_std)  # (n, act_dim)
-    u = (adv[:, None] * z * torch.exp(-log_std) / len(obs)).to(dtype)  # d surrogate / d mu
+    inv_std = torch.exp(-log_std)
+    z = (act - old_mean) * inv_std  # (n, act_dim)
+    u = (adv[:, None] * z * inv_std / len(obs)).to(dtype)  # d surrogate / d mu
     grads = vector_jacobian_p(layers, u, DTYPE)
     grads["log_std"] = (adv[:, None] * (z**2 - 1)).mean(dim=0)
     grad = torch.cat([grads[name] for name in names])
