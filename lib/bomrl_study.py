@@ -82,13 +82,8 @@ def run_item(cfg, goal_radius: int, seed: int) -> dict:
     return dict(curves=pd.DataFrame(rows), history=history, variance=variance, seconds=seconds)
 
 
-def config_tag(cfg) -> str:
-    """Short hash of every field that changes a work item's numbers (not profile, n_jobs)."""
-    import hashlib
-    from dataclasses import asdict
-
-    fields = {k: v for k, v in sorted(asdict(cfg).items()) if k not in ("profile", "n_jobs", "goal_radii", "n_seeds")}
-    return hashlib.sha256(repr(fields).encode()).hexdigest()[:12]
+# fields of the config that choose which items exist, not what one item computes
+ITEM_IGNORES = ("cfg.profile", "cfg.goal_radii", "cfg.n_seeds")
 
 
 def run_all(cfg, cache_dir) -> dict:
@@ -101,9 +96,7 @@ def run_all(cfg, cache_dir) -> dict:
     """
     from lib.io import map_cached
 
-    tag = config_tag(cfg)
-    jobs = [dict(key=f"r{r}-s{s}-{tag}",
-                 kwargs=dict(cfg=cfg, goal_radius=r, seed=s))
+    jobs = [dict(label=f"r{r}-s{s}", ignore=ITEM_IGNORES, kwargs=dict(cfg=cfg, goal_radius=r, seed=s))
             for r in cfg.goal_radii for s in range(cfg.n_seeds)]
     out = map_cached(run_item, jobs, cache_dir, n_jobs=cfg.n_jobs, desc="BO-MRL runs")
     var = [dict(goal_radius=j["kwargs"]["goal_radius"], seed=j["kwargs"]["seed"], metric=m, variance=v)

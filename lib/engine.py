@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 from typing import Callable
 
-from lib.io import atomic_write_bytes, load_checkpoints, plan_checkpoints
+from lib.cache import write_checkpoint
+from lib.io import plan_jobs
 from lib.progress import progress
 
 
@@ -35,9 +35,15 @@ def client_for(n_workers: int = 1, scheduler: str = ""):
         return Client(address)
     if n_workers < 1:
         raise ValueError(f"n_workers must be >= 1, got {n_workers}")
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.ERROR)  # any free port
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)  # loopback only
     return Client(cluster)
+
+
+def cluster_size(client) -> dict:
+    """``{"workers": n, "threads": n}`` of the cluster behind ``client``, as its scheduler counts them."""
+    nthreads = client.nthreads()
+    return {"workers": len(nthreads), "threads": int(sum(nthreads.values()))}
 
 
 def map_checkpointed(fn: Callable, jobs: list[dict], cache_dir, n_workers: int = 1,
@@ -45,22 +51,25 @@ def map_checkpointed(fn: Callable, jobs: list[dict], cache_dir, n_workers: int =
     """``[fn(**job["kwargs"]) for job in jobs]`` on Dask, one checkpoint file per job.
 
     Args:
-        fn: a module-level function. jobs: dicts with a unique filename-safe ``"key"`` and
-            ``"kwargs"``. cache_dir: folder of the ``<key>.pkl`` checkpoints.
+        fn: a module-level function. jobs: dicts with ``"kwargs"`` and optionally
+            ``"label"``, ``"ignore"``, ``"extra"`` (the key of :func:`lib.cache.job_key`, the
+            same as :func:`lib.io.map_cached`'s). cache_dir: folder of the checkpoints.
         n_workers: local workers when no scheduler is given. scheduler: a Dask address.
     Returns:
         results in the order of ``jobs``.
     """
-    paths, todo = plan_checkpoints(jobs, cache_dir)
+    keys, paths, done = plan_jobs(fn, jobs, cache_dir)
+    todo = [(job, key) for job, key in zip(jobs, keys) if key not in done]
     if todo:
         from dask.distributed import as_completed
 
         with client_for(min(n_workers, len(todo)), scheduler) as client:
-            futures = {client.submit(fn, **job["kwargs"], key=f"study-{job['key']}", pure=False): job["key"]
-                       for job in todo}
+            futures = {client.submit(fn, **job["kwargs"], key=f"study-{key}", pure=False): key for job, key in todo}
             for fut in progress(as_completed(futures), total=len(todo), desc=desc):
-                atomic_write_bytes(paths[futures[fut]], pickle.dumps(fut.result(), protocol=4))
+                key = futures[fut]
+                done[key] = fut.result()
+                write_checkpoint(paths[key], key, done[key])
             cluster = client.cluster
         if cluster is not None:
             cluster.close()
-    return load_checkpoints(paths)
+    return [done[k] for k in keys]

@@ -22,14 +22,6 @@ from lib.seeding import rng as make_rng
 from lib.seeding import torch_seed
 from lib.trpo import TRPOConfig, check_algo, check_kl_bound, update
 
-# Part of every checkpoint key of a learning run (sweeps, collection, meta-tests): bump it
-# when a change alters the numbers a run produces, so that stale checkpoints are never
-# reused. v2: float32 closed-form Fisher products, numpy rollout actor, k-d tree k-NN.
-# v3: Fisher products from per-layer derivatives (same products, other float32 rounding).
-# v4: action means, gradient and Fisher products of the update in float32 (numpy tanh).
-RUN_VERSION = "v4"
-
-
 def as_schedule(kl_schedule, n_updates: int) -> Callable:
     """Normalise a number, a sequence or a callable into ``(t, phi_t) -> lambda``."""
     if callable(kl_schedule):

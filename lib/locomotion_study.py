@@ -13,8 +13,6 @@ the training tasks of every iteration, the test tasks and the environment seeds.
 """
 from __future__ import annotations
 
-import hashlib
-import pickle
 import time
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from lib.bomrl_deep import LABELS, BOMRLDeep, DeepAlgConfig
 from lib.engine import map_checkpointed
 from lib.envs.locomotion import LocomotionTask, sample_tasks
 from lib.gradient_meta import GRADIENT_METHODS, GradientMeta
-from lib.io import atomic_write_bytes
+from lib.cache import job_key, load_or_set_aside, write_checkpoint
 from lib.meta_sampler import sample
 from lib.seeding import rng, torch_seed
 from lib.stats import t_interval
@@ -48,12 +46,6 @@ def make_method(name: str):
         if label == name:
             return BOMRLDeep(DeepAlgConfig(metric))
     return GradientMeta(name)
-
-
-def method_tag(name: str) -> str:
-    """8 hex digits of the method's constants, part of the checkpoint key (so changing a
-    constant in code never reuses stale checkpoints)."""
-    return hashlib.sha256(repr(make_method(name).config).encode()).hexdigest()[:8]
 
 
 def dims(family: str) -> tuple[int, int]:
@@ -115,9 +107,7 @@ def run_item(cfg, family: str, method_name: str, s: int, partial: str | None = N
     """
     torch.set_num_threads(1)
     method = make_method(method_name)
-    state = None
-    if partial and Path(partial).exists():
-        state = pickle.loads(Path(partial).read_bytes())
+    state = load_or_set_aside(Path(partial), Path(partial).stem)[1] if partial else None
     if state is None:
         obs_dim, act_dim = dims(family)
         phi = fp.init_params(obs_dim, act_dim, cfg.arch, seed=torch_seed(cfg.seed, "loco-init", family, s))
@@ -133,7 +123,7 @@ def run_item(cfg, family: str, method_name: str, s: int, partial: str | None = N
         state = dict(it=it + 1, phi=[p.detach() for p in phi_new], history=state["history"] + [row],
                      test=state["test"])
         if partial:
-            atomic_write_bytes(Path(partial), pickle.dumps(state, protocol=4))
+            write_checkpoint(Path(partial), Path(partial).stem, state)
     out = {}
     for name in ("history", "test"):
         df = pd.DataFrame(state[name])
@@ -144,22 +134,21 @@ def run_item(cfg, family: str, method_name: str, s: int, partial: str | None = N
     return out
 
 
-def config_tag(cfg) -> str:
-    """Filename-safe tag of every size that changes a result."""
-    h, n = cfg.arch
-    return (f"a{h}x{n}-T{cfg.horizon}-mb{cfg.meta_batch}-n{cfg.n_traj}-K{cfg.n_iters}-"
-            f"c{'_'.join(map(str, cfg.checkpoints))}-tt{cfg.n_test_tasks}-st{cfg.n_adapt_steps}-s{cfg.seed}")
+# fields of the config that choose which items exist, not what one item computes
+ITEM_IGNORES = ("partial", "cfg.profile", "cfg.families", "cfg.methods", "cfg.n_seeds")
 
 
 def jobs(cfg, cache_dir) -> list[dict]:
+    """One job per (family, method, seed index); its ``partial`` file is named by its key."""
     out = []
     for family in cfg.families:
         for method in cfg.methods:
             for s in range(cfg.n_seeds):
-                key = (f"{family}-{method}-{method_tag(method)}-{s}-{config_tag(cfg)}"
-                       .replace(" ", "_").replace("(", "").replace(")", ""))
-                out.append(dict(key=key, kwargs=dict(cfg=cfg, family=family, method_name=method, s=s,
-                                                     partial=str(Path(cache_dir) / f"{key}.partial"))))
+                kwargs = dict(cfg=cfg, family=family, method_name=method, s=s)
+                label = f"{family}-{method}-{s}"
+                key = job_key(run_item, kwargs, label, ITEM_IGNORES)
+                out.append(dict(label=label, ignore=ITEM_IGNORES,
+                                kwargs=dict(kwargs, partial=str(Path(cache_dir) / f"{key}.partial"))))
     return out
 
 

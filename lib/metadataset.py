@@ -18,7 +18,7 @@ import pandas as pd
 
 from lib.envs import get_spec
 from lib.io import map_cached
-from lib.learning import RUN_VERSION, learn
+from lib.learning import learn
 from lib.metafeatures import FEATURE_NAMES
 from lib.policies import arch_label
 from lib.seeding import rng as make_rng
@@ -76,10 +76,7 @@ def collect(env: str, n_trajectories: int, n_updates: int, n_traj: int, archs, c
             kl_range=(1e-3, 1.0), log_uniform: bool = True, seed: int = 0, n_jobs: int = 1,
             max_points: int = 2000) -> pd.DataFrame:
     """Collect (or resume) ``n_trajectories`` learning trajectories; rows sorted by (traj, t)."""
-    lo, hi = kl_range
-    tag = (f"{env}-T{n_updates}-N{n_traj}-kl{lo:g}_{hi:g}{'log' if log_uniform else 'lin'}"
-           f"-m{max_points}-a{'_'.join(f'{h}x{n}' for h, n in archs)}-s{seed}-{RUN_VERSION}")
-    jobs = [dict(key=f"{tag}-traj{i}", kwargs=dict(
+    jobs = [dict(label=f"{env}-traj{i}", kwargs=dict(
         env=env, index=i, n_updates=n_updates, n_traj=n_traj, archs=[tuple(a) for a in archs],
         kl_range=tuple(kl_range), log_uniform=log_uniform, seed=seed, max_points=max_points))
         for i in range(n_trajectories)]

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from lib.fqi import FQIModel, fit_fqi
-from lib.io import map_cached
-from lib.learning import RUN_VERSION, learn
+from lib.io import map_cached, sha256
+from lib.learning import learn
 from lib.metadataset import NEXT, PHI, sample_arch
 from lib.seeding import rng as make_rng
 from lib.stats import per_run_scores
@@ -73,16 +73,10 @@ def validation_arch(env: str, seed: int, run: int, archs) -> tuple:
     return sample_arch(make_rng(seed, "val-arch", env, run), archs)
 
 
-def _key(env, split, run, arch, n_updates, n_traj, seed, horizon, min_split, algo, tag):
-    h, n = arch
-    return (f"{env}-{split}-{algo}-H{horizon}-psi{min_split:g}-r{run}-a{h}x{n}-T{n_updates}"
-            f"-N{n_traj}-s{seed}-{tag}-{RUN_VERSION}")
-
-
 def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, seed: int,
                 dataset_path, kl_grid, models, cache_dir, n_estimators: int = 100,
                 fqi_seed: int = 0, algo: str = "xTRPO", n_jobs: int = 1,
-                max_points: int = 2000, dataset_tag: str = "") -> pd.DataFrame:
+                max_points: int = 2000) -> pd.DataFrame:
     """Meta-KL runs for every (H, psi) in ``models`` x run, with one arch per run.
 
     One fit of FQI's chain Q_1..Q_Hmax serves every H of a psi (:func:`cached_model`). With
@@ -92,19 +86,21 @@ def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, 
 
     Args:
         runs: run indices. archs: one arch per run (same length).
-        models: list of (H, psi) pairs. dataset_tag: a digest of the dataset, part of the
-            checkpoint keys (a new dataset must not reuse old runs).
+        models: list of (H, psi) pairs. The dataset's SHA-256 is part of the checkpoint keys
+            (a new dataset must not reuse old runs); its path is not (a moved clone keeps its
+            cache), nor ``fit_horizon`` (Q_h does not depend on it).
     Returns:
         concatenated per-step tables.
     """
+    dataset_digest = sha256(dataset_path)
     n_splits = len({min_split for _, min_split in models})
     by_split = n_splits > 1 and n_splits >= n_jobs
     jobs = []
     for horizon, min_split in models:
         for run, arch in zip(runs, archs):
             jobs.append(dict(
-                key=_key(env, split, run, arch, n_updates, n_traj, seed, horizon, min_split, algo,
-                         dataset_tag),
+                label=f"{env}-{split}-H{horizon}-psi{min_split:g}-r{run}",
+                ignore=("dataset_path", "fit_horizon"), extra={"dataset_sha256": dataset_digest},
                 kwargs=dict(env=env, split=split, run=run, arch=tuple(arch), n_updates=n_updates,
                             n_traj=n_traj, seed=seed, dataset_path=str(dataset_path),
                             kl_grid=tuple(kl_grid), horizon=horizon, min_split=min_split,
@@ -263,7 +259,6 @@ def run_figure(cfg, env: str, archs, horizon: int, min_split: float, dataset_pat
     Returns:
         ``(meta, fixed)`` per-step tables.
     """
-    from lib.io import sha256
     from lib.sweeps import fixed_kl_sweep
 
     archs = [tuple(a) for a in archs]
@@ -271,8 +266,7 @@ def run_figure(cfg, env: str, archs, horizon: int, min_split: float, dataset_pat
     arch_list = [a for a in archs for _ in range(cfg.n_test_runs)]
     meta = run_meta_kl(env, "test", runs, arch_list, cfg.test_updates[env], cfg.n_traj[env],
                        cfg.seed, dataset_path, cfg.kl_grid, [(horizon, min_split)], meta_cache,
-                       cfg.n_estimators, cfg.seed, algo, cfg.n_jobs, cfg.max_points,
-                       dataset_tag=sha256(dataset_path)[:12])
+                       cfg.n_estimators, cfg.seed, algo, cfg.n_jobs, cfg.max_points)
     fixed = pd.concat([fixed_kl_sweep(cfg.sweep(env, a, ("TRPO", "xTRPO") if a == (0, 0) else ("TRPO",)),
                                       fixed_cache) for a in archs], ignore_index=True)
     return meta, fixed

@@ -12,7 +12,7 @@ import pandas as pd
 
 from lib.envs import get_spec
 from lib.io import map_cached
-from lib.learning import RUN_VERSION, learn
+from lib.learning import learn
 from lib.profiles import SweepConfig
 from lib.seeding import rng
 from lib.stats import per_run_scores, t_interval
@@ -44,7 +44,7 @@ def _one_run(env, algo, kl_bound, run, arch, n_updates, n_traj, seed):
 
 
 def sweep_jobs(cfg: SweepConfig) -> list[dict]:
-    """One job per (env, algo, lambda, run); keys encode every size that changes a result."""
+    """One job per (env, algo, lambda, run); its key digests every argument and the code."""
     jobs = []
     h, n = cfg.arch
     for env in cfg.envs:
@@ -52,8 +52,7 @@ def sweep_jobs(cfg: SweepConfig) -> list[dict]:
         for algo in cfg.algos:
             for kl in cfg.kl_grid:
                 for run in range(cfg.n_runs):
-                    key = f"{env}-{algo}-kl{kl:g}-r{run}-T{t_len}-N{n_traj}-a{h}x{n}-s{cfg.seed}-{RUN_VERSION}"
-                    jobs.append(dict(key=key, kwargs=dict(
+                    jobs.append(dict(label=f"{env}-{algo}-kl{kl:g}-r{run}-a{h}x{n}", kwargs=dict(
                         env=env, algo=algo, kl_bound=kl, run=run, arch=cfg.arch,
                         n_updates=t_len, n_traj=n_traj, seed=cfg.seed)))
     return jobs

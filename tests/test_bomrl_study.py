@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from lib import bomrl_study
+from lib.cache import job_key
 from lib.profiles import resolve
 
 
@@ -43,4 +44,6 @@ def test_comparison_and_fits_have_the_expected_shape(tiny):
     assert len(cmp) == 3 * 2 and set(cmp.verdict) <= {"smaller", "larger", "indistinguishable"}
     fit = bomrl_study.fit_slope([0, 1, 2, 3], [1, 3, 5, 7.0])
     assert fit["slope"] == pytest.approx(2.0) and fit["lo"] == pytest.approx(2.0)
-    assert bomrl_study.config_tag(cfg) != bomrl_study.config_tag(resolve("bomrl", "quick", lam_kl=0.1))
+    key = lambda c: job_key(bomrl_study.run_item, dict(cfg=c, goal_radius=6, seed=0), ignore=bomrl_study.ITEM_IGNORES)
+    assert key(cfg) != key(resolve("bomrl", "quick", lam_kl=0.1))
+    assert key(cfg) == key(resolve("bomrl", "quick", n_seeds=5, n_jobs=1))  # which items exist, not what one computes

@@ -1,19 +1,21 @@
-"""The Dask engine (lib.engine): results in job order, checkpoints reused, bad input named."""
-import pickle
-
+"""The Dask engine (lib.engine): results in job order, checkpoints reused, bad input named;
+sampling thread-safe on a real scheduler with a 2-thread worker; loopback only."""
 import pytest
 
+from lib.cache import job_key, write_checkpoint
 from lib.engine import map_checkpointed
 from tests.helpers import square_and_log
+
+IGNORE = ("log_dir",)
 
 
 def test_map_on_a_local_cluster_and_resume(tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()
-    jobs = [dict(key=f"j{x}", kwargs=dict(x=x, log_dir=str(logs))) for x in range(5)]
+    jobs = [dict(label=f"j{x}", ignore=IGNORE, kwargs=dict(x=x, log_dir=str(logs))) for x in range(5)]
     # a checkpoint left by an earlier (interrupted) run is used as is, not recomputed
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "j3.pkl").write_bytes(pickle.dumps(-1))
+    key3 = job_key(square_and_log, jobs[3]["kwargs"], "j3", IGNORE)
+    write_checkpoint(tmp_path / "cache" / f"{key3}.pkl", key3, -1)
     out = map_checkpointed(square_and_log, jobs, tmp_path / "cache", n_workers=2)
     assert out == [0, 1, 4, -1, 16]
     assert sorted(int(p.name.split(".")[0]) for p in logs.iterdir()) == [0, 1, 2, 4]
@@ -21,9 +23,9 @@ def test_map_on_a_local_cluster_and_resume(tmp_path):
     assert again == out and len(list(logs.iterdir())) == 4  # nothing ran twice
 
 
-def test_duplicate_keys_and_bad_worker_count_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="unique"):
-        map_checkpointed(square_and_log, [dict(key="a", kwargs={}), dict(key="a", kwargs={})], tmp_path)
+def test_duplicate_jobs_and_bad_worker_count_are_refused(tmp_path):
+    job = dict(kwargs=dict(x=1, log_dir=str(tmp_path)))
+    with pytest.raises(ValueError, match="same function and arguments"):
+        map_checkpointed(square_and_log, [job, dict(job)], tmp_path)
     with pytest.raises(ValueError, match="n_workers"):
-        map_checkpointed(square_and_log, [dict(key="a", kwargs=dict(x=1, log_dir=str(tmp_path)))],
-                         tmp_path, n_workers=0)
+        map_checkpointed(square_and_log, [job], tmp_path, n_workers=0)

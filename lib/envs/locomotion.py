@@ -19,6 +19,7 @@ call per time step.
 """
 from __future__ import annotations
 
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -159,16 +160,19 @@ def rollout(name: str, tasks, act_fn, seed: int, horizon: int = HORIZON) -> Roll
     return Rollouts(obs, act, rew, mask, tasks)
 
 
-_POOL: dict = {}
+_POOL = threading.local()
 
 
 def _envs(name: str, horizon: int, n: int) -> list:
-    """``n`` environments of family ``name``, kept per process and reused across calls.
+    """``n`` environments of family ``name``, kept per thread and reused across calls.
 
     Building a MuJoCo env costs ~7 ms (model compilation), a tenth of a second per
-    meta-batch; reuse is exact because every episode starts with ``reset(seed=...)``.
+    meta-batch; reuse is exact because every episode starts with ``reset(seed=...)``. The
+    pool is per thread: a Dask worker with several threads runs several samplers at once,
+    and a MuJoCo model's data must not be stepped by two of them.
     """
-    pool = _POOL.setdefault((name, horizon), [])
+    pools = _POOL.__dict__.setdefault("pools", {})
+    pool = pools.setdefault((name, horizon), [])
     while len(pool) < n:
         pool.append(LocomotionTask(name, 0.0, horizon))
     return pool[:n]

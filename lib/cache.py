@@ -1,0 +1,308 @@
+"""Job keys and checkpoint files: a cached result is reused only if nothing that made it changed.
+
+One key function, :func:`job_key`, serves both resumable maps (:func:`lib.io.map_cached`
+on joblib, :func:`lib.engine.map_checkpointed` on Dask). A key is a readable label plus a
+SHA-256 digest of
+
+* the job's function (module and name),
+* every argument, exactly: floats by their shortest round-trip ``repr`` (``0.1`` and
+  ``0.1000004`` differ), dataclass configs field by field (except the fields in
+  :data:`NOT_RESULT_FIELDS`, which choose only how many workers run the jobs), arrays by
+  dtype, shape and bytes,
+* the source of the code the job runs: :func:`code_fingerprint` of the function's module
+  and of every ``lib`` module it imports, transitively, as a syntax tree without
+  docstrings and comments (so editing prose does not invalidate a cache, and editing a
+  constant does). Infrastructure that cannot change a result (this module, I/O, paths,
+  progress bars, parameter validation, plotting) is left out, so a long committed run
+  stays usable across changes that do not touch its code.
+
+A checkpoint file is ``MAGIC``, one JSON header line (the job's key, the payload's size and
+SHA-256) and the pickled payload. :func:`read_checkpoint` checks all three before it
+unpickles anything, so a truncated, zeroed, garbage, swapped (another job's file) or
+edited checkpoint is found by name; :func:`load_or_set_aside` moves such a file aside with
+a warning, and the caller recomputes it.
+"""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import pickle
+import re
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+MAGIC = b"STUDY-CHECKPOINT 1\n"
+NOT_RESULT_FIELDS = frozenset({"n_jobs", "n_workers", "scheduler"})
+# lib modules that cannot change what a job computes (their edits keep caches valid)
+INFRASTRUCTURE = frozenset({"lib.cache", "lib.io", "lib.engine", "lib.paths", "lib.progress",
+                            "lib.profiles", "lib.plotting", "lib.validation", "lib.numerics"})
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+class BadCheckpoint(Exception):
+    """A checkpoint file that cannot be trusted; the message names the path and the reason."""
+
+
+# --- code fingerprints ------------------------------------------------------------------
+
+def _module_file(name: str, root: Path) -> Path | None:
+    base = root.joinpath(*name.split("."))
+    for cand in (base.with_suffix(".py"), base / "__init__.py"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def _imports(tree: ast.AST, package: str, root: Path) -> set[str]:
+    """Names of the modules of ``package`` that ``tree`` imports (anywhere, also lazily)."""
+    out = set()
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            if name == package or name.startswith(package + "."):
+                parts = name.split(".")
+                for i in range(1, len(parts) + 1):  # a module implies its packages
+                    if _module_file(".".join(parts[:i]), root) is not None:
+                        out.add(".".join(parts[:i]))
+    return out
+
+
+_SOURCE_CACHE: dict = {}
+
+
+def _normalised_source(path: Path, package: str, root: Path) -> tuple[str, set[str]]:
+    stat = path.stat()
+    ident = (str(path), stat.st_mtime_ns, stat.st_size)
+    if ident not in _SOURCE_CACHE:
+        tree = _strip_docstrings(ast.parse(path.read_text(), filename=str(path)))
+        _SOURCE_CACHE[ident] = (ast.dump(tree), _imports(tree, package, root))
+    return _SOURCE_CACHE[ident]
+
+
+def code_closure(module: str) -> list[str]:
+    """The modules whose source can change a job of ``module``: it and its imports within
+    its top-level package, transitively, minus :data:`INFRASTRUCTURE`; sorted."""
+    package = module.split(".")[0]
+    mod = sys.modules.get(package)
+    if mod is None or getattr(mod, "__file__", None) is None:
+        raise ValueError(f"cannot fingerprint module {module!r}: package {package!r} is not importable from files")
+    root = Path(mod.__file__).resolve().parent.parent
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        if name in seen or name in INFRASTRUCTURE:
+            continue
+        seen.add(name)
+        path = _module_file(name, root)
+        if path is None:
+            continue
+        todo.extend(_normalised_source(path, package, root)[1])
+    return sorted(seen)
+
+
+def code_fingerprint(module: str) -> str:
+    """SHA-256 (hex) of the normalised source of :func:`code_closure` of ``module``."""
+    package = module.split(".")[0]
+    root = Path(sys.modules[package].__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for name in code_closure(module):
+        path = _module_file(name, root)
+        if path is not None:
+            digest.update(f"{name}\n{_normalised_source(path, package, root)[0]}\n".encode())
+    return digest.hexdigest()
+
+
+# --- keys --------------------------------------------------------------------------------
+
+def canonical(obj):
+    """A JSON-able value that differs whenever ``obj`` could give another result.
+
+    Raises:
+        TypeError: for a type it does not know (rather than guessing with ``repr``).
+    """
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        return {"float": repr(value)} if math.isfinite(value) else {"float": str(value)}
+    if isinstance(obj, (list, tuple)):
+        return [canonical(v) for v in obj]
+    if isinstance(obj, dict):
+        return {"dict": sorted(([canonical(k), canonical(v)] for k, v in obj.items()), key=json.dumps)}
+    if isinstance(obj, Path):
+        return {"path": str(obj)}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = {f.name: canonical(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                  if f.name not in NOT_RESULT_FIELDS}
+        return {"class": f"{type(obj).__module__}.{type(obj).__qualname__}", "fields": fields}
+    if isinstance(obj, np.ndarray):
+        arr = np.ascontiguousarray(obj)
+        return {"array": str(arr.dtype), "shape": list(arr.shape), "sha256": hashlib.sha256(arr.tobytes()).hexdigest()}
+    if type(obj).__module__.startswith("torch") and hasattr(obj, "detach"):
+        return canonical(obj.detach().cpu().numpy())
+    raise TypeError(f"cannot key a job argument of type {type(obj).__name__}: {obj!r:.80}")
+
+
+def _drop(kwargs: dict, ignore) -> dict:
+    """``kwargs`` without the names in ``ignore`` (``"cfg.n_seeds"`` drops one config field)."""
+    out = dict(kwargs)
+    for name in ignore:
+        head, _, field = name.partition(".")
+        if not field:
+            out.pop(head, None)
+        elif head in out:
+            value = out[head]
+            value = value["canonical"] if isinstance(value, dict) and set(value) == {"canonical"} else canonical(value)
+            if "fields" not in value:
+                raise TypeError(f"ignore {name!r}: argument {head!r} is not a dataclass")
+            value["fields"].pop(field, None)
+            out[head] = {"canonical": value}
+    return out
+
+
+def job_key(fn, kwargs: dict, label: str = "", ignore=(), extra=None) -> str:
+    """Filename-safe key of the job ``fn(**kwargs)``: ``<label>-<24 hex digits>``.
+
+    Args:
+        fn: a module-level function. kwargs: its arguments.
+        label: readable prefix (only for people; the digest decides).
+        ignore: argument names that cannot change the result (an output path, say), or
+            ``"arg.field"`` for one field of a dataclass argument.
+        extra: anything else the result depends on that is not an argument (e.g. a digest
+            of an input file named by a path argument).
+    """
+    kw = {}
+    for name, value in _drop(kwargs, ignore).items():
+        kw[name] = value["canonical"] if isinstance(value, dict) and set(value) == {"canonical"} else canonical(value)
+    blob = json.dumps({"fn": f"{fn.__module__}.{fn.__qualname__}", "code": code_fingerprint(fn.__module__),
+                       "kwargs": kw, "extra": canonical(extra)}, sort_keys=True)
+    safe = re.sub(r"[^A-Za-z0-9._=+-]+", "_", label).strip("_")[:120]
+    digest = hashlib.sha256(blob.encode()).hexdigest()[:24]
+    return f"{safe}-{digest}" if safe else digest
+
+
+# --- files ---------------------------------------------------------------------------------
+
+def temp_path(path: Path) -> Path:
+    """A fresh temp name beside ``path`` that names this process (``.<name>.<pid>.<hex>.tmp``)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file and ``os.replace`` (never half-written).
+
+    The file gets the mode that the umask gives a new file (not ``mkstemp``'s 0600).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_dead_temps(folder: Path) -> list[Path]:
+    """Delete temp files left by processes that no longer run (a live writer's stay)."""
+    removed = []
+    for tmp in Path(folder).glob(".*.tmp"):
+        m = _TEMP.match(tmp.name)
+        if m and not _alive(int(m["pid"])):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def encode_checkpoint(key: str, obj) -> bytes:
+    payload = pickle.dumps(obj, protocol=4)
+    header = json.dumps({"key": key, "bytes": len(payload), "sha256": hashlib.sha256(payload).hexdigest()})
+    return MAGIC + header.encode() + b"\n" + payload
+
+
+def write_checkpoint(path: Path, key: str, obj) -> None:
+    """Store ``obj`` for job ``key`` at ``path`` (atomically, with its key and checksum)."""
+    atomic_write_bytes(path, encode_checkpoint(key, obj))
+
+
+def read_checkpoint(path: Path, key: str):
+    """The object stored at ``path`` for job ``key``.
+
+    Raises:
+        BadCheckpoint: naming ``path``, when the file is not a checkpoint, is cut short or
+            padded, belongs to another job, or its payload does not match its checksum.
+    """
+    data = Path(path).read_bytes()
+    if not data.startswith(MAGIC):
+        raise BadCheckpoint(f"{path}: not a study checkpoint (garbage or an old format)")
+    head, sep, payload = data[len(MAGIC):].partition(b"\n")
+    try:
+        header = json.loads(head) if sep else None
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or not {"key", "bytes", "sha256"} <= set(header):
+        raise BadCheckpoint(f"{path}: damaged header")
+    if header["key"] != key:
+        raise BadCheckpoint(f"{path}: holds the result of another job ({header['key']})")
+    if len(payload) != header["bytes"]:
+        raise BadCheckpoint(f"{path}: {len(payload)} bytes of payload, header says {header['bytes']} (truncated?)")
+    if hashlib.sha256(payload).hexdigest() != header["sha256"]:
+        raise BadCheckpoint(f"{path}: payload does not match its checksum (changed after it was written)")
+    return pickle.loads(payload)
+
+
+def load_or_set_aside(path: Path, key: str):
+    """``(True, obj)`` for a good checkpoint; ``(False, None)`` when it is missing or bad.
+
+    A bad file is renamed ``<name>.bad-<unix time>`` with a warning naming both paths, so the
+    job is recomputed and the evidence kept.
+    """
+    path = Path(path)
+    if not path.exists():
+        return False, None
+    try:
+        return True, read_checkpoint(path, key)
+    except BadCheckpoint as err:
+        aside = path.with_name(f"{path.name}.bad-{int(time.time())}")
+        os.replace(path, aside)
+        warnings.warn(f"bad checkpoint set aside and recomputed: {err}; moved to {aside}", stacklevel=2)
+        return False, None
