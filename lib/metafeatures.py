@@ -63,14 +63,17 @@ def _kth_distance(query: np.ndarray, ref: np.ndarray, k: int, exclude_self: bool
     return np.maximum(dist[:, 0], MIN_DIST)
 
 
-def _as_2d(x) -> np.ndarray:
+def _as_2d(x, name: str = "samples") -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} for a k-NN estimate must be finite; {int((~np.isfinite(x)).sum())} "
+                         f"of {x.size} values are NaN or infinite")
     return x[:, None] if x.ndim == 1 else x
 
 
 def entropy(x, k: int = K) -> float:
     """Kozachenko-Leonenko entropy (nats) of samples ``x`` (n, d), n > k."""
-    x = _as_2d(x)
+    x = _as_2d(x, "x")
     n, d = x.shape
     if n <= k:
         raise ValueError(f"need more than k={k} samples, got {n}")
@@ -80,7 +83,7 @@ def entropy(x, k: int = K) -> float:
 
 def cross_entropy(x, y, k: int = K) -> float:
     """k-NN cross-entropy C(p, q) = E_p[-log q] (nats) from x (n, d) ~ p and y (m, d) ~ q."""
-    x, y = _as_2d(x), _as_2d(y)
+    x, y = _as_2d(x, "x"), _as_2d(y, "y")
     (n, d), m = x.shape, len(y)
     if m < k:
         raise ValueError(f"need at least k={k} reference samples, got {m}")
@@ -119,6 +122,8 @@ def sample_sets(batch, obs_scale, act_scale: float, rng: np.random.Generator,
         divided by it (the policy's initial std). rng: for subsampling beyond max_points.
     """
     scale = np.asarray(obs_scale, dtype=np.float64)
+    if not (np.isfinite(act_scale) and act_scale > 0):
+        raise ValueError(f"act_scale must be a finite number > 0, got {act_scale!r}")
     s = batch.flat("obs") * scale
     a = batch.flat("act") / act_scale
     s2 = batch.flat("next_obs") * scale

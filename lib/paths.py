@@ -5,6 +5,7 @@ full-profile tables go to ``data/full/`` and their figures to ``figures/`` (both
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from lib.profiles import check_profile
@@ -21,9 +22,15 @@ def data_dir(profile: str, stage: str) -> Path:
     return path
 
 
+def cache_root() -> Path:
+    """Folder of the gitignored checkpoints: ``data/cache``, or ``$STUDY_CACHE_ROOT`` if set
+    (the test suite uses a fresh one to re-execute the notebooks under other code paths)."""
+    return Path(os.environ["STUDY_CACHE_ROOT"]) if os.environ.get("STUDY_CACHE_ROOT") else DATA / "cache"
+
+
 def cache_dir(profile: str, stage: str) -> Path:
     """Per-run checkpoints of a stage (gitignored), so an interrupted run resumes."""
-    path = DATA / "cache" / check_profile(profile) / stage
+    path = cache_root() / check_profile(profile) / stage
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -40,6 +47,25 @@ def resume_dir(profile: str, stage: str) -> Path:
     path = DATA / "full" / stage / "checkpoints"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def require(profile: str, *files: str) -> None:
+    """Stop with a clear message if a table another notebook writes is missing.
+
+    Args:
+        files: paths below ``data/<profile>/``, e.g. ``"05_fqi_validation/chosen.csv"``; the
+            first folder names the notebook that writes the file.
+    Raises:
+        FileNotFoundError: naming the missing files and the notebooks to run first.
+    """
+    missing = [f for f in files if not (DATA / check_profile(profile) / f).exists()]
+    if missing:
+        stages = sorted({f.split("/")[0] for f in missing})
+        only = ",".join(s[:2] for s in stages)
+        raise FileNotFoundError(
+            f"this notebook needs {', '.join(f'data/{profile}/{f}' for f in missing)}: run notebook(s) "
+            f"{', '.join(stages)} first with the same profile ({profile}), e.g. "
+            f"python tools/run_notebooks.py --profile {profile} --only {only}")
 
 
 def figure_path(profile: str, name: str) -> Path:

@@ -18,22 +18,26 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
 DTYPE = torch.float64
 
 
-def check_arch(arch) -> tuple[int, int]:
-    """Validate an architecture ``(h, n)``: 0 <= h <= 3, n >= 1 (n ignored when h = 0)."""
+def check_arch(arch, name: str = "arch") -> tuple[int, int]:
+    """Validate an architecture ``(h, n)``: integers, 0 <= h <= 3, n >= 1 (n ignored when h = 0)."""
     try:
-        h, n = (int(v) for v in arch)
+        h, n = arch
     except (TypeError, ValueError):
-        raise ValueError(f"arch must be a pair (hidden_layers, width), got {arch!r}") from None
+        raise ValueError(f"{name} must be a pair (hidden_layers, width), got {arch!r}") from None
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (h, n)):
+        raise ValueError(f"{name} must be a pair of integers (hidden_layers, width), got {arch!r}")
+    h, n = int(h), int(n)
     if not 0 <= h <= 3:
-        raise ValueError(f"arch {arch!r}: hidden_layers must be in 0..3, got {h}")
+        raise ValueError(f"{name} {arch!r}: hidden_layers must be in 0..3, got {h}")
     if h > 0 and n < 1:
-        raise ValueError(f"arch {arch!r}: width must be >= 1, got {n}")
+        raise ValueError(f"{name} {arch!r}: width must be >= 1, got {n}")
     return (h, 0) if h == 0 else (h, n)
 
 
@@ -58,8 +62,8 @@ class GaussianPolicy(nn.Module):
                  obs_scale=None, seed: int = 0):
         super().__init__()
         h, n = check_arch(arch)
-        if std0 <= 0:
-            raise ValueError(f"std0 must be > 0, got {std0}")
+        if not (math.isfinite(float(std0)) and std0 > 0):
+            raise ValueError(f"std0 (initial action standard deviation) must be a finite number > 0, got {std0!r}")
         self.arch = (h, n)
         gen = torch.Generator().manual_seed(int(seed))
         sizes = [obs_dim] + [n] * h + [act_dim]

@@ -6,8 +6,10 @@ and raises on an unknown profile, stage or override, naming the bad value.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 
 PROFILES = ("quick", "full")
 KL_GRID_PAPER = (1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0)
@@ -22,7 +24,12 @@ def check_profile(profile: str) -> str:
 
 def default_n_jobs() -> int:
     """Parallel workers: ``$STUDY_N_JOBS`` if set, else the number of cores."""
-    return int(os.environ.get("STUDY_N_JOBS", os.cpu_count() or 1))
+    text = os.environ.get("STUDY_N_JOBS", "")
+    if not text:
+        return os.cpu_count() or 1
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"STUDY_N_JOBS must be an integer >= 1, got {text!r}")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -271,23 +278,121 @@ def resolve(stage: str, profile: str = "quick", **overrides):
     if unknown:
         raise ValueError(f"unknown parameter(s) {unknown} for stage {stage!r}; known: {sorted(names)}")
     cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    _check_types(cfg)
     _validate(cfg)
     return cfg
+
+
+# --- validation: every field, by the type and sign of its default --------------------------
+
+NON_NEGATIVE = {"seed"}  # integer fields that may be 0; every other count must be >= 1
+ZERO_OK_LISTS = {"checkpoints", "goal_radii", "arch"}  # integer lists whose entries may be 0
+
+
+def _default(f):
+    return f.default_factory() if f.default_factory is not MISSING else f.default
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _check_int(name: str, value, low: int) -> None:
+    if not _is_int(value):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value!r}")
+
+
+def _check_float(name: str, value) -> None:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+
+
+def _check_list(name: str, value, default: tuple) -> None:
+    if not isinstance(value, (tuple, list)):
+        raise ValueError(f"{name} must be a list, got {value!r}")
+    if not value:
+        raise ValueError(f"{name} must not be empty")
+    elem = default[0] if default else None
+    for k, v in enumerate(value):
+        if isinstance(elem, float):
+            _check_float(f"{name}[{k}]", v)
+        elif _is_int(elem):
+            _check_int(f"{name}[{k}]", v, 0 if name in ZERO_OK_LISTS else 1)
+        elif isinstance(elem, str) and not isinstance(v, str):
+            raise ValueError(f"{name}[{k}] must be a name, got {v!r}")
+    if name != "arch":
+        seen = [tuple(v) if isinstance(v, (list, tuple)) else v for v in value]
+        dup = sorted({repr(v) for v in seen if seen.count(v) > 1})
+        if dup:
+            raise ValueError(f"{name} has duplicate values {', '.join(dup)}")
+
+
+def _check_field(name: str, value, default) -> None:
+    """Raise a ValueError naming ``name`` if ``value`` is not of the kind of ``default``."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be True or False, got {value!r}")
+    elif _is_int(default):
+        _check_int(name, value, 0 if name in NON_NEGATIVE else 1)
+    elif isinstance(default, float):
+        _check_float(name, value)
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, got {value!r}")
+    elif isinstance(default, tuple):
+        _check_list(name, value, default)
+
+
+def _check_types(cfg) -> None:
+    """Every field of ``cfg`` against the kind of its default; per-env mappings entry by entry."""
+    from lib.envs import check_env_name
+
+    envs = getattr(cfg, "envs", ())
+    if hasattr(cfg, "envs"):
+        _check_list("envs", envs, ("",))
+        for env in envs:
+            check_env_name(env)
+    for f in fields(cfg):
+        if f.name == "profile":
+            continue
+        value, default = getattr(cfg, f.name), _default(f)
+        if not isinstance(default, dict):
+            _check_field(f.name, value, default)
+            continue
+        if not isinstance(value, dict):
+            raise ValueError(f"{f.name} must be a mapping per environment, got {value!r}")
+        missing = [e for e in envs if e not in value]
+        if missing:
+            raise ValueError(f"{f.name} has no value for {', '.join(missing)}")
+        sample = next(iter(default.values()))
+        for env in envs:
+            if isinstance(sample, tuple):
+                if not value[env]:
+                    raise ValueError(f"{f.name}[{env}] must not be empty")
+            else:
+                _check_field(f"{f.name}[{env}]", value[env], sample)
 
 
 def _validate(cfg) -> None:
     from lib.envs import check_env_name
     from lib.fqi import check_fqi_params
+    from lib.policies import check_arch
     from lib.trpo import check_algo, check_kl_bound
 
-    if cfg.seed < 0:
-        raise ValueError(f"seed must be >= 0, got {cfg.seed}")
-    if getattr(cfg, "n_jobs", 1) < 1:
-        raise ValueError(f"n_jobs must be >= 1, got {cfg.n_jobs}")
     for env in getattr(cfg, "envs", ()):
         check_env_name(env)
     for kl in getattr(cfg, "kl_grid", ()):
-        check_kl_bound(kl)
+        check_kl_bound(kl, name="kl_grid")
+    if hasattr(cfg, "arch"):
+        check_arch(cfg.arch, name="arch")
+    if isinstance(cfg, EnvsConfig) and cfg.n_traj < 2:
+        raise ValueError(f"n_traj must be >= 2 (a return variance needs two trajectories), got {cfg.n_traj}")
+    if isinstance(cfg, (SweepConfig, MetaConfig)):
+        for env, n in cfg.n_traj.items():
+            if env in cfg.envs and n < 2:
+                raise ValueError(f"n_traj[{env}] must be >= 2 (metafeatures compare two batches), got {n}")
     if isinstance(cfg, SweepConfig):
         for algo in cfg.algos:
             check_algo(algo)
@@ -298,12 +403,19 @@ def _validate(cfg) -> None:
     if isinstance(cfg, LocomotionConfig):
         _validate_locomotion(cfg)
     if isinstance(cfg, MetaConfig):
-        lo, hi = cfg.kl_range
-        if not 0 < lo < hi:
-            raise ValueError(f"kl_range must satisfy 0 < low < high, got {cfg.kl_range}")
+        if len(cfg.kl_range) != 2 or not 0 < cfg.kl_range[0] < cfg.kl_range[1]:
+            raise ValueError(f"kl_range must be (low, high) with 0 < low < high, got {cfg.kl_range}")
         for h in cfg.fqi_horizons:
             for psi in cfg.fqi_min_splits:
                 check_fqi_params(h, psi)
+        for env in cfg.envs:
+            for a in cfg.train_archs[env]:
+                check_arch(a, name=f"train_archs[{env}]")
+        for name in ("fig2_archs", "fig3_archs"):
+            for a in getattr(cfg, name):
+                check_arch(a, name=name)
+        if cfg.max_points < 10:
+            raise ValueError(f"max_points must be >= 10 (k-NN sets), got {cfg.max_points}")
 
 
 def _validate_bomrl(cfg) -> None:
@@ -322,8 +434,9 @@ def _validate_bomrl(cfg) -> None:
             raise ValueError(f"{name} must be >= 1, got {getattr(cfg, name)}")
     if cfg.n_adapt_steps < 1:
         raise ValueError(f"n_adapt_steps must be >= 1, got {cfg.n_adapt_steps}")
-    if not cfg.lr > 0 or not cfg.temperature > 0:
-        raise ValueError(f"lr and temperature must be > 0, got {cfg.lr}, {cfg.temperature}")
+    for name in ("lr", "temperature", "lam_kl", "lam_euclidean", "delta"):
+        if not getattr(cfg, name) > 0:
+            raise ValueError(f"{name} must be > 0, got {getattr(cfg, name)}")
     AlgConfig("kl", lam=cfg.lam_kl)
     AlgConfig("euclidean", lam=cfg.lam_euclidean)
     AlgConfig("kl_constrained", delta=cfg.delta)
@@ -346,6 +459,42 @@ def _validate_locomotion(cfg) -> None:
     if not ks or ks[0] < 0 or ks != sorted(set(ks)) or ks[-1] != cfg.n_iters:
         raise ValueError(f"checkpoints must be increasing non-negative integers ending at "
                          f"n_iters={cfg.n_iters}, got {cfg.checkpoints}")
+
+
+# notebook prefix -> stage of its config; parameters of a notebook that are not config fields
+NOTEBOOK_STAGES = {"01": "envs", "02": "trpo_sweep", "03": "meta", "04": "meta", "05": "meta", "06": "meta",
+                   "07": "meta", "08": "meta", "09": "bomrl", "10": "locomotion"}
+NOTEBOOK_ONLY = {"kl_bound"}
+WORKER_FIELDS = ("n_jobs", "n_workers")  # 0 in a parameters cell means all cores
+
+
+def from_notebook(stage: str, profile: str = "quick", **params):
+    """The config of a notebook's ``parameters`` cell (the same call for the runner, which
+    checks parameters before any kernel starts, and for the notebook itself).
+
+    Text parameters of list fields (``envs="minigolf,cartpole"``, ``kl_grid="0.01,0.1"``) are
+    parsed, empty text keeps the profile's list; 0 workers means all cores; ``kl_bound`` (a
+    notebook's own illustration value) is checked. Raises a ValueError naming the parameter.
+    """
+    from lib.trpo import check_kl_bound
+
+    cls = _CLASSES.get(stage)
+    names = {f.name: _default(f) for f in fields(cls)} if cls else {}
+    overrides = {}
+    for name, value in params.items():
+        if name in NOTEBOOK_ONLY:
+            check_kl_bound(value, name=name)
+        elif name in WORKER_FIELDS and isinstance(value, int) and not isinstance(value, bool) and value == 0:
+            continue
+        elif name in names and isinstance(names[name], tuple) and isinstance(value, str):
+            parse = parse_floats if names[name] and isinstance(names[name][0], float) else parse_names
+            try:
+                overrides[name] = parse(value)
+            except ValueError as err:
+                raise ValueError(f"{name}: {err}") from None
+        else:
+            overrides[name] = value
+    return resolve(stage, profile, **overrides)
 
 
 def parse_names(text: str) -> tuple | None:

@@ -73,19 +73,31 @@ class TRPOConfig:
     kl_slack: float = 1.5
 
     def __post_init__(self):
+        for name in ("cg_damping", "cg_tol"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if not 0 < self.backtrack < 1:
             raise ValueError(f"backtrack must be in (0, 1), got {self.backtrack}")
-        if self.kl_slack < 1:
+        if not self.kl_slack >= 1:
             raise ValueError(f"kl_slack must be >= 1, got {self.kl_slack}")
-        if self.cg_iters < 1 or self.max_backtracks < 1:
-            raise ValueError("cg_iters and max_backtracks must be >= 1")
+        for name in ("cg_iters", "max_backtracks"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
 
 
-def check_kl_bound(kl_bound) -> float:
-    """Return ``kl_bound`` as a float if it is finite and > 0, else raise naming it."""
-    value = float(kl_bound)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"kl_bound (the trust-region size lambda) must be > 0, got {kl_bound!r}")
+MAX_KL_BOUND = 100.0  # nats: a larger trust region admits any step; it is a typo, not a choice
+
+
+def check_kl_bound(kl_bound, name: str = "kl_bound") -> float:
+    """Return ``kl_bound`` as a float if it is finite and in (0, MAX_KL_BOUND], else raise naming ``name``."""
+    try:
+        value = float(kl_bound)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} (the trust-region size lambda) must be a number, got {kl_bound!r}") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_KL_BOUND):
+        raise ValueError(f"{name} (the trust-region size lambda) must be in (0, {MAX_KL_BOUND:g}], got {kl_bound!r}")
     return value
 
 

@@ -26,7 +26,7 @@ def test_bad_parameters_name_the_bad_value(call, match):
 
 
 @pytest.mark.parametrize("override,match", [
-    (dict(fqi_horizons=(0, 1)), "H must be an integer >= 1, got 0"),
+    (dict(fqi_horizons=(0, 1)), r"fqi_horizons\[0\] must be >= 1, got 0"),
     (dict(fqi_min_splits=(2.0,)), "got 2.0"),
     (dict(kl_range=(0.5, 0.1)), "kl_range"),
     (dict(envs=("pong",)), "'pong'"),
@@ -48,7 +48,7 @@ def test_meta_full_is_paper_scale():
 @pytest.mark.parametrize("override,match", [
     (dict(goal_radii=(1, 9)), "goal_radius must be in 0..6, got 9"),
     (dict(checkpoints=(0, 30, 10)), "checkpoints must be increasing"),
-    (dict(lam_kl=-1.0), "lam and delta must be > 0"),
+    (dict(lam_kl=-1.0), "lam_kl must be > 0"),
     (dict(gamma=1.0), "gamma must be in"),
     (dict(n_seeds=0), "n_seeds must be >= 1"),
 ])

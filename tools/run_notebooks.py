@@ -5,28 +5,37 @@
     python tools/run_notebooks.py -p seed 3 --only 02
     python tools/run_notebooks.py --in-place         # refresh the committed quick outputs
 
-Executed copies go to ``build/executed/<profile>/`` (gitignored) unless ``--in-place``;
+Executed copies go to ``build/executed/<profile>/`` (or ``--out``) unless ``--in-place``;
 tables go to ``data/<profile>/`` and figures to ``figures/`` (full) or ``figures/quick/``.
-Unlike plain papermill, an unknown parameter name is an error, not a warning.
+Every parameter is checked before any kernel starts (an unknown name, a value of the wrong
+type, a value the notebook's config refuses: the message names the parameter). The
+floating-point code paths are pinned (:func:`lib.numerics.pin`) for the kernels. Stopping
+the runner (Ctrl-C, SIGTERM) also ends its kernels and their worker processes.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
+import signal
 import sys
 import time
 from pathlib import Path
 
-import nbformat
-import papermill as pm
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from lib.io import atomic_write_bytes  # noqa: E402
-from lib.profiles import check_profile  # noqa: E402
+from lib.numerics import pin  # noqa: E402  (before numpy loads anywhere)
+
+pin()
+import nbformat  # noqa: E402
+import papermill as pm  # noqa: E402
+
+from lib.cache import atomic_write_bytes  # noqa: E402
+from lib.profiles import NOTEBOOK_STAGES, PROFILES, from_notebook  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
+_INT = re.compile(r"^[+-]?\d+$")
 
 
 def strip_run_metadata(path: Path) -> None:
@@ -39,39 +48,122 @@ def strip_run_metadata(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def main(argv=None) -> int:
+def convert(notebook: str, name: str, text: str, kind: str):
+    """``text`` as the type of the notebook's parameter; a SystemExit naming it otherwise."""
+    def bad(what):
+        return SystemExit(f"{notebook}: parameter {name} must be {what}, got {text!r}")
+    if kind == "int":
+        if not _INT.match(text.strip()):
+            raise bad("an integer")
+        return int(text)
+    if kind == "float":
+        try:
+            return float(text)
+        except ValueError:
+            raise bad("a number") from None
+    if kind == "bool":
+        if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
+            raise bad("true or false")
+        return text.lower() in ("1", "true", "yes")
+    return text
+
+
+def parse_args(argv):
+    """argparse, except that the value after ``-p NAME`` is taken verbatim (``-0.1,0.1`` too)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    pairs, rest, i = [], [], 0
+    while i < len(argv):
+        if argv[i] in ("-p", "--parameter"):
+            if len(argv) - i < 3:
+                raise SystemExit(f"{argv[i]} needs NAME VALUE, got {argv[i + 1:]}")
+            pairs.append((argv[i + 1], argv[i + 2]))
+            i += 3
+        else:
+            rest.append(argv[i])
+            i += 1
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="quick", help="quick (default) or full")
-    parser.add_argument("--only", default="", help="comma-separated notebook number prefixes, e.g. 01,02")
-    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                        help="notebook parameter (repeatable); must exist in every selected notebook")
+    parser.add_argument("--profile", default="quick", choices=PROFILES, help="quick (default) or full")
+    parser.add_argument("--only", default=None, help="comma-separated notebook number prefixes, e.g. 01,02")
+    parser.add_argument("-p", "--parameter", metavar="NAME VALUE", help="notebook parameter (repeatable)")
     parser.add_argument("--in-place", action="store_true", help="overwrite the notebooks themselves")
-    args = parser.parse_args(argv)
-    profile = check_profile(args.profile)
-    selected = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    if args.only:
-        prefixes = [p.strip() for p in args.only.split(",") if p.strip()]
-        unknown = [p for p in prefixes if not any(nb.name.startswith(p) for nb in selected)]
-        if unknown:
-            raise SystemExit(f"no notebook starts with {unknown}")
-        selected = [nb for nb in selected if any(nb.name.startswith(p) for p in prefixes)]
+    parser.add_argument("--out", default=None, help="folder of the executed copies")
+    args = parser.parse_args(rest)
+    args.p = pairs
+    return parser, args
+
+
+def select(parser, only) -> list[Path]:
+    notebooks = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if only is None:
+        return notebooks
+    prefixes = [p.strip() for p in only.split(",") if p.strip()]
+    if not prefixes:
+        parser.error(f"--only selects no notebook: {only!r}")
+    unknown = [p for p in prefixes if not any(nb.name.startswith(p) for nb in notebooks)]
+    if unknown:
+        parser.error(f"--only: no notebook starts with {', '.join(unknown)}")
+    return [nb for nb in notebooks if any(nb.name.startswith(p) for p in prefixes)]
+
+
+def check_parameters(parser, selected, profile, pairs) -> dict:
+    """Parameters of every selected notebook, converted and checked by its config."""
+    names = [n for n, _ in pairs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        parser.error(f"parameter {', '.join(dup)} given more than once")
+    if "profile" in names:
+        parser.error("set the profile with --profile, not -p profile")
+    out = {}
+    for nb_path in selected:
+        known = pm.inspect_notebook(str(nb_path))
+        params = {"profile": profile}
+        for name, text in pairs:
+            if name not in known:
+                raise SystemExit(f"{nb_path.name}: unknown parameter {name!r}; known: {sorted(known)}")
+            params[name] = convert(nb_path.name, name, text, known[name]["inferred_type_name"])
+        try:
+            from_notebook(NOTEBOOK_STAGES[nb_path.name[:2]], **params)
+        except (ValueError, TypeError) as err:
+            raise SystemExit(f"{nb_path.name}: {err}") from None
+        out[nb_path] = params
+    return out
+
+
+def _end_children(signum, frame) -> None:
+    """Stop the kernels and every process they started, then exit."""
+    import psutil
+
+    me = psutil.Process()
+    children = me.children(recursive=True)
+    for child in children:
+        try:
+            child.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(children, timeout=5)
+    for child in alive:
+        child.kill()
+    raise SystemExit(128 + signum)
+
+
+def main(argv=None) -> int:
+    parser, args = parse_args(argv)
+    profile = args.profile
+    selected = select(parser, args.only)
     if args.in_place and profile != "quick":
-        raise SystemExit("--in-place is only for the quick profile (the committed notebooks hold quick outputs)")
-    out_dir = ROOT / "build" / "executed" / profile
+        parser.error("--in-place is only for the quick profile (the committed notebooks hold quick outputs)")
+    all_params = check_parameters(parser, selected, profile, args.p)
+    out_dir = Path(args.out) if args.out else ROOT / "build" / "executed" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _end_children)
+    signal.signal(signal.SIGINT, _end_children)
     # the kernels inherit this environment: a non-interactive MPLBACKEND (the Makefile sets
     # Agg for scripts) would stop Jupyter's inline backend, and the figures would be missing
     # from the executed notebooks
     os.environ.pop("MPLBACKEND", None)
     timings_path = out_dir / "timings.json"  # seconds per notebook, updated as each one finishes
     for nb_path in selected:
-        known = pm.inspect_notebook(str(nb_path))
-        params = {"profile": profile}
-        for name, value in args.p:
-            if name not in known:
-                raise SystemExit(f"{nb_path.name}: unknown parameter {name!r}; known: {sorted(known)}")
-            kind = known[name]["inferred_type_name"]
-            params[name] = {"int": int, "float": float, "bool": lambda v: v.lower() in ("1", "true", "yes")}.get(kind, str)(value)
+        params = all_params[nb_path]
         if params == {"profile": "quick"} and args.in_place:
             params = {}  # no injected-parameters cell in the committed notebooks
         target = nb_path if args.in_place else out_dir / nb_path.name

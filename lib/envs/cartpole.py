@@ -116,7 +116,7 @@ SPEC = EnvSpec(
     name="cartpole", obs_dim=4, act_dim=1, horizon=HORIZON, gamma=GAMMA, std0=0.5,
     obs_scale=(1 / 2.4, 1 / 2.0, 1 / THETA_LIMIT, 1 / 2.0), task_names=TASK_NAMES,
     default_task=DEFAULT_TASK, sample_tasks=sample_tasks, reset_batch=reset_batch,
-    step_batch=step_batch, observe=observe,
+    step_batch=step_batch, observe=observe, positive_task_params=TASK_NAMES,
 )
 
 

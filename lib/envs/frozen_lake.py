@@ -133,10 +133,29 @@ class TabularTasks:
                             tuple(self.maps[i] for i in idx.tolist()))
 
 
+def check_map(desc, name: str = "map") -> None:
+    """Raise a ValueError naming ``name`` unless ``desc`` is a 4x4 map of S, F, H and G with
+    the start in the top-left corner, exactly one goal, and the goal reachable."""
+    rows = list(desc) if not isinstance(desc, str) else [desc]
+    flat = "".join(rows)
+    if len(rows) != SIZE or any(len(r) != SIZE for r in rows) or set(flat) - set("SFHG"):
+        raise ValueError(f"{name} must be {SIZE} rows of {SIZE} cells from S, F, H, G, got {desc!r}")
+    if flat[0] != "S" or flat.count("S") != 1:
+        raise ValueError(f"{name} must have one start S in the top-left corner, got {desc!r}")
+    if flat.count("G") != 1:
+        raise ValueError(f"{name} must have exactly one goal G, got {flat.count('G')} in {desc!r}")
+    if not _reachable(rows):
+        raise ValueError(f"{name}: the goal cannot be reached from the start (holes block it) in {desc!r}")
+
+
 def make_tasks(maps, gamma: float = 0.9) -> TabularTasks:
     """Stack the transition models of ``maps`` into a :class:`TabularTasks` batch."""
     if not 0 < gamma < 1:
         raise ValueError(f"gamma must be in (0, 1), got {gamma}")
+    if not len(maps):
+        raise ValueError("maps must not be empty")
+    for i, m in enumerate(maps):
+        check_map(m, f"maps[{i}]")
     models = [transition_model(m) for m in maps]
     P = torch.as_tensor(np.stack([m[0] for m in models]), dtype=DTYPE)
     R = torch.as_tensor(np.stack([m[1] for m in models]), dtype=DTYPE)

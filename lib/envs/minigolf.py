@@ -128,7 +128,7 @@ SPEC = EnvSpec(
     name="minigolf", obs_dim=1, act_dim=1, horizon=HORIZON, gamma=GAMMA, std0=1.0,
     obs_scale=(1.0 / X_MAX,), task_names=TASK_NAMES, default_task=DEFAULT_TASK,
     sample_tasks=sample_tasks, reset_batch=reset_batch, step_batch=step_batch,
-    observe=observe,
+    observe=observe, positive_task_params=TASK_NAMES,
 )
 
 

@@ -57,15 +57,27 @@ class EnvSpec:
     reset_batch: Callable
     step_batch: Callable
     observe: Callable
+    positive_task_params: tuple = ()
 
     def tasks_array(self, tasks) -> np.ndarray:
-        """Validate and broadcast ``tasks`` to shape (B, k) float64."""
+        """Validate and broadcast ``tasks`` to shape (B, k) float64.
+
+        Raises:
+            ValueError: wrong shape, a NaN or infinite parameter, or a parameter named in
+                ``positive_task_params`` (masses, lengths, friction) that is not > 0.
+        """
         arr = np.atleast_2d(np.asarray(tasks, dtype=np.float64))
-        if arr.shape[1] != len(self.task_names):
+        if arr.ndim != 2 or arr.shape[1] != len(self.task_names):
             raise ValueError(
                 f"{self.name}: a task has {len(self.task_names)} parameters "
                 f"{self.task_names}, got shape {arr.shape}"
             )
+        for j, name in enumerate(self.task_names):
+            col = arr[:, j]
+            if not np.isfinite(col).all():
+                raise ValueError(f"{self.name}: task parameter {name} must be finite, got {col[~np.isfinite(col)][0]}")
+            if name in self.positive_task_params and not (col > 0).all():
+                raise ValueError(f"{self.name}: task parameter {name} must be > 0, got {col[col <= 0][0]}")
         return arr
 
 
