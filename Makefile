@@ -22,10 +22,15 @@ install: $(VENV)/.installed
 reproduce: install
 	$(PY) tools/run_notebooks.py --profile $(PROFILE)
 
-## Unit tests of lib/ and nbval re-execution of the committed notebooks.
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout=1800
+
+## Unit tests of lib/ and nbval re-execution of the committed notebooks, then the notebooks
+## again under other floating-point code paths (shown to change the low bits) in a fresh cache.
 test: install
-	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
-	    --nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout=1800 -q
+	$(PY) -m pytest tests notebooks $(NBVAL) -q
+	$(PY) tools/probe_numerics.py --compare
+	tmp=$$(mktemp -d) && env $$($(PY) tools/probe_numerics.py --perturbed-env) STUDY_CACHE_ROOT=$$tmp \
+	    $(PY) -m pytest notebooks $(NBVAL) -q; rc=$$?; rm -rf $$tmp; exit $$rc
 
 ## Refresh the committed notebooks' quick-profile outputs in place.
 notebooks: install

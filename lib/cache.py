@@ -184,6 +184,11 @@ def _drop(kwargs: dict, ignore) -> dict:
     return out
 
 
+def safe_label(label: str) -> str:
+    """The filename-safe form of a job label (the readable part of its key)."""
+    return re.sub(r"[^A-Za-z0-9._=+-]+", "_", label).strip("_")[:120]
+
+
 def job_key(fn, kwargs: dict, label: str = "", ignore=(), extra=None) -> str:
     """Filename-safe key of the job ``fn(**kwargs)``: ``<label>-<24 hex digits>``.
 
@@ -200,7 +205,7 @@ def job_key(fn, kwargs: dict, label: str = "", ignore=(), extra=None) -> str:
         kw[name] = value["canonical"] if isinstance(value, dict) and set(value) == {"canonical"} else canonical(value)
     blob = json.dumps({"fn": f"{fn.__module__}.{fn.__qualname__}", "code": code_fingerprint(fn.__module__),
                        "kwargs": kw, "extra": canonical(extra)}, sort_keys=True)
-    safe = re.sub(r"[^A-Za-z0-9._=+-]+", "_", label).strip("_")[:120]
+    safe = safe_label(label)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:24]
     return f"{safe}-{digest}" if safe else digest
 

@@ -64,6 +64,9 @@ def map_checkpointed(fn: Callable, jobs: list[dict], cache_dir, n_workers: int =
         from dask.distributed import as_completed
 
         with client_for(min(n_workers, len(todo)), scheduler) as client:
+            size = cluster_size(client)
+            print(f"Dask cluster at {client.scheduler.address}: {size['workers']} workers, {size['threads']} threads",
+                  flush=True)
             futures = {client.submit(fn, **job["kwargs"], key=f"study-{key}", pure=False): key for job, key in todo}
             for fut in progress(as_completed(futures), total=len(todo), desc=desc):
                 key = futures[fut]

@@ -270,3 +270,22 @@ def run_figure(cfg, env: str, archs, horizon: int, min_split: float, dataset_pat
     fixed = pd.concat([fixed_kl_sweep(cfg.sweep(env, a, ("TRPO", "xTRPO") if a == (0, 0) else ("TRPO",)),
                                       fixed_cache) for a in archs], ignore_index=True)
     return meta, fixed
+
+
+def robust_checks(meta: pd.DataFrame, comparison: pd.DataFrame, kl_grid) -> str:
+    """Facts of a meta-test figure that no floating-point path can change (notebooks 06-08's
+    tagged check cell): panels, runs, that Meta-KL acts in Lambda, well-formed intervals.
+
+    The returns and verdicts themselves are one draw of a chaotic learning run at quick
+    size, so they are printed in an untagged cell, not checked.
+    """
+    inside = bool(meta.dropna(subset=["kl_bound"]).kl_bound.isin(kl_grid).all())
+    ordered = bool(((comparison.lo <= comparison["diff"]) & (comparison["diff"] <= comparison.hi)).all())
+    labels = set(comparison.verdict) <= {"better", "worse", "indistinguishable"}
+    return "\n".join([
+        f"panels: {list(dict.fromkeys(meta.panel))}",
+        f"Meta-KL runs per panel: {sorted(set(meta.groupby('panel').run.nunique()))}",
+        f"comparisons: {len(comparison)} ({', '.join(sorted(set(comparison.metric)))} per panel)",
+        f"Meta-KL's lambda always in Lambda: {inside}",
+        f"every interval contains its mean difference: {ordered}; verdicts well-formed: {labels}",
+    ])

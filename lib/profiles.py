@@ -235,7 +235,9 @@ class LocomotionConfig:
                 f"policy MLP{self.arch} horizon={self.horizon} meta-batch={self.meta_batch} tasks x "
                 f"{self.n_traj} trajectories, {self.n_iters} meta-iterations, meta-test at "
                 f"{list(self.checkpoints)} on {self.n_test_tasks} tasks with {self.n_adapt_steps} "
-                f"adaptation steps, {self.n_seeds} seeds, {self.n_workers} Dask workers")
+                f"adaptation steps, {self.n_seeds} seeds, "
+                + (f"the Dask cluster at {self.scheduler}" if self.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+                   else f"{self.n_workers} local Dask workers"))
 
 
 _QUICK = {

@@ -159,7 +159,7 @@ def test_partial_state_of_a_locomotion_item_is_checked_too(tmp_path):
         read_checkpoint(path, "other-item")
 
 
-def test_sampling_on_a_two_thread_dask_worker_equals_the_local_run(tmp_path):
+def test_sampling_on_a_two_thread_dask_worker_equals_the_local_run(tmp_path, capsys):
     """A real scheduler and one worker process with 2 threads on 127.0.0.1: the samplers of
     two threads must not share MuJoCo environments."""
     from dask.distributed import Client, LocalCluster
@@ -175,3 +175,4 @@ def test_sampling_on_a_two_thread_dask_worker_equals_the_local_run(tmp_path):
         assert cluster_size(client) == {"workers": 1, "threads": 2}
         remote = map_checkpointed(sample_returns, jobs, tmp_path / "cache", scheduler=cluster.scheduler_address)
     assert remote == local
+    assert "1 workers, 2 threads" in capsys.readouterr().out  # the cluster's true size is printed

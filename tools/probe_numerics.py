@@ -2,6 +2,7 @@
 
     python tools/probe_numerics.py                 # hash and final returns, this environment
     python tools/probe_numerics.py --compare       # pinned paths vs lib.numerics.PERTURBED
+    python tools/probe_numerics.py --perturbed-env # the perturbed setting, for env(1)
 
 Two Cartpole runs (linear and MLP(2,32), 15 TRPO updates of 16 trajectories, lambda = 0.05,
 with metafeatures); the hash covers every return. ``--compare`` runs the probe in two fresh
@@ -45,7 +46,13 @@ def _child(env: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--compare", action="store_true", help="pinned vs perturbed paths; exit 1 if equal")
+    parser.add_argument("--perturbed-env", action="store_true",
+                        help="print the perturbed setting as NAME=VALUE words (for env(1))")
     args = parser.parse_args(argv)
+    if args.perturbed_env:
+        from lib.numerics import PERTURBED
+        print(" ".join(f"{k}={v}" for k, v in PERTURBED.items()))
+        return 0
     if not args.compare:
         print(probe())
         return 0

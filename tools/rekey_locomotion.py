@@ -1,0 +1,92 @@
+"""Re-key the committed locomotion checkpoints after a code change that does not alter them.
+
+    python tools/rekey_locomotion.py            # dry run: what would be renamed
+    python tools/rekey_locomotion.py --write
+
+A checkpoint's key digests the code its job imports (:mod:`lib.cache`), so any edit of those
+modules makes the committed run of notebook 10 (hours of compute) look stale. When a person
+has checked that the edit does not change what an item computes (say, a new validation
+message in ``lib/policies.py``), this tool rewrites each checkpoint under the key of the
+current code: it matches a file by its item (family, method, seed index: the readable
+label in front of the key), checks it (old plain-pickle files of the first format are
+accepted once, from the repository's own history), and writes it in the checked format with
+the new key. Nothing is recomputed; the numbers stay the same.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from lib.numerics import pin  # noqa: E402
+
+pin()
+from lib import locomotion_study  # noqa: E402
+from lib.cache import MAGIC, BadCheckpoint, read_checkpoint, safe_label, write_checkpoint  # noqa: E402
+from lib.paths import resume_dir  # noqa: E402
+from lib.profiles import resolve  # noqa: E402
+
+
+def _patterns(label: str, family: str, method: str, s: int, suffix: str) -> list:
+    """File names an item's checkpoint may have: the checked format under any code digest,
+    or the first format ``<family>-<method>-<8 hex>-<s>-<sizes>``."""
+    old = f"{family}-{method}".replace(" ", "_").replace("(", "").replace(")", "")
+    return [re.compile(rf"^{re.escape(safe_label(label))}-[0-9a-f]{{24}}{re.escape(suffix)}$"),
+            re.compile(rf"^{re.escape(old)}-[0-9a-f]{{8}}-{s}-.*{re.escape(suffix)}$")]
+
+
+def _load_any(path: Path):
+    data = path.read_bytes()
+    if data.startswith(MAGIC):
+        header = data[len(MAGIC):].split(b"\n", 1)[0]
+        return read_checkpoint(path, json.loads(header)["key"])
+    return pickle.loads(data)  # first format, committed by this repository's own runs
+
+
+def plan(folder: Path, cfg) -> list[tuple[Path, Path, str]]:
+    """``(old path, new path, new key)`` for each file that is not under its current key."""
+    moves = []
+    for job in locomotion_study.jobs(cfg, folder):
+        kw = job["kwargs"]
+        new_partial = Path(kw["partial"])
+        key = new_partial.stem
+        fam, method, s = kw["family"], kw["method_name"], kw["s"]
+        for suffix in (".pkl", ".partial"):
+            target = folder / f"{key}{suffix}"
+            if target.exists():
+                continue
+            pats = _patterns(job["label"], fam, method, s, suffix)
+            cands = [p for p in folder.iterdir() if any(pat.match(p.name) for pat in pats)]
+            if len(cands) != 1:
+                raise SystemExit(f"{fam} {method} seed {s}{suffix}: expected one checkpoint to re-key, found {cands}")
+            moves.append((cands[0], target, key))
+    return moves
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help="rewrite the files (default: dry run)")
+    args = parser.parse_args(argv)
+    cfg = resolve("locomotion", "full")
+    folder = resume_dir("full", "10_locomotion")
+    moves = plan(folder, cfg)
+    for old, new, key in moves:
+        print(f"{old.name} -> {new.name}")
+        if args.write:
+            try:
+                obj = _load_any(old)
+            except (BadCheckpoint, pickle.UnpicklingError, EOFError) as err:
+                raise SystemExit(f"{old}: cannot be re-keyed: {err}") from None
+            write_checkpoint(new, key, obj)
+            old.unlink()
+    print(f"{len(moves)} files {'re-keyed' if args.write else 'to re-key (dry run)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
