@@ -16,3 +16,14 @@ def test_resume_dir_full_is_committed_under_data_full(tmp_path, monkeypatch):
 def test_resume_dir_rejects_unknown_profile():
     with pytest.raises(ValueError):
         paths.resume_dir("medium", "10_locomotion")
+
+
+def test_a_notebook_run_too_early_names_the_notebooks_to_run_first(tmp_path, monkeypatch):
+    from lib import paths
+
+    monkeypatch.setattr(paths, "DATA", tmp_path)
+    (tmp_path / "quick" / "04_meta_dataset").mkdir(parents=True)
+    (tmp_path / "quick" / "04_meta_dataset" / "cartpole.csv").write_text("x\n")
+    with pytest.raises(FileNotFoundError, match=r"run notebook\(s\) 05_fqi_validation first .*--only 05$"):
+        paths.require("quick", "05_fqi_validation/chosen.csv", "04_meta_dataset/cartpole.csv")
+    paths.require("quick", "04_meta_dataset/cartpole.csv")  # present: no error
