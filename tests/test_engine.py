@@ -29,3 +29,20 @@ def test_duplicate_jobs_and_bad_worker_count_are_refused(tmp_path):
         map_checkpointed(square_and_log, [job, dict(job)], tmp_path)
     with pytest.raises(ValueError, match="n_workers"):
         map_checkpointed(square_and_log, [job], tmp_path, n_workers=0)
+
+
+def test_the_local_cluster_listens_on_the_loopback_address_only():
+    """Scheduler, dashboard and workers of client_for's local cluster: no socket on 0.0.0.0 or ::."""
+    import psutil
+
+    from lib.engine import client_for
+
+    with client_for(n_workers=1) as client:
+        pids = {psutil.Process().pid} | {p.pid for p in psutil.Process().children(recursive=True)}
+        listening = [c for c in psutil.net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN and c.pid in pids]
+        dashboard = client.dashboard_link
+        client.cluster.close()
+    assert listening, "the cluster should listen somewhere"
+    assert all(c.laddr.ip in ("127.0.0.1", "::1") for c in listening), [c.laddr for c in listening]
+    assert "127.0.0.1" in dashboard
