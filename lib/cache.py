@@ -16,8 +16,11 @@ SHA-256 digest of
   progress bars, parameter validation, plotting) is left out, so a long committed run
   stays usable across changes that do not touch its code.
 
-A checkpoint file is ``MAGIC``, one JSON header line (the job's key, the payload's size and
-SHA-256) and the pickled payload. :func:`read_checkpoint` checks all three before it
+A checkpoint file is ``MAGIC``, one JSON header line (the job's key, the payload's format,
+size and SHA-256) and the payload: a pickle in the gitignored cache, JSON (:func:`to_portable`:
+exact floats, arrays and tensors as hex bytes, DataFrames with their dtypes) in committed
+folders, which also keep a ``MANIFEST.json`` of every file's SHA-256; loading there refuses
+pickles and files that do not match the manifest. :func:`read_checkpoint` checks all three before it
 unpickles anything, so a truncated, zeroed, garbage, swapped (another job's file) or
 edited checkpoint is found by name; :func:`load_or_set_aside` moves such a file aside with
 a warning, and the caller recomputes it.
@@ -258,23 +261,86 @@ def remove_dead_temps(folder: Path) -> list[Path]:
     return removed
 
 
-def encode_checkpoint(key: str, obj) -> bytes:
-    payload = pickle.dumps(obj, protocol=4)
-    header = json.dumps({"key": key, "bytes": len(payload), "sha256": hashlib.sha256(payload).hexdigest()})
+# --- payloads: pickle (gitignored cache) or JSON (committed files, cannot carry code) -----
+
+def to_portable(obj):
+    """``obj`` as JSON-able data (floats exact): dicts, lists, tuples, numbers, strings, numpy
+    arrays, torch tensors and pandas DataFrames; a TypeError for anything else."""
+    import pandas as pd
+
+    if obj is None or isinstance(obj, (bool, str, int, float)):
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, list):
+        return [to_portable(v) for v in obj]
+    if isinstance(obj, tuple):
+        return {"$": "tuple", "items": [to_portable(v) for v in obj]}
+    if isinstance(obj, dict):
+        return {"$": "dict", "items": [[to_portable(k), to_portable(v)] for k, v in obj.items()]}
+    if isinstance(obj, pd.DataFrame):
+        return {"$": "frame", "columns": [str(c) for c in obj.columns], "dtypes": [str(t) for t in obj.dtypes],
+                "data": [to_portable(obj[c].tolist()) for c in obj.columns]}
+    if type(obj).__module__.startswith("torch") and hasattr(obj, "detach"):
+        arr = obj.detach().cpu().numpy()
+        return {"$": "tensor", "dtype": str(arr.dtype), "shape": list(arr.shape), "hex": arr.tobytes().hex()}
+    if isinstance(obj, np.ndarray):
+        arr = np.ascontiguousarray(obj)
+        if arr.dtype == object:
+            raise TypeError("object arrays cannot be stored portably")
+        return {"$": "ndarray", "dtype": str(arr.dtype), "shape": list(arr.shape), "hex": arr.tobytes().hex()}
+    raise TypeError(f"cannot store a {type(obj).__name__} portably")
+
+
+def from_portable(data):
+    """The inverse of :func:`to_portable`."""
+    import pandas as pd
+
+    if isinstance(data, list):
+        return [from_portable(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    kind = data.get("$")
+    if kind == "tuple":
+        return tuple(from_portable(v) for v in data["items"])
+    if kind == "dict":
+        return {from_portable(k) if not isinstance(k, list) else tuple(k): from_portable(v) for k, v in data["items"]}
+    if kind == "frame":
+        cols = {c: pd.Series(from_portable(v), dtype=t) for c, t, v in zip(data["columns"], data["dtypes"], data["data"])}
+        return pd.DataFrame(cols, columns=data["columns"])
+    if kind in ("ndarray", "tensor"):
+        arr = np.frombuffer(bytes.fromhex(data["hex"]), dtype=np.dtype(data["dtype"])).reshape(data["shape"]).copy()
+        if kind == "ndarray":
+            return arr
+        import torch
+        return torch.from_numpy(arr)
+    raise ValueError(f"unknown portable value {str(data)[:80]}")
+
+
+def encode_checkpoint(key: str, obj, portable: bool = False) -> bytes:
+    """``MAGIC``, a JSON header (key, payload format, size, SHA-256), then the payload:
+    JSON of :func:`to_portable` with ``portable``, else a pickle."""
+    if portable:
+        payload, fmt = json.dumps(to_portable(obj), separators=(",", ":")).encode(), "json"
+    else:
+        payload, fmt = pickle.dumps(obj, protocol=4), "pickle"
+    header = json.dumps({"key": key, "format": fmt, "bytes": len(payload),
+                         "sha256": hashlib.sha256(payload).hexdigest()})
     return MAGIC + header.encode() + b"\n" + payload
 
 
-def write_checkpoint(path: Path, key: str, obj) -> None:
+def write_checkpoint(path: Path, key: str, obj, portable: bool = False) -> None:
     """Store ``obj`` for job ``key`` at ``path`` (atomically, with its key and checksum)."""
-    atomic_write_bytes(path, encode_checkpoint(key, obj))
+    atomic_write_bytes(path, encode_checkpoint(key, obj, portable))
 
 
-def read_checkpoint(path: Path, key: str):
+def read_checkpoint(path: Path, key: str, allow_pickle: bool = True):
     """The object stored at ``path`` for job ``key``.
 
     Raises:
         BadCheckpoint: naming ``path``, when the file is not a checkpoint, is cut short or
-            padded, belongs to another job, or its payload does not match its checksum.
+            padded, belongs to another job, its payload does not match its checksum, or it
+            is a pickle where ``allow_pickle`` is False (committed files must not run code).
     """
     data = Path(path).read_bytes()
     if not data.startswith(MAGIC):
@@ -292,20 +358,52 @@ def read_checkpoint(path: Path, key: str):
         raise BadCheckpoint(f"{path}: {len(payload)} bytes of payload, header says {header['bytes']} (truncated?)")
     if hashlib.sha256(payload).hexdigest() != header["sha256"]:
         raise BadCheckpoint(f"{path}: payload does not match its checksum (changed after it was written)")
+    fmt = header.get("format", "pickle")
+    if fmt == "json":
+        return from_portable(json.loads(payload))
+    if not allow_pickle:
+        raise BadCheckpoint(f"{path}: a pickle, refused here (loading a pickle can run code)")
     return pickle.loads(payload)
 
 
-def load_or_set_aside(path: Path, key: str):
+# --- manifests of committed checkpoint folders ----------------------------------------------
+
+MANIFEST = "MANIFEST.json"
+
+
+def read_manifest(folder: Path) -> dict:
+    """``{file name: sha256}`` of a committed checkpoint folder (empty if none)."""
+    path = Path(folder) / MANIFEST
+    return json.loads(path.read_text())["sha256"] if path.exists() else {}
+
+
+def record_in_manifest(folder: Path, paths) -> None:
+    """Add the SHA-256 of each file in ``paths`` to the folder's manifest (one writer at a time)."""
+    entries = read_manifest(folder)
+    for p in paths:
+        entries[Path(p).name] = hashlib.sha256(Path(p).read_bytes()).hexdigest()
+    text = json.dumps({"note": "SHA-256 of every committed checkpoint; a file that does not match is refused",
+                       "sha256": dict(sorted(entries.items()))}, indent=1)
+    atomic_write_bytes(Path(folder) / MANIFEST, (text + "\n").encode())
+
+
+def load_or_set_aside(path: Path, key: str, manifest: dict | None = None, allow_pickle: bool = True):
     """``(True, obj)`` for a good checkpoint; ``(False, None)`` when it is missing or bad.
 
-    A bad file is renamed ``<name>.bad-<unix time>`` with a warning naming both paths, so the
-    job is recomputed and the evidence kept.
+    With ``manifest`` (a committed folder's :func:`read_manifest`), the file must match its
+    entry there and must not be a pickle (nor with ``allow_pickle=False``). A bad file is renamed ``<name>.bad-<unix time>``
+    with a warning naming both paths, so the job is recomputed and the evidence kept.
     """
     path = Path(path)
     if not path.exists():
         return False, None
     try:
-        return True, read_checkpoint(path, key)
+        if manifest is not None:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if manifest.get(path.name) != digest:
+                raise BadCheckpoint(f"{path}: does not match its entry in {MANIFEST}"
+                                    + ("" if path.name in manifest else " (no entry)"))
+        return True, read_checkpoint(path, key, allow_pickle=allow_pickle and manifest is None)
     except BadCheckpoint as err:
         aside = path.with_name(f"{path.name}.bad-{int(time.time())}")
         os.replace(path, aside)

@@ -21,7 +21,7 @@ import logging
 import os
 from typing import Callable
 
-from lib.cache import write_checkpoint
+from lib.cache import record_in_manifest, write_checkpoint
 from lib.io import plan_jobs
 from lib.progress import progress
 
@@ -47,7 +47,7 @@ def cluster_size(client) -> dict:
 
 
 def map_checkpointed(fn: Callable, jobs: list[dict], cache_dir, n_workers: int = 1,
-                     scheduler: str = "", desc: str | None = None) -> list:
+                     scheduler: str = "", desc: str | None = None, portable: bool = False) -> list:
     """``[fn(**job["kwargs"]) for job in jobs]`` on Dask, one checkpoint file per job.
 
     Args:
@@ -55,10 +55,12 @@ def map_checkpointed(fn: Callable, jobs: list[dict], cache_dir, n_workers: int =
             ``"label"``, ``"ignore"``, ``"extra"`` (the key of :func:`lib.cache.job_key`, the
             same as :func:`lib.io.map_cached`'s). cache_dir: folder of the checkpoints.
         n_workers: local workers when no scheduler is given. scheduler: a Dask address.
+        portable: checkpoints for a committed folder: JSON, listed in its ``MANIFEST.json``
+            (:func:`lib.io.plan_jobs`), so loading them never runs code.
     Returns:
         results in the order of ``jobs``.
     """
-    keys, paths, done = plan_jobs(fn, jobs, cache_dir)
+    keys, paths, done = plan_jobs(fn, jobs, cache_dir, portable)
     todo = [(job, key) for job, key in zip(jobs, keys) if key not in done]
     if todo:
         from dask.distributed import as_completed
@@ -71,7 +73,9 @@ def map_checkpointed(fn: Callable, jobs: list[dict], cache_dir, n_workers: int =
             for fut in progress(as_completed(futures), total=len(todo), desc=desc):
                 key = futures[fut]
                 done[key] = fut.result()
-                write_checkpoint(paths[key], key, done[key])
+                write_checkpoint(paths[key], key, done[key], portable)
+                if portable:
+                    record_in_manifest(cache_dir, [paths[key]])
             cluster = client.cluster
         if cluster is not None:
             cluster.close()

@@ -23,7 +23,8 @@ from typing import Callable
 import pandas as pd
 from joblib import Parallel, delayed
 
-from lib.cache import atomic_write_bytes, job_key, load_or_set_aside, remove_dead_temps, write_checkpoint
+from lib.cache import (atomic_write_bytes, job_key, load_or_set_aside, read_manifest, remove_dead_temps,
+                       write_checkpoint)
 from lib.paths import ROOT
 from lib.progress import progress
 
@@ -141,12 +142,14 @@ def load_table(path: Path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-def plan_jobs(fn: Callable, jobs: list[dict], cache_dir) -> tuple[list[str], dict, dict]:
+def plan_jobs(fn: Callable, jobs: list[dict], cache_dir, portable: bool = False) -> tuple[list[str], dict, dict]:
     """Keys, checkpoint paths and the results already on disk for ``jobs``.
 
     Each job is ``{"kwargs": ..., "label": "...", "ignore": (...), "extra": ...}``
     (see :func:`lib.cache.job_key`). Bad checkpoints are set aside (and so recomputed);
-    temp files of writers that died are removed, a live writer's are left alone.
+    temp files of writers that died are removed, a live writer's are left alone. With
+    ``portable`` (a committed folder) checkpoints are ``<key>.ckpt`` in JSON, listed in the
+    folder's ``MANIFEST.json``; a pickle or a file that does not match the manifest is refused.
 
     Returns:
         ``(keys, {key: path}, {key: result})``.
@@ -162,10 +165,11 @@ def plan_jobs(fn: Callable, jobs: list[dict], cache_dir) -> tuple[list[str], dic
         raise ValueError(f"two jobs have the same function and arguments (key {dup}); "
                          "remove the duplicate parameter value")
     remove_dead_temps(cache_dir)
-    paths = {k: cache_dir / f"{k}.pkl" for k in keys}
+    paths = {k: cache_dir / f"{k}.{'ckpt' if portable else 'pkl'}" for k in keys}
+    manifest = read_manifest(cache_dir) if portable else None
     done = {}
     for k in keys:
-        ok, value = load_or_set_aside(paths[k], k)
+        ok, value = load_or_set_aside(paths[k], k, manifest)
         if ok:
             done[k] = value
     return keys, paths, done

@@ -107,7 +107,7 @@ def run_item(cfg, family: str, method_name: str, s: int, partial: str | None = N
     """
     torch.set_num_threads(1)
     method = make_method(method_name)
-    state = load_or_set_aside(Path(partial), Path(partial).stem)[1] if partial else None
+    state = load_or_set_aside(Path(partial), Path(partial).stem, allow_pickle=False)[1] if partial else None
     if state is None:
         obs_dim, act_dim = dims(family)
         phi = fp.init_params(obs_dim, act_dim, cfg.arch, seed=torch_seed(cfg.seed, "loco-init", family, s))
@@ -123,7 +123,7 @@ def run_item(cfg, family: str, method_name: str, s: int, partial: str | None = N
         state = dict(it=it + 1, phi=[p.detach() for p in phi_new], history=state["history"] + [row],
                      test=state["test"])
         if partial:
-            write_checkpoint(Path(partial), Path(partial).stem, state)
+            write_checkpoint(Path(partial), Path(partial).stem, state, portable=True)
     out = {}
     for name in ("history", "test"):
         df = pd.DataFrame(state[name])
@@ -155,7 +155,7 @@ def jobs(cfg, cache_dir) -> list[dict]:
 def run_all(cfg, cache_dir) -> dict:
     """Run (or resume) every item on Dask; ``{"history": ..., "test": ...}`` tidy tables."""
     results = map_checkpointed(run_item, jobs(cfg, cache_dir), cache_dir, n_workers=cfg.n_workers,
-                               scheduler=cfg.scheduler, desc="locomotion items")
+                               scheduler=cfg.scheduler, desc="locomotion items", portable=True)
     return {name: pd.concat([r[name] for r in results], ignore_index=True) for name in ("history", "test")}
 
 

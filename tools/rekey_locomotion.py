@@ -8,9 +8,11 @@ modules makes the committed run of notebook 10 (hours of compute) look stale. Wh
 has checked that the edit does not change what an item computes (say, a new validation
 message in ``lib/policies.py``), this tool rewrites each checkpoint under the key of the
 current code: it matches a file by its item (family, method, seed index: the readable
-label in front of the key), checks it (old plain-pickle files of the first format are
-accepted once, from the repository's own history), and writes it in the checked format with
-the new key. Nothing is recomputed; the numbers stay the same.
+label in front of the key), checks it (plain-pickle files of the first format and pickled
+checkpoints are accepted here, once, from the repository's own history: run it only on
+files you trust), and writes it with the new key in the committed format (JSON, no pickle),
+recording every result's SHA-256 in the folder's ``MANIFEST.json``. Nothing is recomputed;
+the numbers stay the same.
 """
 from __future__ import annotations
 
@@ -27,17 +29,18 @@ from lib.numerics import pin  # noqa: E402
 
 pin()
 from lib import locomotion_study  # noqa: E402
-from lib.cache import MAGIC, BadCheckpoint, read_checkpoint, safe_label, write_checkpoint  # noqa: E402
+from lib.cache import MAGIC, BadCheckpoint, read_checkpoint, record_in_manifest, safe_label, write_checkpoint  # noqa: E402
 from lib.paths import resume_dir  # noqa: E402
 from lib.profiles import resolve  # noqa: E402
 
 
-def _patterns(label: str, family: str, method: str, s: int, suffix: str) -> list:
+def _patterns(label: str, family: str, method: str, s: int, suffixes) -> list:
     """File names an item's checkpoint may have: the checked format under any code digest,
     or the first format ``<family>-<method>-<8 hex>-<s>-<sizes>``."""
     old = f"{family}-{method}".replace(" ", "_").replace("(", "").replace(")", "")
-    return [re.compile(rf"^{re.escape(safe_label(label))}-[0-9a-f]{{24}}{re.escape(suffix)}$"),
-            re.compile(rf"^{re.escape(old)}-[0-9a-f]{{8}}-{s}-.*{re.escape(suffix)}$")]
+    ends = "(" + "|".join(re.escape(x) for x in suffixes) + ")"
+    return [re.compile(rf"^{re.escape(safe_label(label))}-[0-9a-f]{{24}}{ends}$"),
+            re.compile(rf"^{re.escape(old)}-[0-9a-f]{{8}}-{s}-.*{ends}$")]
 
 
 def _load_any(path: Path):
@@ -49,23 +52,47 @@ def _load_any(path: Path):
 
 
 def plan(folder: Path, cfg) -> list[tuple[Path, Path, str]]:
-    """``(old path, new path, new key)`` for each file that is not under its current key."""
+    """``(old path, new path, new key)`` for each file that is not under its current key and
+    format (results ``<key>.ckpt``, resumable state ``<key>.partial``, both JSON)."""
     moves = []
     for job in locomotion_study.jobs(cfg, folder):
         kw = job["kwargs"]
-        new_partial = Path(kw["partial"])
-        key = new_partial.stem
+        key = Path(kw["partial"]).stem
         fam, method, s = kw["family"], kw["method_name"], kw["s"]
-        for suffix in (".pkl", ".partial"):
-            target = folder / f"{key}{suffix}"
-            if target.exists():
+        for target_suffix, sources in ((".ckpt", (".pkl", ".ckpt")), (".partial", (".partial",))):
+            target = folder / f"{key}{target_suffix}"
+            if target.exists() and _is_json(target):
                 continue
-            pats = _patterns(job["label"], fam, method, s, suffix)
+            pats = _patterns(job["label"], fam, method, s, sources)
             cands = [p for p in folder.iterdir() if any(pat.match(p.name) for pat in pats)]
             if len(cands) != 1:
-                raise SystemExit(f"{fam} {method} seed {s}{suffix}: expected one checkpoint to re-key, found {cands}")
+                raise SystemExit(f"{fam} {method} seed {s}{target_suffix}: expected one checkpoint to re-key, "
+                                 f"found {cands}")
             moves.append((cands[0], target, key))
     return moves
+
+
+def _same(a, b) -> bool:
+    """Exact equality of checkpoint contents (frames, tensors, nested lists and dicts)."""
+    import pandas as pd
+    import torch
+
+    if isinstance(a, pd.DataFrame):
+        return isinstance(b, pd.DataFrame) and a.equals(b) and list(a.dtypes) == list(b.dtypes)
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b.detach())
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b or (a != a and b != b)  # NaN equals NaN here
+
+
+def _is_json(path: Path) -> bool:
+    data = path.read_bytes()
+    if not data.startswith(MAGIC):
+        return False
+    return json.loads(data[len(MAGIC):].split(b"\n", 1)[0]).get("format") == "json"
 
 
 def main(argv=None) -> int:
@@ -82,8 +109,13 @@ def main(argv=None) -> int:
                 obj = _load_any(old)
             except (BadCheckpoint, pickle.UnpicklingError, EOFError) as err:
                 raise SystemExit(f"{old}: cannot be re-keyed: {err}") from None
-            write_checkpoint(new, key, obj)
-            old.unlink()
+            write_checkpoint(new, key, obj, portable=True)
+            if not _same(read_checkpoint(new, key, allow_pickle=False), obj):
+                raise SystemExit(f"{new}: the re-keyed checkpoint does not read back equal to {old}")
+            if old != new:
+                old.unlink()
+    if args.write:
+        record_in_manifest(folder, sorted(folder.glob("*.ckpt")))
     print(f"{len(moves)} files {'re-keyed' if args.write else 'to re-key (dry run)'}")
     return 0
 
