@@ -1,22 +1,33 @@
 # The study's two commands:  make reproduce   and   make test
 # Both create .venv (plain venv, no conda needed) and install everything on first use.
+# An environment you already have (conda, venv): make test PY_ENV=$CONDA_PREFIX (or $VIRTUAL_ENV);
+# the study is then installed into it with pip instead of creating .venv.
 PYTHON ?= python3
 VENV ?= .venv
-PY := $(VENV)/bin/python
+TORCH := torch==2.13.0
 PROFILE ?= quick
 export TQDM_DISABLE ?= 1
 export MPLBACKEND ?= Agg
+ifdef PY_ENV
+PY := $(PY_ENV)/bin/python
+STAMP := build/.installed-$(subst /,_,$(PY_ENV))
+else
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+endif
 
 .PHONY: install reproduce test notebooks clean bench-install bench
 
-$(VENV)/.installed: pyproject.toml
+$(STAMP): pyproject.toml
+ifndef PY_ENV
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
+endif
+	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e ".[dev]"
-	touch $@
+	mkdir -p $(dir $@) && touch $@
 
-install: $(VENV)/.installed
+install: $(STAMP)
 
 ## Execute every notebook in order with papermill (PROFILE=quick by default, PROFILE=full for paper scale).
 reproduce: install

@@ -470,6 +470,39 @@ NOTEBOOK_ONLY = {"kl_bound"}
 WORKER_FIELDS = ("n_jobs", "n_workers")  # 0 in a parameters cell means all cores
 
 
+def _assigned(source: str) -> set[str]:
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
+
+
+def check_injected_parameters(history) -> None:
+    """Refuse parameters that papermill injected but the notebook does not declare.
+
+    Plain ``papermill nb.ipynb out.ipynb -p n_runs 3`` only warns about an unknown name and
+    runs with the defaults; inside the kernel the executed cells (IPython's ``In``) show
+    both the notebook's ``parameters`` cell (the first cell run) and papermill's injected
+    cell (it starts with ``# Parameters``), so the notebook can stop instead.
+
+    Raises:
+        ValueError: naming each injected parameter that the parameters cell does not define.
+    """
+    cells = [c for c in history if isinstance(c, str) and c.strip()]
+    injected = [c for c in cells if c.startswith("# Parameters\n")]
+    if not injected or cells[0] in injected:
+        return
+    declared = _assigned(cells[0])
+    unknown = sorted(set().union(*(_assigned(c) for c in injected)) - declared)
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for this notebook; "
+                         f"its parameters: {', '.join(sorted(declared))}")
+
+
 def from_notebook(stage: str, profile: str = "quick", **params):
     """The config of a notebook's ``parameters`` cell (the same call for the runner, which
     checks parameters before any kernel starts, and for the notebook itself).
@@ -480,6 +513,13 @@ def from_notebook(stage: str, profile: str = "quick", **params):
     """
     from lib.trpo import check_kl_bound
 
+    try:
+        from IPython import get_ipython
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None:
+        check_injected_parameters(shell.user_ns.get("In", []))
     cls = _CLASSES.get(stage)
     names = {f.name: _default(f) for f in fields(cls)} if cls else {}
     overrides = {}

@@ -164,3 +164,23 @@ def test_the_runner_names_each_bad_argument_before_starting_a_kernel():
         assert name in out.stderr, (argv, out.stderr[-300:])
         assert "Traceback" not in out.stderr, argv
         assert "..." not in out.stdout, argv  # no notebook started
+
+
+def test_plain_papermill_with_an_unknown_parameter_stops_the_notebook(tmp_path):
+    """Papermill itself only warns; the notebook's first config call refuses the name."""
+    import papermill as pm
+
+    with pytest.raises(pm.PapermillExecutionError, match="n_runs"):
+        pm.execute_notebook(str(ROOT / "notebooks" / "01_environments.ipynb"), str(tmp_path / "out.ipynb"),
+                            parameters={"n_runs": 3}, cwd=str(ROOT / "notebooks"), progress_bar=False,
+                            kernel_name="python3")
+
+
+def test_injected_parameters_are_checked_against_the_parameters_cell():
+    from lib.profiles import check_injected_parameters
+
+    params = 'profile: str = "quick"  # quick | full\nseed: int = 0\n'
+    check_injected_parameters(["", params, "# Parameters\nseed = 3\n", "cfg = 1"])  # declared: fine
+    check_injected_parameters(["", params, "cfg = 1"])  # not run by papermill: nothing to check
+    with pytest.raises(ValueError, match="n_runs"):
+        check_injected_parameters(["", params, '# Parameters\nprofile = "quick"\nn_runs = 3\n'])

@@ -1,4 +1,6 @@
-"""The notebook runner: stopping it ends every process it started, and a re-run resumes."""
+"""The notebook runner: its kernel talks over IPC sockets and nothing listens beyond this machine; stopping it ends every process it
+started, and a re-run resumes."""
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +24,12 @@ def test_sigterm_ends_the_kernel_and_its_workers_and_a_rerun_finishes(tmp_path):
         time.sleep(0.2)
     kids = me.children(recursive=True)
     assert len(kids) >= 3, "the kernel should have started its workers"
+    pids = {p.pid for p in kids} | {runner.pid}
+    listening = [c.laddr for c in psutil.net_connections(kind="inet") if c.pid in pids and c.status == psutil.CONN_LISTEN]
+    assert all(a.ip in ("127.0.0.1", "::1") for a in listening), listening  # nothing beyond this machine
+    kernel = next(p for p in kids if "ipykernel_launcher" in " ".join(p.cmdline()))
+    connection = next(a for a in kernel.cmdline() if a.endswith(".json"))
+    assert json.loads(Path(connection).read_text())["transport"] == "ipc"  # channels: Unix sockets
     runner.send_signal(signal.SIGTERM)
     runner.wait(timeout=30)
     _, alive = psutil.wait_procs(kids, timeout=10)

@@ -1,0 +1,38 @@
+"""environment.yml, pyproject.toml and the Makefile describe one environment."""
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _yml():
+    """(conda dependencies, pip dependencies) of environment.yml (a flat two-level list)."""
+    conda, pip, in_pip = [], [], False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        item = re.match(r"^(\s*)- (.+?)\s*$", line.split("#")[0])
+        if not item:
+            continue
+        if item[2] == "pip:":
+            in_pip = True
+        elif len(item[1]) > 2 and in_pip:
+            pip.append(item[2])
+        else:
+            conda.append(item[2])
+    return conda, pip
+
+
+def test_environment_yml_installs_the_project_with_the_makefiles_torch():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    conda, pip = _yml()
+    torch_pin = re.search(r"^TORCH := (\S+)$", (ROOT / "Makefile").read_text(), re.M)[1]
+    assert torch_pin in pip and "-e .[dev]" in pip
+    assert "dev" in project["optional-dependencies"]
+    version = re.search(r"torch>=([\d.]+),<([\d.]+)", " ".join(project["dependencies"]))
+    pinned = tuple(int(v) for v in torch_pin.split("==")[1].split(".")[:2])
+    assert tuple(map(int, version[1].split("."))) <= pinned < tuple(map(int, version[2].split(".")))
+    py = next(c for c in conda if c.startswith("python="))
+    assert project["requires-python"] == f">={py.split('=')[1]},<3.{int(py.split('.')[1]) + 1}"
+    # conda installs only what pip cannot (python, pip, make); every Python package comes from pyproject
+    names = {re.split(r"[<>=\[ ]", d)[0].lower() for d in project["dependencies"]}
+    assert not {re.split(r"[<>= ]", c)[0].lower() for c in conda} & names
