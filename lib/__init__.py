@@ -14,9 +14,11 @@ c                     ``task``             task parameters of an environment
 ====================  ===================  =========================================
 
 Modules: :mod:`lib.envs` (environments), :mod:`lib.policies`, :mod:`lib.rollouts`,
-:mod:`lib.trpo` (TRPO / xTRPO), :mod:`lib.experiments` (sweeps used by notebooks),
-:mod:`lib.profiles` (quick / full sizes), :mod:`lib.stats`, :mod:`lib.plotting`,
-:mod:`lib.io`, :mod:`lib.paths`.
+:mod:`lib.trpo` (TRPO / xTRPO), :mod:`lib.sweeps` (fixed-lambda sweeps),
+:mod:`lib.profiles` (quick / full sizes, parameter checks), :mod:`lib.stats`, :mod:`lib.plotting`;
+infrastructure: :mod:`lib.io` (tables, manifests, the joblib map), :mod:`lib.engine` (the Dask map),
+:mod:`lib.cache` (job keys, checkpoints), :mod:`lib.numerics` (floating-point code paths),
+:mod:`lib.kernels` (the runner's kernels), :mod:`lib.paths`.
 """
 
 __version__ = "0.1.0"
