@@ -287,7 +287,7 @@ def resolve(stage: str, profile: str = "quick", **overrides):
 
 # --- validation: every field, by the type and sign of its default --------------------------
 
-NON_NEGATIVE = {"seed"}  # integer fields that may be 0; every other count must be >= 1
+NON_NEGATIVE = {"seed", "n_holes"}  # integer fields that may be 0; every other count must be >= 1
 ZERO_OK_LISTS = {"checkpoints", "goal_radii", "arch"}  # integer lists whose entries may be 0
 
 

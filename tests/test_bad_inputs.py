@@ -82,6 +82,7 @@ def test_good_notebook_parameters_resolve():
     cfg = from_notebook("trpo_sweep", "quick", seed=2, n_jobs=0, envs="minigolf, cartpole", kl_grid="0.1,0.1000001")
     assert cfg.envs == ("minigolf", "cartpole") and cfg.kl_grid == (0.1, 0.1000001) and cfg.n_jobs >= 1
     assert from_notebook("meta", "quick", kl_bound=0.05).seed == 0
+    assert from_notebook("bomrl", "quick", n_holes=0).n_holes == 0  # zero holes is a valid map family
 
 
 def _policy(**kw):
