@@ -35,13 +35,20 @@ def test_same_config_same_numbers_and_tasks_shared_across_methods(tiny):
     assert out["curves"].groupby("method").J_star.nunique().eq(1).all()
 
 
-def test_comparison_and_fits_have_the_expected_shape(tiny):
+def test_comparison_verdicts_and_fits_match_their_constructed_inputs(tiny):
     cfg, out = tiny
     c = out["curves"]
     final = c[c.K == 2].assign(seed=0)
+    # the second seed shifts every method's gap by the same 0.01: each paired difference is the
+    # same in both seeds, so the interval has width 0 and the verdict is the sign of seed 0's
     two = pd.concat([final, final.assign(seed=1, gap=final.gap + 0.01)], ignore_index=True)
     cmp = bomrl_study.compare_gaps(two, (6,), (1,))
-    assert len(cmp) == 3 * 2 and set(cmp.verdict) <= {"smaller", "larger", "indistinguishable"}
+    assert len(cmp) == 3 * 2
+    step1 = final[final.step == 1].set_index("method").gap
+    for row in cmp.itertuples():
+        d = step1[row.method] - step1[row.baseline]
+        assert row.diff == pytest.approx(d) and row.lo == pytest.approx(d) and row.hi == pytest.approx(d)
+        assert row.verdict == ("smaller" if d < 0 else "larger" if d > 0 else "indistinguishable")
     fit = bomrl_study.fit_slope([0, 1, 2, 3], [1, 3, 5, 7.0])
     assert fit["slope"] == pytest.approx(2.0) and fit["lo"] == pytest.approx(2.0)
     key = lambda c: job_key(bomrl_study.run_item, dict(cfg=c, goal_radius=6, seed=0), ignore=bomrl_study.ITEM_IGNORES)

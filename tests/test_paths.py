@@ -27,3 +27,14 @@ def test_a_notebook_run_too_early_names_the_notebooks_to_run_first(tmp_path, mon
     with pytest.raises(FileNotFoundError, match=r"run notebook\(s\) 05_fqi_validation first .*--only 05$"):
         paths.require("quick", "05_fqi_validation/chosen.csv", "04_meta_dataset/cartpole.csv")
     paths.require("quick", "04_meta_dataset/cartpole.csv")  # present: no error
+
+
+def test_full_figures_are_committed_and_quick_ones_are_not(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "FIGURES", tmp_path / "figures")
+    monkeypatch.setattr(paths, "DATA", tmp_path / "data")
+    assert paths.figure_path("full", "f") == tmp_path / "figures" / "f.png"
+    assert paths.figure_path("quick", "f") == tmp_path / "figures" / "quick" / "f.png"
+    assert paths.data_dir("full", "02_x") == tmp_path / "data" / "full" / "02_x"
+    assert paths.data_dir("quick", "02_x").is_dir()
+    ignored = (paths.ROOT / ".gitignore").read_text().split()
+    assert {"data/quick/", "data/cache/", "figures/quick/"} <= set(ignored)
