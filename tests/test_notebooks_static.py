@@ -26,4 +26,7 @@ def test_notebook_is_thin_and_parameterised(path):
             assert "\ndef " not in "\n" + src and "\nclass " not in "\n" + src, "logic belongs in lib/"
             assert "/work/" not in src and "/home/" not in src, "no absolute paths"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    # what JupyterLab writes for ipykernel's kernel, so opening and saving changes nothing
+    assert nb["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
+    assert "widgets" not in nb["metadata"]
     assert not any("injected-parameters" in t for t in tags), "commit notebooks run without -p"

@@ -39,9 +39,10 @@ _INT = re.compile(r"^[+-]?\d+$")
 
 
 def strip_run_metadata(path: Path) -> None:
-    """Remove papermill's timing metadata so re-running does not churn git diffs."""
+    """Remove papermill's timing metadata and widget state so re-running does not churn git diffs."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)  # progress-bar widget state: differs every run
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
