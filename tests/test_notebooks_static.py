@@ -29,4 +29,7 @@ def test_notebook_is_thin_and_parameterised(path):
     # what JupyterLab writes for ipykernel's kernel, so opening and saving changes nothing
     assert nb["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
     assert "widgets" not in nb["metadata"]
+    first = next(c for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "The outputs saved in this notebook are the quick profile" in "".join(first["source"]), \
+        "the first cell says that the saved numbers are smoke-test sizes and links the full-profile tables"
     assert not any("injected-parameters" in t for t in tags), "commit notebooks run without -p"
