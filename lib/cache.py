@@ -46,7 +46,7 @@ MAGIC = b"STUDY-CHECKPOINT 1\n"
 NOT_RESULT_FIELDS = frozenset({"n_jobs", "n_workers", "scheduler"})
 # lib modules that cannot change what a job computes (their edits keep caches valid)
 INFRASTRUCTURE = frozenset({"lib.cache", "lib.io", "lib.engine", "lib.paths", "lib.progress",
-                            "lib.profiles", "lib.plotting", "lib.validation", "lib.numerics"})
+                            "lib.profiles", "lib.plotting", "lib.numerics", "lib.kernels"})
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
 
 
@@ -170,20 +170,17 @@ def canonical(obj):
     raise TypeError(f"cannot key a job argument of type {type(obj).__name__}: {obj!r:.80}")
 
 
-def _drop(kwargs: dict, ignore) -> dict:
-    """``kwargs`` without the names in ``ignore`` (``"cfg.n_seeds"`` drops one config field)."""
-    out = dict(kwargs)
+def _canonical_kwargs(kwargs: dict, ignore) -> dict:
+    """:func:`canonical` of each argument, without the names in ``ignore`` (``"cfg.n_seeds"``
+    drops one field of a dataclass argument)."""
+    dropped = {name for name in ignore if "." not in name}
+    out = {name: canonical(value) for name, value in kwargs.items() if name not in dropped}
     for name in ignore:
         head, _, field = name.partition(".")
-        if not field:
-            out.pop(head, None)
-        elif head in out:
-            value = out[head]
-            value = value["canonical"] if isinstance(value, dict) and set(value) == {"canonical"} else canonical(value)
-            if "fields" not in value:
+        if field and head in out:
+            if not isinstance(out[head], dict) or "fields" not in out[head]:
                 raise TypeError(f"ignore {name!r}: argument {head!r} is not a dataclass")
-            value["fields"].pop(field, None)
-            out[head] = {"canonical": value}
+            out[head]["fields"].pop(field, None)
     return out
 
 
@@ -192,7 +189,7 @@ def safe_label(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._=+-]+", "_", label).strip("_")[:120]
 
 
-def job_key(fn, kwargs: dict, label: str = "", ignore=(), extra=None) -> str:
+def job_key(fn, kwargs: dict, label: str = "", ignore=(), extra=None, code: str | None = None) -> str:
     """Filename-safe key of the job ``fn(**kwargs)``: ``<label>-<24 hex digits>``.
 
     Args:
@@ -202,12 +199,11 @@ def job_key(fn, kwargs: dict, label: str = "", ignore=(), extra=None) -> str:
             ``"arg.field"`` for one field of a dataclass argument.
         extra: anything else the result depends on that is not an argument (e.g. a digest
             of an input file named by a path argument).
+        code: :func:`code_fingerprint` of ``fn``'s module, when the caller keys many jobs of
+            one function (computed here otherwise; it stats every file of the closure).
     """
-    kw = {}
-    for name, value in _drop(kwargs, ignore).items():
-        kw[name] = value["canonical"] if isinstance(value, dict) and set(value) == {"canonical"} else canonical(value)
-    blob = json.dumps({"fn": f"{fn.__module__}.{fn.__qualname__}", "code": code_fingerprint(fn.__module__),
-                       "kwargs": kw, "extra": canonical(extra)}, sort_keys=True)
+    blob = json.dumps({"fn": f"{fn.__module__}.{fn.__qualname__}", "code": code or code_fingerprint(fn.__module__),
+                       "kwargs": _canonical_kwargs(kwargs, ignore), "extra": canonical(extra)}, sort_keys=True)
     safe = safe_label(label)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:24]
     return f"{safe}-{digest}" if safe else digest
@@ -334,24 +330,34 @@ def write_checkpoint(path: Path, key: str, obj, portable: bool = False) -> None:
     atomic_write_bytes(path, encode_checkpoint(key, obj, portable))
 
 
-def read_checkpoint(path: Path, key: str, allow_pickle: bool = True):
-    """The object stored at ``path`` for job ``key``.
+def checkpoint_header(data: bytes) -> dict | None:
+    """The header (``key``, ``format``, ``bytes``, ``sha256``) of a checkpoint's bytes, or None
+    when they do not start with a well-formed one. Only the first line after ``MAGIC`` is read."""
+    if not data.startswith(MAGIC):
+        return None
+    head, sep, _ = data[len(MAGIC):].partition(b"\n")
+    try:
+        header = json.loads(head) if sep else None
+    except ValueError:
+        return None
+    return header if isinstance(header, dict) and {"key", "bytes", "sha256"} <= set(header) else None
+
+
+def read_checkpoint(path: Path, key: str, allow_pickle: bool = True, data: bytes | None = None):
+    """The object stored at ``path`` for job ``key`` (``data``: the file's bytes, if already read).
 
     Raises:
         BadCheckpoint: naming ``path``, when the file is not a checkpoint, is cut short or
             padded, belongs to another job, its payload does not match its checksum, or it
             is a pickle where ``allow_pickle`` is False (committed files must not run code).
     """
-    data = Path(path).read_bytes()
+    data = Path(path).read_bytes() if data is None else data
     if not data.startswith(MAGIC):
         raise BadCheckpoint(f"{path}: not a study checkpoint (garbage or an old format)")
-    head, sep, payload = data[len(MAGIC):].partition(b"\n")
-    try:
-        header = json.loads(head) if sep else None
-    except ValueError:
-        header = None
-    if not isinstance(header, dict) or not {"key", "bytes", "sha256"} <= set(header):
+    header = checkpoint_header(data)
+    if header is None:
         raise BadCheckpoint(f"{path}: damaged header")
+    payload = data[len(MAGIC):].partition(b"\n")[2]
     if header["key"] != key:
         raise BadCheckpoint(f"{path}: holds the result of another job ({header['key']})")
     if len(payload) != header["bytes"]:
@@ -397,13 +403,12 @@ def load_or_set_aside(path: Path, key: str, manifest: dict | None = None, allow_
     path = Path(path)
     if not path.exists():
         return False, None
+    data = path.read_bytes()
     try:
-        if manifest is not None:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            if manifest.get(path.name) != digest:
-                raise BadCheckpoint(f"{path}: does not match its entry in {MANIFEST}"
-                                    + ("" if path.name in manifest else " (no entry)"))
-        return True, read_checkpoint(path, key, allow_pickle=allow_pickle and manifest is None)
+        if manifest is not None and manifest.get(path.name) != hashlib.sha256(data).hexdigest():
+            raise BadCheckpoint(f"{path}: does not match its entry in {MANIFEST}"
+                                + ("" if path.name in manifest else " (no entry)"))
+        return True, read_checkpoint(path, key, allow_pickle=allow_pickle and manifest is None, data=data)
     except BadCheckpoint as err:
         aside = path.with_name(f"{path.name}.bad-{int(time.time())}")
         os.replace(path, aside)

@@ -23,8 +23,8 @@ from typing import Callable
 import pandas as pd
 from joblib import Parallel, delayed
 
-from lib.cache import (atomic_write_bytes, job_key, load_or_set_aside, read_manifest, remove_dead_temps,
-                       write_checkpoint)
+from lib.cache import (atomic_write_bytes, code_fingerprint, job_key, load_or_set_aside, read_manifest,
+                       remove_dead_temps, write_checkpoint)
 from lib.paths import ROOT
 from lib.progress import progress
 
@@ -47,11 +47,6 @@ def git_state() -> dict:
     except (OSError, subprocess.SubprocessError):
         return {"commit": "unknown", "dirty": None}
     return {"commit": commit, "dirty": dirty}
-
-
-def git_commit() -> str:
-    """Current commit of the repository (``unknown`` outside git)."""
-    return git_state()["commit"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -158,7 +153,8 @@ def plan_jobs(fn: Callable, jobs: list[dict], cache_dir, portable: bool = False)
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    keys = [job_key(fn, job["kwargs"], job.get("label", ""), job.get("ignore", ()), job.get("extra"))
+    code = code_fingerprint(fn.__module__)  # the same for every job of fn: computed once
+    keys = [job_key(fn, job["kwargs"], job.get("label", ""), job.get("ignore", ()), job.get("extra"), code)
             for job in jobs]
     if len(set(keys)) != len(keys):
         dup = next(k for k in keys if keys.count(k) > 1)

@@ -378,13 +378,12 @@ def _check_types(cfg) -> None:
 
 
 def _validate(cfg) -> None:
-    from lib.envs import check_env_name
+    """What the field-by-field check of :func:`_check_types` cannot know: names, ranges,
+    architectures, orderings and the stronger lower bounds."""
     from lib.fqi import check_fqi_params
     from lib.policies import check_arch
     from lib.trpo import check_algo, check_kl_bound
 
-    for env in getattr(cfg, "envs", ()):
-        check_env_name(env)
     for kl in getattr(cfg, "kl_grid", ()):
         check_kl_bound(kl, name="kl_grid")
     if hasattr(cfg, "arch"):
@@ -398,8 +397,6 @@ def _validate(cfg) -> None:
     if isinstance(cfg, SweepConfig):
         for algo in cfg.algos:
             check_algo(algo)
-        if cfg.n_runs < 1:
-            raise ValueError(f"n_runs must be >= 1, got {cfg.n_runs}")
     if isinstance(cfg, BOMRLConfig):
         _validate_bomrl(cfg)
     if isinstance(cfg, LocomotionConfig):
@@ -431,11 +428,6 @@ def _validate_bomrl(cfg) -> None:
     ks = list(cfg.checkpoints)
     if not ks or ks[0] < 0 or ks != sorted(set(ks)):
         raise ValueError(f"checkpoints must be increasing non-negative integers, got {cfg.checkpoints}")
-    for name in ("n_train_tasks", "n_test_tasks", "batch_size", "n_seeds"):
-        if getattr(cfg, name) < 1:
-            raise ValueError(f"{name} must be >= 1, got {getattr(cfg, name)}")
-    if cfg.n_adapt_steps < 1:
-        raise ValueError(f"n_adapt_steps must be >= 1, got {cfg.n_adapt_steps}")
     for name in ("lr", "temperature", "lam_kl", "lam_euclidean", "delta"):
         if not getattr(cfg, name) > 0:
             raise ValueError(f"{name} must be > 0, got {getattr(cfg, name)}")
@@ -447,16 +439,11 @@ def _validate_bomrl(cfg) -> None:
 def _validate_locomotion(cfg) -> None:
     from lib.envs.locomotion import check_family
     from lib.locomotion_study import check_method
-    from lib.policies import check_arch
 
     for fam in cfg.families:
         check_family(fam)
     for m in cfg.methods:
         check_method(m)
-    check_arch(cfg.arch)
-    for name in ("horizon", "meta_batch", "n_traj", "n_test_tasks", "n_adapt_steps", "n_seeds"):
-        if getattr(cfg, name) < 1:
-            raise ValueError(f"{name} must be >= 1, got {getattr(cfg, name)}")
     ks = list(cfg.checkpoints)
     if not ks or ks[0] < 0 or ks != sorted(set(ks)) or ks[-1] != cfg.n_iters:
         raise ValueError(f"checkpoints must be increasing non-negative integers ending at "

@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 from lib import locomotion_study
-from lib.cache import MAGIC, MANIFEST, load_or_set_aside, read_manifest
+from lib.cache import MAGIC, MANIFEST, checkpoint_header, load_or_set_aside, read_manifest
 from lib.io import plan_jobs
 from lib.paths import DATA, resume_dir
 from lib.profiles import resolve
@@ -18,8 +18,9 @@ CHECKPOINTS = DATA / "full" / "10_locomotion" / "checkpoints"
 
 def _is_pickle(path) -> bool:
     data = path.read_bytes()[:4096]
-    if data.startswith(MAGIC):
-        return json.loads(data[len(MAGIC):].split(b"\n", 1)[0]).get("format", "pickle") == "pickle"
+    header = checkpoint_header(data)
+    if header is not None:
+        return header.get("format", "pickle") == "pickle"
     return data[:1] == b"\x80" or path.suffix in (".pkl", ".pickle", ".pt", ".pth")
 
 

@@ -17,7 +17,6 @@ the numbers stay the same.
 from __future__ import annotations
 
 import argparse
-import json
 import pickle
 import re
 import sys
@@ -29,7 +28,8 @@ from lib.numerics import pin  # noqa: E402
 
 pin()
 from lib import locomotion_study  # noqa: E402
-from lib.cache import MAGIC, BadCheckpoint, read_checkpoint, record_in_manifest, safe_label, write_checkpoint  # noqa: E402
+from lib.cache import (BadCheckpoint, checkpoint_header, read_checkpoint, record_in_manifest, safe_label,  # noqa: E402
+                       write_checkpoint)  # noqa: E402
 from lib.paths import resume_dir  # noqa: E402
 from lib.profiles import resolve  # noqa: E402
 
@@ -45,9 +45,9 @@ def _patterns(label: str, family: str, method: str, s: int, suffixes) -> list:
 
 def _load_any(path: Path):
     data = path.read_bytes()
-    if data.startswith(MAGIC):
-        header = data[len(MAGIC):].split(b"\n", 1)[0]
-        return read_checkpoint(path, json.loads(header)["key"])
+    header = checkpoint_header(data)
+    if header is not None:
+        return read_checkpoint(path, header["key"], data=data)
     return pickle.loads(data)  # first format, committed by this repository's own runs
 
 
@@ -89,10 +89,7 @@ def _same(a, b) -> bool:
 
 
 def _is_json(path: Path) -> bool:
-    data = path.read_bytes()
-    if not data.startswith(MAGIC):
-        return False
-    return json.loads(data[len(MAGIC):].split(b"\n", 1)[0]).get("format") == "json"
+    return (checkpoint_header(path.read_bytes()) or {}).get("format") == "json"
 
 
 def main(argv=None) -> int:
