@@ -3,7 +3,8 @@
 A kernel that papermill starts over TCP listens on 127.0.0.1 without encryption (and says
 so on every start). ``tools/run_notebooks.py`` passes :class:`LocalKernelManager` instead:
 the kernel's five channels are Unix sockets in a private temporary folder, removed when the
-kernel stops. Nothing listens on a network port.
+kernel stops, so none of them takes a network port (the kernel process still holds one
+listener of its own on 127.0.0.1, not a channel).
 """
 from __future__ import annotations
 

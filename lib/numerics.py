@@ -30,16 +30,21 @@ PERTURBED = {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "default", "OPENBL
 VARIABLES = tuple(PINNED) + ("OPENBLAS_L2_SIZE", "STUDY_NUMERICS", "OMP_NUM_THREADS")
 
 
-def cpu_flags() -> set[str]:
-    """Flags of the first CPU in ``/proc/cpuinfo`` (empty where there is none)."""
+def _cpuinfo(field: str) -> str | None:
+    """The value of ``field`` for the first CPU in ``/proc/cpuinfo`` (None where there is none)."""
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
+                if line.startswith(field):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return set()
+    return None
+
+
+def cpu_flags() -> set[str]:
+    """Flags of the first CPU in ``/proc/cpuinfo`` (empty where there is none)."""
+    return set((_cpuinfo("flags") or "").split())
 
 
 def pin(environ=None) -> dict:
@@ -63,14 +68,7 @@ def pin(environ=None) -> dict:
 
 
 def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
 
 
 def describe() -> dict:
