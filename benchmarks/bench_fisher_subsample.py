@@ -20,12 +20,11 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-
 from common import OUT  # noqa: E402  (sets sys.path)
 
 import lib.trpo as trpo  # noqa: E402
 from lib.io import save_table  # noqa: E402
-from lib.sweeps import _one_run  # noqa: E402
+from lib.trust_region_meta.fixed_kl import _one_run  # noqa: E402
 
 FULL_BATCH = trpo.fisher_operator
 

@@ -8,7 +8,7 @@ The committed full-profile meta-dataset ``data/full/04_meta_dataset/cartpole.csv
 Extra Trees, every feature tried at each split, no bootstrap, the same minimum split
 (15 samples = psi 1e-3 of 15 000, the validated Cartpole psi), meta-discount 1, one thread:
 
-* ours (``lib.fqi.fit_fqi``): one forest per iteration on ``[phi, log10 lambda]``, lambda
+* ours (``lib.trust_region_meta.fqi.fit_fqi``): one forest per iteration on ``[phi, log10 lambda]``, lambda
   continuous as collected;
 * MushroomRL's ``FQI``: its action set must be discrete, so each lambda is snapped to the
   nearest grid value (in log10) and its ``Regressor`` fits one forest per action.
@@ -26,13 +26,13 @@ import time
 
 import numpy as np
 import pandas as pd
-
 from common import OUT, missing_peer_note, peer_version  # noqa: E402  (sets sys.path)
-from lib.fqi import fit_fqi  # noqa: E402
+
 from lib.io import save_table  # noqa: E402
-from lib.metadataset import NEXT, PHI  # noqa: E402
 from lib.paths import DATA  # noqa: E402
 from lib.profiles import KL_GRID_PAPER  # noqa: E402
+from lib.trust_region_meta.fqi import fit_fqi  # noqa: E402
+from lib.trust_region_meta.metadataset import NEXT, PHI  # noqa: E402
 
 PSI = 1e-3
 N_ESTIMATORS = 100

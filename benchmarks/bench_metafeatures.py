@@ -20,19 +20,19 @@ import argparse
 import numpy as np
 import pandas as pd
 import torch
-
 from common import OUT, interleaved_times  # noqa: E402  (sets sys.path)
-from lib import metafeatures as mf  # noqa: E402
+
 from lib.envs import ENV_NAMES, get_spec  # noqa: E402
 from lib.io import save_table  # noqa: E402
 from lib.policies import make_policy  # noqa: E402
 from lib.rollouts import rollout  # noqa: E402
+from lib.trust_region_meta import metafeatures as mf  # noqa: E402
 
 N = 64
 
 
 def sklearn_kth_distance(query, ref, k, exclude_self):
-    """``lib.metafeatures._kth_distance`` with scikit-learn instead of scipy (for comparison)."""
+    """``lib.trust_region_meta.metafeatures._kth_distance`` with scikit-learn instead of scipy (for comparison)."""
     from sklearn.neighbors import NearestNeighbors
 
     dist, _ = NearestNeighbors(n_neighbors=k + int(exclude_self)).fit(ref).kneighbors(query)

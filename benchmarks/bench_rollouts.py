@@ -22,8 +22,8 @@ import argparse
 import numpy as np
 import pandas as pd
 import torch
-
 from common import OUT, interleaved_times  # noqa: E402  (sets sys.path)
+
 from lib.envs import ENV_NAMES, get_spec, make  # noqa: E402
 from lib.io import save_table  # noqa: E402
 from lib.policies import make_policy  # noqa: E402

@@ -31,15 +31,15 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
+from common import OUT, interleaved_times, missing_peer_note, peer_version  # noqa: E402  (sets sys.path)
 from torch import nn
 
-from common import OUT, interleaved_times, missing_peer_note, peer_version  # noqa: E402  (sets sys.path)
 from lib.envs import get_spec, make  # noqa: E402
 from lib.io import save_table  # noqa: E402
-from lib.learning import learn  # noqa: E402
 from lib.policies import DTYPE, make_policy, mean_kl  # noqa: E402
 from lib.rollouts import advantages, rollout  # noqa: E402
 from lib.trpo import TRPOConfig, trpo_step  # noqa: E402
+from lib.trust_region_meta.learning import learn  # noqa: E402
 
 KL_BOUND = 0.01
 N_STEPS = 64 * 200

@@ -18,13 +18,12 @@ from __future__ import annotations
 import copy
 import sys
 
+import bench_trpo as bt  # noqa: E402
 import numpy as np
 import pandas as pd
 import torch
-
 from common import OUT, missing_peer_note, peer_version  # noqa: E402  (sets sys.path)
 
-import bench_trpo as bt  # noqa: E402
 from lib.envs import get_spec  # noqa: E402
 from lib.io import save_table  # noqa: E402
 from lib.trpo import conjugate_gradient, trpo_step  # noqa: E402

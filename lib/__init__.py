@@ -1,24 +1,44 @@
-"""Reference reproduction of two meta-RL papers.
+"""Reference reproduction of two meta-RL papers: the study's library.
 
-Glossary (paper symbol -> name in code):
+The house has three floors. Imports run downward only (``tests/test_architecture.py``).
 
-====================  ===================  =========================================
-paper                 code                 meaning
-====================  ===================  =========================================
-lambda                ``kl_bound``         TRPO trust-region size (max mean KL)
-Lambda                ``kl_grid``          finite set of trust-region sizes
-N                     ``n_traj``           trajectories per batch
-MLP(h, n)             ``arch=(h, n)``      Gaussian MLP policy, h hidden layers of n
-J                     ``ret``              undiscounted return of one trajectory
-c                     ``task``             task parameters of an environment
-====================  ===================  =========================================
+**Top: the face the notebooks consult.** :mod:`lib.profiles`: the quick / full sizes of every
+stage, ``resolve`` and ``from_notebook``, with every parameter checked by name.
 
-Modules: :mod:`lib.envs` (environments), :mod:`lib.policies`, :mod:`lib.rollouts`,
-:mod:`lib.trpo` (TRPO / xTRPO), :mod:`lib.sweeps` (fixed-lambda sweeps),
-:mod:`lib.profiles` (quick / full sizes, parameter checks), :mod:`lib.stats`, :mod:`lib.plotting`;
-infrastructure: :mod:`lib.io` (tables, manifests, the joblib map), :mod:`lib.engine` (the Dask map),
-:mod:`lib.cache` (job keys, checkpoints), :mod:`lib.numerics` (floating-point code paths),
-:mod:`lib.kernels` (the runner's kernels), :mod:`lib.paths`.
+**Middle: one package per paper; neither imports the other.**
+
+* :mod:`lib.trust_region_meta`: paper 1, *Trust Region Meta Learning for Policy
+  Optimization* (Occorso et al.), notebooks 01-08;
+* :mod:`lib.bomrl`: paper 2, *BO-MRL* (Xu and Zhu, NeurIPS 2024), notebooks 09-10.
+
+Each package's docstring is its chapter index and glossary (φ and λ mean different things in
+the two papers).
+
+**Ground: the shared core.**
+
+====================  ==================================================================
+module                what it is
+====================  ==================================================================
+:mod:`lib.envs`       environments: Elikoeidis, Minigolf, Cartpole (paper 1); Frozen Lake
+                      task distributions and MuJoCo locomotion families (paper 2)
+:mod:`lib.policies`   Gaussian MLP policies, closed-form entropy and KL
+:mod:`lib.rollouts`   batched rollouts, rewards-to-go, the linear baseline, advantages
+:mod:`lib.trpo`       conjugate gradient, Fisher products, natural step, line search, TRPO/xTRPO
+:mod:`lib.stats`      t intervals, paired bootstrap, per-run scores, verdicts
+:mod:`lib.plotting`   house style and the figures of both papers
+:mod:`lib.seeding`    keyed random streams (``SeedSequence``)
+:mod:`lib.parallel`   the resumable parallel map: joblib here, Dask on a cluster
+:mod:`lib.cache`      job keys (function, arguments, code) and checked checkpoints
+:mod:`lib.io`         tables with manifests, written through a journal
+:mod:`lib.paths`      profile names and root-anchored folders of data, caches and figures
+:mod:`lib.numerics`   floating-point code paths: pinning and describing them
+:mod:`lib.kernels`    the notebook runner's kernels
+:mod:`lib.progress`   progress bars, quiet under papermill and CI
+:mod:`lib.report`     the closing watermark of a notebook (versions, wall time)
+====================  ==================================================================
 """
 
+import time as _time
+
 __version__ = "0.1.0"
+IMPORTED_AT = _time.perf_counter()  # the start of a notebook, for lib.report.watermark

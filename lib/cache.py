@@ -1,7 +1,7 @@
 """Job keys and checkpoint files: a cached result is reused only if nothing that made it changed.
 
 One key function, :func:`job_key`, serves both resumable maps (:func:`lib.io.map_cached`
-on joblib, :func:`lib.engine.map_checkpointed` on Dask). A key is a readable label plus a
+on joblib, :func:`lib.parallel.map_checkpointed` on Dask). A key is a readable label plus a
 SHA-256 digest of
 
 * the job's function (module and name),
@@ -45,7 +45,7 @@ import numpy as np
 MAGIC = b"STUDY-CHECKPOINT 1\n"
 NOT_RESULT_FIELDS = frozenset({"n_jobs", "n_workers", "scheduler"})
 # lib modules that cannot change what a job computes (their edits keep caches valid)
-INFRASTRUCTURE = frozenset({"lib.cache", "lib.io", "lib.engine", "lib.paths", "lib.progress",
+INFRASTRUCTURE = frozenset({"lib.cache", "lib.io", "lib.parallel", "lib.paths", "lib.progress",
                             "lib.profiles", "lib.plotting", "lib.numerics", "lib.kernels"})
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
 

@@ -8,11 +8,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lib.profiles import check_profile
-
+PROFILES = ("quick", "full")
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 FIGURES = ROOT / "figures"
+
+
+def check_profile(profile: str) -> str:
+    """Return ``profile`` if it is ``quick`` or ``full``, else raise a ValueError naming it."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    return profile
 
 
 def data_dir(profile: str, stage: str) -> Path:

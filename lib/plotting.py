@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
@@ -106,51 +107,93 @@ def feature_panels(df, envs):
     return fig
 
 
-def method_curves(curves, lambdas, panels, panel_col: str, title_fmt: str = "{}"):
-    """Top row: return per step (mean, 90% CI) per method; bottom row: lambda per step.
+METHOD_STYLES = {"Meta-KL": dict(linewidth=2.2, zorder=4),  # drawn last, on top
+                 "Fixed-KL (best)": dict(linestyle="--", linewidth=1.6, zorder=3),
+                 "Random-KL (dataset)": dict(linestyle=":", linewidth=1.6, zorder=2),
+                 "Meta-KL (TRPO)": dict(linestyle="-.", linewidth=1.6, zorder=3)}
+
+
+def band_caption(summary, level: float = 0.9, over: str = "runs") -> str:
+    """``"bands: 90 % t-interval of the mean over n runs"`` with the n range of ``summary``."""
+    lo, hi = int(summary["n"].min()), int(summary["n"].max())
+    n = f"{lo}" if lo == hi else f"{lo}-{hi}"
+    return f"bands: {level:.0%} t-interval of the mean over {n} {over}".replace("%", " %")
+
+
+def method_curves(curves, lambdas, panels, panel_col: str, title_fmt: str = "{}", level: float = 0.9):
+    """Top row: return per step (mean and band) per method; bottom row: the λ chosen per step.
+
+    Methods differ in colour and line style (Meta-KL solid and on top, Fixed-KL dashed,
+    Random-KL dotted), so a line hidden under another still shows. Random-KL is the
+    meta-dataset's own runs: where they end before the test runs, a marker says so.
 
     Args:
-        curves: curve summary by ``[panel_col, method]``.
-        lambdas: the same for the chosen lambda (mean over runs).
+        curves: curve summary by ``[panel_col, method]`` (``mean, lo, hi, n``).
+        lambdas: the same for the chosen λ (geometric mean over runs).
         panels: values of ``panel_col``, one column each.
+        level: the bands' level, for the caption.
     """
-    fig, axes = plt.subplots(2, len(panels), figsize=(4.6 * len(panels), 6.0), squeeze=False,
+    fig, axes = plt.subplots(2, len(panels), figsize=(4.6 * len(panels), 6.3), squeeze=False,
                              gridspec_kw={"height_ratios": [2, 1]}, sharex="col")
     for j, panel in enumerate(panels):
         top, bottom = axes[0, j], axes[1, j]
+        end = curves[curves[panel_col] == panel].step.max()
         for method, color in METHOD_COLORS.items():
+            style = METHOD_STYLES[method]
             part = curves[(curves[panel_col] == panel) & (curves.method == method)]
             if len(part):
-                band(top, part, label=method, color=color)
+                band(top, part, label=method, color=color, **style)
+                if method.startswith("Random") and part.step.max() < end:
+                    top.annotate(f"meta-dataset runs\nend at t={part.step.max()}", (part.step.max(), part["mean"].iloc[-1]),
+                                 xytext=(6, -18), textcoords="offset points", fontsize=7, color=color)
             lam = lambdas[(lambdas[panel_col] == panel) & (lambdas.method == method)]
             if len(lam):
-                band(bottom, lam, color=color)
+                band(bottom, lam, color=color, **style)
         top.set_title(title_fmt.format(panel))
-        top.set_ylabel("return J (mean, 90% CI)" if j == 0 else "")
+        top.set_ylabel("return J (mean and band)" if j == 0 else "")
         bottom.set_yscale("log")
-        bottom.set_ylabel("λ chosen" if j == 0 else "")
+        bottom.set_ylabel("λ chosen (geometric mean)" if j == 0 else "")
         bottom.set_xlabel("TRPO step t")
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
+    fig.text(0.5, -0.01, band_caption(curves, level), ha="center", va="top", fontsize=8)
     return fig
 
 
-def validation_heatmaps(scores, envs, paper_choice: dict):
-    """Heatmap of the validation score over (H, psi) per env; the paper's pick is boxed."""
-    fig, axes = plt.subplots(1, len(envs), figsize=(4.6 * len(envs), 3.4), squeeze=False)
+def validation_heatmaps(scores, envs, paper_choice: dict, chosen=None):
+    """Validation score over (H, ψ) per env, with a colour bar; the validated pick (highest
+    score, ``chosen``) is marked by a white box and the paper's pick by a dashed red box."""
+    fig, axes = plt.subplots(1, len(envs), figsize=(5.4 * len(envs), 3.6), squeeze=False)
     for j, env in enumerate(envs):
+        ax = axes[0, j]
         table = scores[scores.env == env].pivot(index="fqi_horizon", columns="min_split", values="score")
-        sns.heatmap(table, annot=True, fmt=".3g", cmap="viridis", ax=axes[0, j], cbar=False)
-        axes[0, j].set_title(f"{env}: mean return over validation runs")
-        axes[0, j].set_xlabel("minimum split ψ")
-        axes[0, j].set_ylabel("FQI horizon H")
-        if env in paper_choice and paper_choice[env][1] in table.columns:
-            h, psi = paper_choice[env]
-            col = list(table.columns).index(psi)
-            row = list(table.index).index(h)
-            axes[0, j].add_patch(plt.Rectangle((col, row), 1, 1, fill=False, edgecolor="red", lw=2))
+        sns.heatmap(table, annot=True, fmt=".3g", cmap="viridis", ax=ax, cbar=True,
+                    cbar_kws={"label": "mean return over validation runs"}, annot_kws={"fontsize": 7})
+        ax.set_title(f"{env}: validation score of each (H, ψ)")
+        ax.set_xlabel("minimum split ψ (fraction of the tuples)")
+        ax.set_ylabel("FQI horizon H")
+        marks = []
+        if chosen is not None and env in set(chosen.env):
+            c = chosen[chosen.env == env].iloc[0]
+            marks.append(((int(c.fqi_horizon), c.min_split), dict(edgecolor="white", lw=2.5), "validated pick"))
+        if env in paper_choice:
+            marks.append((paper_choice[env], dict(edgecolor="red", lw=2, linestyle="--"), "paper's pick"))
+        for (h, psi), style, label in marks:
+            cols = [k for k, v in enumerate(table.columns) if np.isclose(v, psi)]
+            if cols and h in table.index:
+                ax.add_patch(plt.Rectangle((cols[0], list(table.index).index(h)), 1, 1, fill=False, label=label,
+                                           **style))
+        if marks:
+            ax.legend(loc="upper left", bbox_to_anchor=(0, -0.22), fontsize=7, ncol=2, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def feature_importances(importances):
+    """Impurity importance of each input of the chosen meta-model, one panel per env."""
+    grid = sns.catplot(importances, x="importance", y="feature", col="env", kind="bar", height=5, aspect=0.7)
+    grid.set_titles("{col_name}: chosen model's importances")
+    return grid.figure
 
 
 BOMRL_COLORS = {"BO-MRL (KL)": "#0072B2", "BO-MRL (Euclidean)": "#009E73", "BO-MRL (KL-constrained)": "#CC79A7",
@@ -245,8 +288,11 @@ FAMILY_TITLES = {"halfcheetah-vel": "Half-cheetah, goal velocity", "halfcheetah-
                  "ant-vel": "Ant, goal velocity", "ant-dir": "Ant, moving direction"}
 
 
-def locomotion_panels(summary, families, x: str = "step", xlabel: str = "number of policy adaptation steps"):
-    """Paper 2's locomotion figure: one panel per task family, one band per method.
+def locomotion_trend(summary, families, x: str = "iter",
+                     xlabel: str = "meta-iterations (return after 1 adaptation step)"):
+    """Return (mean over seeds x test tasks) against ``x``, one panel per family, one line per
+    method; no bands (six overlapping bands cannot be read; the intervals are in
+    :func:`locomotion_intervals`).
 
     Args:
         summary: :func:`lib.stats.curve_summary` of the return by ``[family, method]`` over ``x``.
@@ -257,13 +303,101 @@ def locomotion_panels(summary, families, x: str = "step", xlabel: str = "number 
         for method, color in LOCOMOTION_COLORS.items():
             part = summary[(summary.family == fam) & (summary.method == method)]
             if len(part):
-                dashed = not method.startswith("BO-MRL")
-                band(ax, part, x=x, label=method, color=color, marker="o", markersize=3,
-                     linestyle="--" if dashed else "-")
+                ax.plot(part[x], part["mean"], marker="o", markersize=3, color=color, label=method,
+                        linestyle="-" if method.startswith("BO-MRL") else "--")
         ax.set_title(FAMILY_TITLES.get(fam, fam))
         ax.set_xlabel(xlabel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes[0, 0].set_ylabel("average return over test tasks (90% CI)")
+    axes[0, 0].set_ylabel("average return (mean, no band)")
     axes[0, -1].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def locomotion_intervals(intervals, seed_means, families, level: float = 0.9):
+    """Paper 2's locomotion result as interval estimates (rliable style): a row per task
+    family, a column per number of adaptation steps, a line per method.
+
+    Args:
+        intervals: ``family, method, step, mean, lo, hi, n_tasks, n_seeds``
+            (:func:`lib.bomrl.locomotion_report.return_intervals`).
+        seed_means: ``family, method, step, seed, ret``: each seed's mean, drawn as open circles.
+        families: row order.
+    """
+    steps = sorted(intervals.step.unique())
+    methods = [m for m in LOCOMOTION_COLORS if m in set(intervals.method)]
+    fig, axes = plt.subplots(len(families), len(steps), figsize=(2.9 * len(steps), 0.42 * len(methods) * len(families) + 1),
+                             squeeze=False, sharey=True)
+    for i, fam in enumerate(families):
+        for j, step in enumerate(steps):
+            ax = axes[i, j]
+            for y, method in enumerate(methods):
+                r = intervals[(intervals.family == fam) & (intervals.method == method) & (intervals.step == step)]
+                if not len(r):
+                    continue
+                r = r.iloc[0]
+                color = LOCOMOTION_COLORS[method]
+                ax.plot([r.lo, r.hi], [y, y], color=color, linewidth=4, alpha=0.45, solid_capstyle="butt")
+                ax.plot(r["mean"], y, "|", color=color, markersize=12, markeredgewidth=2)
+                s = seed_means[(seed_means.family == fam) & (seed_means.method == method) & (seed_means.step == step)]
+                ax.plot(s.ret, [y] * len(s), "o", mfc="none", color=color, markersize=4)
+            ax.set_yticks(range(len(methods)), methods if j == 0 else [""] * len(methods), fontsize=8)
+            ax.set_title(f"{FAMILY_TITLES.get(fam, fam)}, {step} step{'s' if step != 1 else ''}", fontsize=8)
+            ax.tick_params(axis="x", labelsize=7)
+            if i == len(families) - 1:
+                ax.set_xlabel("average return", fontsize=8)
+    axes[0, 0].invert_yaxis()  # shared: methods top to bottom in legend order
+    n_tasks, n_seeds = int(intervals.n_tasks.max()), int(intervals.n_seeds.max())
+    fig.tight_layout()
+    fig.text(0.5, -0.01, f"bar: {level:.0%} t-interval of the mean over {n_tasks} test tasks ({n_seeds} seeds pooled; "
+             f"covers task variation only); tick: mean; circles: each seed's mean".replace("%", " %"),
+             ha="center", va="top", fontsize=8)
+    return fig
+
+
+def environment_panels(tables: dict, seed: int = 0):
+    """Notebook 01's figure: Elikoeidis's mean reward, Minigolf's holing windows and returns,
+    Cartpole's unforced fall, from the tables of :func:`lib.trust_region_meta.env_tables.overview`."""
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))
+    for curve, part in tables["elikoeidis_landscape"].groupby("curve", sort=False):
+        axes[0].plot(part.x, part.value, label=curve, lw=1.2 if curve == "m(a)" else 2)
+    axes[0].set(title="Elikoeidis: mean reward", xlabel="action a  (or policy mean μ)", ylabel="reward per step")
+    axes[0].legend(fontsize=8)
+    for _, part in tables["minigolf_windows"].groupby("task"):
+        label = f"l={part.putter_length.iloc[0]:.2f}, f={part.friction.iloc[0]:.3f}"
+        axes[1].fill_between(part.x, part.a_low, part.a_high.clip(upper=5), alpha=0.35, label=label)
+    axes[1].axhline(5, color="k", lw=0.8, ls="--")
+    axes[1].set(title="Minigolf: actions that hole the ball", xlabel="distance x (m)", ylabel="action a (clip at 5)")
+    axes[1].legend(fontsize=7)
+    sns.barplot(tables["minigolf_returns"], x="task", y="ret", hue="policy", errorbar=("ci", 90), seed=seed, ax=axes[2])
+    axes[2].set(title="Minigolf: return per task (bars: 90 % bootstrap CI)", ylabel="return (strokes, negative)")
+    for _, part in tables["cartpole_falls"].groupby("task"):
+        label = f"m_c={part.cart_mass.iloc[0]:.2f}, m_p={part.pole_mass.iloc[0]:.2f}, l={part.half_length.iloc[0]:.2f}"
+        axes[3].plot(part.t, np.degrees(part.theta), label=label)
+    axes[3].axhline(12, color="k", lw=0.8, ls="--")
+    axes[3].set(title="Cartpole: pole angle, zero force", xlabel="time (s)", ylabel="θ (degrees)")
+    axes[3].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def meta_dataset_panels(datasets: dict, seed: int = 0):
+    """Notebook 04's figure. Top: meta-reward l_t against log10 λ (λ rounded to 0.1 decades;
+    mean and 90 % bootstrap CI over tuples). Bottom: the random-λ learning curves, mean
+    return per step for each training architecture, each labelled."""
+    envs = list(datasets)
+    fig, axes = plt.subplots(2, len(envs), figsize=(4.8 * len(envs), 6.8), squeeze=False)
+    for j, env in enumerate(envs):
+        d = datasets[env].assign(log10_kl=lambda x: np.log10(x.kl_bound).round(1))
+        sns.lineplot(d, x="log10_kl", y="meta_reward", errorbar=("ci", 90), seed=seed, ax=axes[0, j])
+        axes[0, j].set(title=f"{env}: meta-reward vs λ (90 % bootstrap CI)", xlabel="log10 λ",
+                       ylabel="l_t = J_t+1 − J_t")
+        archs = sorted(d.arch.unique(), key=lambda a: (len(a), a))
+        palette = dict(zip(archs, sns.color_palette("tab20", len(archs))))
+        sns.lineplot(d, x="t", y="ret", hue="arch", hue_order=archs, palette=palette, style="arch",
+                     style_order=archs, errorbar=None, ax=axes[1, j])
+        axes[1, j].set(title=f"{env}: random-λ learning curves (mean per architecture)", xlabel="TRPO step t",
+                       ylabel="return J")
+        axes[1, j].legend(title="architecture", fontsize=6, title_fontsize=7, ncol=2)
     fig.tight_layout()
     return fig

@@ -6,20 +6,23 @@ and raises on an unknown profile, stage or override, naming the bad value.
 """
 from __future__ import annotations
 
+import ast
 import math
 import numbers
 import os
 from dataclasses import MISSING, dataclass, field, fields, replace
 
-PROFILES = ("quick", "full")
+from lib.bomrl.exact import AlgConfig
+from lib.bomrl.locomotion_study import check_method
+from lib.envs import check_env_name
+from lib.envs.frozen_lake import check_distribution
+from lib.envs.locomotion import check_family
+from lib.paths import PROFILES, check_profile  # noqa: F401  (re-exported: the profile names live in paths)
+from lib.policies import check_arch
+from lib.trpo import check_algo, check_kl_bound
+from lib.trust_region_meta.fqi import check_fqi_params
+
 KL_GRID_PAPER = (1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0)
-
-
-def check_profile(profile: str) -> str:
-    """Return ``profile`` if it is ``quick`` or ``full``, else raise a ValueError naming it."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    return profile
 
 
 def default_n_jobs() -> int:
@@ -201,7 +204,7 @@ class LocomotionConfig:
 
     Attributes:
         families: task families (``lib.envs.locomotion.FAMILIES``).
-        methods: BO-MRL metrics and gradient-based baselines (``lib.locomotion_study.METHODS``).
+        methods: BO-MRL metrics and gradient-based baselines (``lib.bomrl.locomotion_study.METHODS``).
         arch: policy MLP ``(hidden layers, width)``. horizon: episode length.
         meta_batch: tasks per meta-iteration. n_traj: trajectories per task and policy.
         n_iters: meta-iterations. checkpoints: iterations at which the meta-policy is
@@ -349,8 +352,6 @@ def _check_field(name: str, value, default) -> None:
 
 def _check_types(cfg) -> None:
     """Every field of ``cfg`` against the kind of its default; per-env mappings entry by entry."""
-    from lib.envs import check_env_name
-
     envs = getattr(cfg, "envs", ())
     if hasattr(cfg, "envs"):
         _check_list("envs", envs, ("",))
@@ -380,10 +381,6 @@ def _check_types(cfg) -> None:
 def _validate(cfg) -> None:
     """What the field-by-field check of :func:`_check_types` cannot know: names, ranges,
     architectures, orderings and the stronger lower bounds."""
-    from lib.fqi import check_fqi_params
-    from lib.policies import check_arch
-    from lib.trpo import check_algo, check_kl_bound
-
     for kl in getattr(cfg, "kl_grid", ()):
         check_kl_bound(kl, name="kl_grid")
     if hasattr(cfg, "arch"):
@@ -418,9 +415,6 @@ def _validate(cfg) -> None:
 
 
 def _validate_bomrl(cfg) -> None:
-    from lib.bomrl import AlgConfig
-    from lib.envs.frozen_lake import check_distribution
-
     for r in cfg.goal_radii:
         check_distribution(r, cfg.n_holes)
     if not 0 < cfg.gamma < 1:
@@ -437,9 +431,6 @@ def _validate_bomrl(cfg) -> None:
 
 
 def _validate_locomotion(cfg) -> None:
-    from lib.envs.locomotion import check_family
-    from lib.locomotion_study import check_method
-
     for fam in cfg.families:
         check_family(fam)
     for m in cfg.methods:
@@ -458,8 +449,6 @@ WORKER_FIELDS = ("n_jobs", "n_workers")  # 0 in a parameters cell means all core
 
 
 def _assigned(source: str) -> set[str]:
-    import ast
-
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -498,8 +487,6 @@ def from_notebook(stage: str, profile: str = "quick", **params):
     parsed, empty text keeps the profile's list; 0 workers means all cores; ``kl_bound`` (a
     notebook's own illustration value) is checked. Raises a ValueError naming the parameter.
     """
-    from lib.trpo import check_kl_bound
-
     try:
         from IPython import get_ipython
         shell = get_ipython()

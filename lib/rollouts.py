@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from lib.envs.spec import EnvSpec
-from lib.policies import DTYPE, GaussianPolicy
+from lib.policies import GaussianPolicy
 
 
 @dataclass

@@ -71,3 +71,14 @@ def per_run_scores(runs: pd.DataFrame, keys: list[str], last: int = 3) -> pd.Dat
     final = runs[runs.step > max_step - last].groupby(keys + ["run"])["ret"].mean().rename("final")
     auc = runs.groupby(keys + ["run"])["ret"].mean().rename("auc")
     return pd.concat([final, auc], axis=1).reset_index()
+
+
+def verdict(lo: float, hi: float, above: str = "better", below: str = "worse",
+            neither: str = "indistinguishable") -> str:
+    """Read an interval ``[lo, hi]`` of a difference: ``above`` if it lies above 0, ``below``
+    if below 0, ``neither`` if it contains 0 (a NaN bound also reads as ``neither``)."""
+    if lo > 0:
+        return above
+    if hi < 0:
+        return below
+    return neither

@@ -370,16 +370,6 @@ def xtrpo_step(policy, obs, act, adv, kl_bound, config: TRPOConfig = TRPOConfig(
     return trpo_step(policy, obs, act, adv, kl_bound, require_improvement=False, config=config)
 
 
-def update(policy, batch, spec, kl_bound: float, algo: str = "xTRPO",
-           config: TRPOConfig = TRPOConfig(), dtype: torch.dtype = COMPUTE_DTYPE) -> dict:
-    """Compute advantages of ``batch`` and apply one TRPO/xTRPO step to ``policy``."""
-    from lib.rollouts import advantages  # local import keeps this module free of env code
-
-    adv = advantages(batch, spec)
-    return trpo_step(policy, batch.flat("obs"), batch.flat("act"), adv, kl_bound,
-                     require_improvement=check_algo(algo) == "TRPO", config=config, dtype=dtype)
-
-
 def explicit_fisher(policy: GaussianPolicy, obs) -> np.ndarray:
     """The Fisher matrix of a Gaussian policy in closed form, shape (p, p) — for tests.
 

@@ -15,11 +15,18 @@ def sample_returns(family: str, seed: int, n_tasks: int = 3) -> list:
     """Mean returns of a tiny locomotion sample (a job for the 2-thread Dask worker test)."""
     import numpy as np
 
-    from lib import functional_policy as fp
-    from lib.locomotion_study import dims
-    from lib.meta_sampler import sample
+    from lib.bomrl import functional_policy as fp
+    from lib.bomrl.locomotion_study import dims
+    from lib.bomrl.sampler import sample
 
     obs_dim, act_dim = dims(family)
     phi = fp.init_params(obs_dim, act_dim, (1, 8), seed=seed)
     data, _ = sample(family, phi, np.linspace(0.5, 1.5, n_tasks), 2, seed=seed, horizon=30)
     return [float(d.returns.mean()) for d in data]
+
+
+def torch_threads(i: int) -> int:
+    """The torch thread count a job sees (``i`` only makes the jobs distinct)."""
+    import torch
+
+    return torch.get_num_threads()

@@ -106,12 +106,12 @@ def _maps(desc):
 
 
 def _entropy(x):
-    from lib.metafeatures import entropy
+    from lib.trust_region_meta.metafeatures import entropy
     return entropy(x)
 
 
 def _learn(kl):
-    from lib.learning import learn
+    from lib.trust_region_meta.learning import learn
     return learn("cartpole", (1.0, 0.1, 0.5), kl, n_updates=1, n_traj=2)
 
 

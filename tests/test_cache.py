@@ -11,8 +11,15 @@ import numpy as np
 import pytest
 
 from lib import cache
-from lib.cache import BadCheckpoint, canonical, encode_checkpoint, job_key, read_checkpoint, write_checkpoint
-from lib.io import map_cached
+from lib.cache import (
+    BadCheckpoint,
+    canonical,
+    encode_checkpoint,
+    job_key,
+    read_checkpoint,
+    write_checkpoint,
+)
+from lib.parallel import map_resumable
 from lib.profiles import resolve
 from tests.helpers import square_and_log
 
@@ -54,7 +61,7 @@ def toy_package(tmp_path, monkeypatch):
 
 def test_editing_a_constant_of_an_imported_module_recomputes_the_job(toy_package, tmp_path):
     pkg, jobs = toy_package
-    run = lambda: map_cached(jobs.scaled, [dict(kwargs=dict(x=5))], tmp_path / "cache")  # noqa: E731
+    run = lambda: map_resumable(jobs.scaled, [dict(kwargs=dict(x=5))], tmp_path / "cache")  # noqa: E731
     assert run() == [10]
     (pkg / "consts.py").write_text('"""Constants, reworded."""\n# a comment\nSCALE = 2\n')
     assert run() == [10] and len(list((tmp_path / "cache").glob("*.pkl"))) == 1  # prose: same key
@@ -64,15 +71,15 @@ def test_editing_a_constant_of_an_imported_module_recomputes_the_job(toy_package
 
 
 def test_the_code_closure_follows_imports_and_leaves_infrastructure_out():
-    loco, sweeps = cache.code_closure("lib.locomotion_study"), cache.code_closure("lib.sweeps")
-    assert {"lib.trpo", "lib.policies", "lib.envs.locomotion", "lib.meta_sampler"} <= set(loco)
-    assert {"lib.trpo", "lib.learning", "lib.metafeatures", "lib.rollouts"} <= set(sweeps)
-    assert not set(loco) & {"lib.metafeatures", "lib.fqi", "lib.learning"}  # paper 1 edits keep paper 2's runs
+    loco, sweeps = cache.code_closure("lib.bomrl.locomotion_study"), cache.code_closure("lib.trust_region_meta.fixed_kl")
+    assert {"lib.trpo", "lib.policies", "lib.envs.locomotion", "lib.bomrl.sampler"} <= set(loco)
+    assert {"lib.trpo", "lib.trust_region_meta.learning", "lib.trust_region_meta.metafeatures", "lib.rollouts"} <= set(sweeps)
+    assert not set(loco) & {"lib.trust_region_meta.metafeatures", "lib.trust_region_meta.fqi", "lib.trust_region_meta.learning"}  # paper 1 edits keep paper 2's runs
     assert not (set(loco) | set(sweeps)) & cache.INFRASTRUCTURE
 
 
 def test_a_cfg_field_changes_the_key_and_parallelism_does_not():
-    from lib.metatest import meta_kl_run
+    from lib.trust_region_meta.meta_kl import meta_kl_run
 
     base = dict(env="cartpole", split="val", run=0, arch=(0, 0), n_updates=3, n_traj=4, seed=0,
                 dataset_path="d.csv", kl_grid=(0.01, 0.1), horizon=2, min_split=1e-3, n_estimators=20)
@@ -93,8 +100,8 @@ def test_float_keys_are_exact():
 
 
 def test_a_sweep_with_close_lambdas_has_distinct_keys(tmp_path):
-    from lib.io import plan_jobs
-    from lib.sweeps import _one_run, sweep_jobs
+    from lib.parallel import plan_jobs
+    from lib.trust_region_meta.fixed_kl import _one_run, sweep_jobs
 
     cfg = resolve("trpo_sweep", "quick", envs=("elikoeidis",), kl_grid=(0.1, 0.1000001), n_runs=1)
     keys, _, _ = plan_jobs(_one_run, sweep_jobs(cfg), tmp_path)
@@ -123,20 +130,20 @@ def test_a_damaged_checkpoint_is_named_set_aside_and_recomputed(tmp_path, kind):
     log = tmp_path / "log"
     log.mkdir()
     jobs = _jobs(log, range(3))
-    assert map_cached(square_and_log, jobs, tmp_path / "cache") == [0, 1, 4]
+    assert map_resumable(square_and_log, jobs, tmp_path / "cache") == [0, 1, 4]
     paths = sorted((tmp_path / "cache").glob("job1-*.pkl")), sorted((tmp_path / "cache").glob("job2-*.pkl"))
     target, other = paths[0][0], paths[1][0]
     _bad(kind, target, other.stem)
     with pytest.raises(BadCheckpoint, match=str(target.name)):
         read_checkpoint(target, target.stem)
     with pytest.warns(UserWarning, match="bad checkpoint set aside") as record:
-        assert map_cached(square_and_log, jobs, tmp_path / "cache") == [0, 1, 4]
+        assert map_resumable(square_and_log, jobs, tmp_path / "cache") == [0, 1, 4]
     assert str(target) in str(record[0].message)
     assert _calls(log) == 4  # only job1 ran again
     assert len(list((tmp_path / "cache").glob("job1-*.pkl.bad-*"))) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert map_cached(square_and_log, jobs, tmp_path / "cache") == [0, 1, 4]
+        assert map_resumable(square_and_log, jobs, tmp_path / "cache") == [0, 1, 4]
 
 
 def test_a_live_writers_temp_file_is_kept_and_a_dead_ones_removed(tmp_path):
@@ -147,7 +154,7 @@ def test_a_live_writers_temp_file_is_kept_and_a_dead_ones_removed(tmp_path):
     live_tmp = folder / f".a.pkl.{os.getpid()}.0123abcd.tmp"
     dead_tmp = folder / f".b.pkl.{dead.pid}.0123abcd.tmp"
     live_tmp.write_bytes(b"half"), dead_tmp.write_bytes(b"half")
-    map_cached(square_and_log, _jobs(tmp_path, [1]), folder)
+    map_resumable(square_and_log, _jobs(tmp_path, [1]), folder)
     assert live_tmp.exists() and not dead_tmp.exists()
 
 
@@ -164,7 +171,7 @@ def test_sampling_on_a_two_thread_dask_worker_equals_the_local_run(tmp_path, cap
     two threads must not share MuJoCo environments."""
     from dask.distributed import Client, LocalCluster
 
-    from lib.engine import cluster_size, map_checkpointed
+    from lib.parallel import cluster_size, map_resumable
     from tests.helpers import sample_returns
 
     jobs = [dict(label=f"s{s}", kwargs=dict(family=fam, seed=s))
@@ -173,6 +180,6 @@ def test_sampling_on_a_two_thread_dask_worker_equals_the_local_run(tmp_path, cap
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster) as client:
         assert cluster_size(client) == {"workers": 1, "threads": 2}
-        remote = map_checkpointed(sample_returns, jobs, tmp_path / "cache", scheduler=cluster.scheduler_address)
+        remote = map_resumable(sample_returns, jobs, tmp_path / "cache", scheduler=cluster.scheduler_address, backend="dask")
     assert remote == local
     assert "1 workers, 2 threads" in capsys.readouterr().out  # the cluster's true size is printed

@@ -7,9 +7,15 @@ import warnings
 
 import pytest
 
-from lib import locomotion_study
-from lib.cache import MAGIC, MANIFEST, checkpoint_header, load_or_set_aside, read_manifest
-from lib.io import plan_jobs
+from lib.bomrl import locomotion_study
+from lib.cache import (
+    MAGIC,
+    MANIFEST,
+    checkpoint_header,
+    load_or_set_aside,
+    read_manifest,
+)
+from lib.parallel import plan_jobs
 from lib.paths import DATA, resume_dir
 from lib.profiles import resolve
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lib.fqi import fit_fqi
+from lib.trust_region_meta.fqi import fit_fqi
 
 # 5-state chain, two actions encoded as lambdas: 0.01 = "left", 1.0 = "right".
 # Right from state 4 pays 1 and stays; left from state 0 pays 0.2 and stays; else 0.

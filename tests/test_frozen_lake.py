@@ -1,9 +1,9 @@
-"""Frozen Lake task distributions and exact tabular RL (lib.envs.frozen_lake, lib.tabular)."""
+"""Frozen Lake task distributions and exact tabular RL (lib.envs.frozen_lake, lib.bomrl.tabular)."""
 import numpy as np
 import pytest
 import torch
 
-from lib import tabular
+from lib.bomrl import tabular
 from lib.envs import frozen_lake as fl
 
 

@@ -1,11 +1,11 @@
-"""The functional Gaussian policy (lib.functional_policy) against the nn.Module policy and
+"""The functional Gaussian policy (lib.bomrl.functional_policy) against the nn.Module policy and
 closed forms: same log-probabilities, Fisher-vector products equal to the explicit Fisher
 and to the KL Hessian, and a Fisher product differentiable in the parameters."""
 import numpy as np
 import pytest
 import torch
 
-from lib import functional_policy as fp
+from lib.bomrl import functional_policy as fp
 from lib.policies import DTYPE, GaussianPolicy
 from lib.trpo import explicit_fisher
 

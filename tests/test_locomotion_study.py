@@ -1,4 +1,4 @@
-"""The locomotion study (lib.locomotion_study): every method runs, common random numbers,
+"""The locomotion study (lib.bomrl.locomotion_study): every method runs, common random numbers,
 determinism, and an interrupted item resumes to identical numbers."""
 import dataclasses
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import locomotion_study as ls
+from lib.bomrl import locomotion_study as ls
 from lib.profiles import resolve
 
 TIMING = ["sample_s", "adapt_s", "outer_s"]

@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lib.metadataset import NEXT, PHI, collect, collect_trajectory, sample_arch
+from lib.trust_region_meta.metadataset import (
+    NEXT,
+    PHI,
+    collect,
+    collect_trajectory,
+    sample_arch,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = dict(env="minigolf", n_trajectories=8, n_updates=3, n_traj=4, archs=[(0, 0), (1, 8), (2, 8)],
@@ -38,7 +44,7 @@ def test_sample_arch_covers_every_depth():
 def test_killed_collection_resumes_to_the_identical_dataset(tmp_path):
     cache = tmp_path / "interrupted"
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-            f"from lib.metadataset import collect\n"
+            f"from lib.trust_region_meta.metadataset import collect\n"
             f"collect(cache_dir={str(cache)!r}, **{ARGS!r})\n")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
     deadline = time.time() + 120

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from lib import metafeatures as mf
 from lib.envs import get_spec
 from lib.policies import make_policy
 from lib.rollouts import rollout
+from lib.trust_region_meta import metafeatures as mf
 
 
 def gauss_entropy(cov):
@@ -110,7 +110,7 @@ def test_policy_kl_feature_tracks_the_closed_form():
 @pytest.mark.parametrize("d", [1, 4, 9])
 def test_kth_distance_matches_brute_force(d):
     """The k-d tree's k-th neighbour distances = sorting the full distance matrix (with ties)."""
-    from lib.metafeatures import _kth_distance
+    from lib.trust_region_meta.metafeatures import _kth_distance
 
     rng = np.random.default_rng(d)
     x = np.round(rng.normal(size=(300, d)), 1)  # rounding makes duplicates and ties

@@ -6,6 +6,23 @@ import papermill as pm
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+MAX_CODE_LINES = 40  # a notebook is a thin chapter: the logic lives in lib/
+
+
+def code_lines(nb: dict) -> int:
+    """Non-blank, non-comment lines of the notebook's code cells."""
+    return sum(1 for c in nb["cells"] if c["cell_type"] == "code" for line in "".join(c["source"]).splitlines()
+               if line.strip() and not line.strip().startswith("#"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_a_thin_chapter_with_its_imports_in_one_cell(path):
+    nb = json.loads(path.read_text())
+    assert code_lines(nb) <= MAX_CODE_LINES, f"{code_lines(nb)} code lines (at most {MAX_CODE_LINES}): move logic to lib/"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    with_imports = [i for i, c in enumerate(code)
+                    if any(line.startswith(("import ", "from ")) for line in "".join(c["source"]).splitlines())]
+    assert with_imports == [1], f"imports belong in the set-up cell after the parameters (found in code cells {with_imports})"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

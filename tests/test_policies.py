@@ -7,7 +7,14 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from lib.envs import get_spec
-from lib.policies import (DTYPE, GaussianPolicy, arch_label, gaussian_kl, make_policy, mean_kl)
+from lib.policies import (
+    DTYPE,
+    GaussianPolicy,
+    arch_label,
+    gaussian_kl,
+    make_policy,
+    mean_kl,
+)
 
 ARCHS = [(0, 0), (1, 16), (2, 32), (3, 64)]
 

@@ -4,7 +4,13 @@ import pytest
 
 from lib.envs import get_spec
 from lib.policies import make_policy
-from lib.rollouts import advantages, baseline_features, baseline_residuals, rewards_to_go, rollout
+from lib.rollouts import (
+    advantages,
+    baseline_features,
+    baseline_residuals,
+    rewards_to_go,
+    rollout,
+)
 from lib.seeding import rng
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.io import map_cached
+from lib.parallel import map_resumable
 from lib.seeding import rng, torch_seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,11 +30,11 @@ def test_streams_do_not_depend_on_the_order_in_which_they_are_drawn():
 
 def test_a_sweep_gives_the_same_runs_in_any_job_order_and_worker_count(tmp_path):
     from lib.profiles import resolve
-    from lib.sweeps import _one_run, sweep_jobs
+    from lib.trust_region_meta.fixed_kl import _one_run, sweep_jobs
 
     cfg = resolve("trpo_sweep", "quick", envs=("elikoeidis",), kl_grid=(0.01, 0.1), n_runs=2,
                   n_updates={"elikoeidis": 2}, n_traj={"elikoeidis": 4})
     jobs = sweep_jobs(cfg)
-    one = map_cached(_one_run, jobs, tmp_path / "a", n_jobs=1)
-    rev = map_cached(_one_run, jobs[::-1], tmp_path / "b", n_jobs=2)[::-1]
+    one = map_resumable(_one_run, jobs, tmp_path / "a", n_workers=1)
+    rev = map_resumable(_one_run, jobs[::-1], tmp_path / "b", n_workers=2)[::-1]
     assert all(x.equals(y) for x, y in zip(one, rev))

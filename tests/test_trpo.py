@@ -5,11 +5,18 @@ import torch
 from torch.nn.utils import parameters_to_vector
 
 from lib.envs import ENV_NAMES, get_spec
-from lib.learning import learn
 from lib.policies import DTYPE, GaussianPolicy, make_policy, mean_kl
 from lib.rollouts import advantages, rollout
-from lib.trpo import (TRPOConfig, conjugate_gradient, explicit_fisher, fisher_operator, line_search, linearise,
-                      trpo_step, update)
+from lib.trpo import (
+    TRPOConfig,
+    conjugate_gradient,
+    explicit_fisher,
+    fisher_operator,
+    line_search,
+    linearise,
+    trpo_step,
+)
+from lib.trust_region_meta.learning import learn, update
 
 
 def test_conjugate_gradient_solves_spd_system():

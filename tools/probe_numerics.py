@@ -27,8 +27,8 @@ def probe() -> str:
     import torch
 
     from lib.envs import get_spec
-    from lib.learning import learn
     from lib.seeding import rng
+    from lib.trust_region_meta.learning import learn
 
     torch.set_num_threads(1)
     task = get_spec("cartpole").sample_tasks(rng(3, "probe"), 1)[0]

@@ -27,9 +27,15 @@ sys.path.insert(0, str(ROOT))
 from lib.numerics import pin  # noqa: E402
 
 pin()
-from lib import locomotion_study  # noqa: E402
-from lib.cache import (BadCheckpoint, checkpoint_header, read_checkpoint, record_in_manifest, safe_label,  # noqa: E402
-                       write_checkpoint)  # noqa: E402
+from lib.bomrl import locomotion_study  # noqa: E402
+from lib.cache import (  # noqa: E402
+    BadCheckpoint,
+    checkpoint_header,
+    read_checkpoint,
+    record_in_manifest,
+    safe_label,
+    write_checkpoint,  # noqa: E402
+)
 from lib.paths import resume_dir  # noqa: E402
 from lib.profiles import resolve  # noqa: E402
 

@@ -1,4 +1,7 @@
-"""Environments of paper 1: Elikoeidis, Minigolf, Cartpole.
+"""Environments of both papers.
+
+Paper 1: Elikoeidis, Minigolf, Cartpole, registered here by name. Paper 2: Frozen Lake task
+distributions (:mod:`.frozen_lake`) and MuJoCo locomotion families (:mod:`.locomotion`).
 
 ``get_spec(name)`` returns the :class:`~lib.envs.spec.EnvSpec` the algorithms use;
 ``make(name, task=None)`` returns the Gymnasium environment.

@@ -4,7 +4,7 @@ A task is a 4x4 Frozen Lake map: start ``S`` in the top-left corner, one goal ``
 few holes ``H``. Transitions come from Gymnasium's ``FrozenLakeEnv`` (slippery: the
 intended move and the two perpendicular ones, 1/3 each); reaching ``G`` pays 1, holes and
 the goal are absorbing with no further reward. The discounted return
-``J_tau(pi) = E[sum_t gamma^t r_t]`` is computed exactly (:mod:`lib.tabular`).
+``J_tau(pi) = E[sum_t gamma^t r_t]`` is computed exactly (:mod:`lib.bomrl.tabular`).
 
 The task distribution is set by two numbers:
 
@@ -14,7 +14,7 @@ The task distribution is set by two numbers:
 
 A larger radius spreads the optimal task-specific policies apart, i.e. a larger
 task-distribution variance Var(P(Gamma)) in the sense of the paper (computed exactly in
-:func:`lib.bomrl.task_variance`). ``PRESETS`` names the two settings of our figure.
+:func:`lib.bomrl.exact.task_variance`). ``PRESETS`` names the two settings of our figure.
 """
 from __future__ import annotations
 

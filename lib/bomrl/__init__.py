@@ -1,0 +1,38 @@
+"""Paper 2: *BO-MRL*, meta-RL with universal policy adaptation (Xu and Zhu, NeurIPS 2024).
+
+Bilevel meta-RL: a meta-policy π_φ collects data once in a new task; the within-task
+algorithm Alg then maximises ``J(θ) − λ D(θ, φ)`` on that data; the meta-parameters φ are
+trained through the implicit derivative of Alg's solution.
+
+Chapter index (notebook -> module):
+
+=====================  ==============================  ===========================================
+notebook               module                          what
+=====================  ==============================  ===========================================
+09_bomrl_frozen_lake   :mod:`.tabular`                 exact values of batches of tabular MDPs
+                       :mod:`.exact`                   exact BO-MRL, implicit meta-gradient, MAML
+                       :mod:`.frozen_lake_study`       meta-train and meta-test every method
+                       :mod:`.frozen_lake_report`      task summaries, gradient check, claim lines
+10_locomotion          :mod:`.functional_policy`       the MLP policy as a function of parameters
+                       :mod:`.sampler`                 meta-batches of trajectories per task
+                       :mod:`.sampled`                 BO-MRL on sampled trajectories (Alg 1-3)
+                       :mod:`.baselines`               MAML-TRPO, E-MAML-TRPO, ProMP
+                       :mod:`.locomotion_study`        the locomotion items, resumable, and their tables
+                       :mod:`.locomotion_report`       sampler speed, gradient check, intervals, claims
+=====================  ==============================  ===========================================
+
+Glossary (paper -> code):
+
+=====================  ==============================  ===========================================
+paper                  code                            meaning
+=====================  ==============================  ===========================================
+φ                      ``phi``                         meta-parameters (of π_φ; not features)
+θ                      ``theta``                       adapted task-specific parameters
+λ                      ``lam``, ``lam_kl``,            weight of the regulariser D (not a trust
+                       ``lam_euclidean``               region)
+δ                      ``delta``                       KL radius of our KL-constrained variant
+Alg(1), Alg(3)         ``"kl"``, ``"euclidean"``       D = KL(π_φ‖π_θ), D = ½‖θ − φ‖²
+Γ, P(Γ)                ``tasks``, ``goal_radius``      task distribution (Frozen Lake goal radius)
+J_τ                    ``J``                           discounted return of task τ
+=====================  ==============================  ===========================================
+"""

@@ -1,0 +1,102 @@
+"""Meta-dataset collection: tuples <phi_t, lambda_t, l_t, phi_{t+1}> from xTRPO learning runs.
+
+Paper 1, Sec. 4.2: at the start of each learning trajectory a task is drawn from the
+environment's distribution and an architecture from a training set (linear and MLPs with
+up to 3 hidden layers); xTRPO then runs T steps with a fresh random trust region each
+step, and every step gives one tuple with meta-reward ``l_t = J_{t+1} - J_t`` (sample
+means of the batches' returns; meta-discount 1).
+
+Learning trajectories are independent jobs, run in parallel with joblib and checkpointed
+one file each (:func:`lib.parallel.map_resumable`): an interrupted collection resumes without
+redoing or losing finished trajectories, and yields exactly the dataset an uninterrupted
+run gives (each trajectory seeds itself from ``(seed, "collect", env, i)``).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lib.envs import get_spec
+from lib.parallel import map_resumable
+from lib.policies import arch_label
+from lib.seeding import rng as make_rng
+from lib.trust_region_meta.learning import learn
+from lib.trust_region_meta.metafeatures import FEATURE_NAMES
+
+PHI = [f"phi:{name}" for name in FEATURE_NAMES]
+NEXT = [f"next:{name}" for name in FEATURE_NAMES]
+
+
+def sample_arch(rng: np.random.Generator, archs) -> tuple:
+    """Hidden-layer count uniform over those present in ``archs``, then a width uniformly."""
+    archs = [tuple(a) for a in archs]
+    depths = sorted({h for h, _ in archs})
+    h = depths[rng.integers(len(depths))]
+    widths = [a for a in archs if a[0] == h]
+    return widths[rng.integers(len(widths))]
+
+
+def sample_kl_bounds(rng: np.random.Generator, n: int, low: float, high: float,
+                     log_uniform: bool = True) -> np.ndarray:
+    """n trust-region sizes, uniform in [low, high] on a log scale (default) or linearly."""
+    if log_uniform:
+        return np.exp(rng.uniform(np.log(low), np.log(high), size=n))
+    return rng.uniform(low, high, size=n)
+
+
+def collect_trajectory(env: str, index: int, n_updates: int, n_traj: int, archs,
+                       kl_range=(1e-3, 1.0), log_uniform: bool = True, seed: int = 0,
+                       max_points: int = 2000) -> pd.DataFrame:
+    """One learning trajectory of the meta-dataset: ``n_updates`` tuples.
+
+    Returns:
+        one row per t: ``traj, t, arch, task:<name>..., kl_bound, meta_reward, ret``,
+        the 20 ``phi:`` columns of phi_t and the 20 ``next:`` columns of phi_{t+1}.
+    """
+    spec = get_spec(env)
+    rng = make_rng(seed, "collect", env, index)
+    task = spec.sample_tasks(rng, 1)[0]
+    arch = sample_arch(rng, archs)
+    kl_bounds = sample_kl_bounds(rng, n_updates, *kl_range, log_uniform=log_uniform)
+    run = learn(env, task, kl_bounds, "xTRPO", arch=arch, n_updates=n_updates, n_traj=n_traj,
+                seed=seed, key=("collect", env, index), with_features=True, max_points=max_points)
+    feats = run[list(FEATURE_NAMES)].to_numpy()
+    out = pd.DataFrame({"traj": index, "t": np.arange(n_updates), "arch": arch_label(arch)})
+    for name, value in zip(spec.task_names, task):
+        out[f"task:{name}"] = value
+    out["kl_bound"] = kl_bounds
+    out["meta_reward"] = np.diff(run.ret.to_numpy())
+    out["ret"] = run.ret.to_numpy()[:-1]
+    out[PHI] = feats[:-1]
+    out[NEXT] = feats[1:]
+    return out
+
+
+def collect(env: str, n_trajectories: int, n_updates: int, n_traj: int, archs, cache_dir,
+            kl_range=(1e-3, 1.0), log_uniform: bool = True, seed: int = 0, n_jobs: int = 1,
+            max_points: int = 2000) -> pd.DataFrame:
+    """Collect (or resume) ``n_trajectories`` learning trajectories; rows sorted by (traj, t)."""
+    jobs = [dict(label=f"{env}-traj{i}", kwargs=dict(
+        env=env, index=i, n_updates=n_updates, n_traj=n_traj, archs=[tuple(a) for a in archs],
+        kl_range=tuple(kl_range), log_uniform=log_uniform, seed=seed, max_points=max_points))
+        for i in range(n_trajectories)]
+    parts = map_resumable(collect_trajectory, jobs, cache_dir, n_workers=n_jobs,
+                       desc=f"collecting {env}")
+    return pd.concat(parts, ignore_index=True)
+
+
+def collect_env(cfg, env: str, cache_dir) -> pd.DataFrame:
+    """The meta-dataset of ``env`` with the sizes of a :class:`lib.profiles.MetaConfig`."""
+    return collect(env, cfg.collect_trajectories[env], cfg.collect_updates[env], cfg.n_traj[env],
+                   cfg.train_archs[env], cache_dir, kl_range=cfg.kl_range,
+                   log_uniform=cfg.log_uniform, seed=cfg.seed, n_jobs=cfg.n_jobs,
+                   max_points=cfg.max_points)
+
+
+def dataset_summary(datasets: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per env: tuples, trajectories, architectures, the mean meta-reward and the correlation
+    of log λ with the meta-reward (does a larger trust region pay one step later?)."""
+    return pd.DataFrame([dict(env=env, tuples=len(d), trajectories=d.traj.nunique(), archs=d.arch.nunique(),
+                              mean_meta_reward=d.meta_reward.mean(),
+                              corr_log_kl_meta_reward=np.corrcoef(np.log(d.kl_bound), d.meta_reward)[0, 1])
+                         for env, d in datasets.items()])

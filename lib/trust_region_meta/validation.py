@@ -1,0 +1,65 @@
+"""Meta-validation of the FQI meta-model (notebook 05): which (H, ψ) drives xTRPO best.
+
+Every (H, ψ) of the grid is fitted on an environment's meta-dataset and drives xTRPO on
+``n_val_runs`` held-out validation runs (their own tasks, training architectures drawn per
+run); the score is the mean return over all steps of all runs, and the pick per environment
+is the highest score (:func:`.meta_kl.validation_scores`, :func:`.meta_kl.choose_model`).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from lib import paths
+from lib.io import load_table
+from lib.trust_region_meta.meta_kl import fit_models, run_meta_kl, validation_arch
+from lib.trust_region_meta.metafeatures import FEATURE_NAMES
+
+if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
+    from lib.profiles import MetaConfig
+
+PAPER_CHOICE = {"minigolf": (3, 1e-3), "cartpole": (1, 5e-5)}  # paper 1, Figures 2 and 3: (H, ψ)
+
+
+def model_grid(cfg: "MetaConfig") -> list[tuple[int, float]]:
+    """Every (H, ψ) of the grid, ordered so that one FQI chain per ψ serves every H."""
+    return [(h, psi) for psi in cfg.fqi_min_splits for h in cfg.fqi_horizons]
+
+
+def validation_runs(cfg: "MetaConfig") -> pd.DataFrame:
+    """Per-step tables of every validation run of every model of every environment (resumable)."""
+    data = paths.data_dir(cfg.profile, "04_meta_dataset")
+    parts = []
+    for env in cfg.envs:
+        runs = range(cfg.n_val_runs)
+        archs = [validation_arch(env, cfg.seed, r, cfg.train_archs[env]) for r in runs]
+        parts.append(run_meta_kl(env, "val", runs, archs, cfg.val_updates[env], cfg.n_traj[env], cfg.seed,
+                                 data / f"{env}.csv", cfg.kl_grid, model_grid(cfg),
+                                 paths.cache_dir(cfg.profile, "05_fqi_validation"), cfg.n_estimators, cfg.seed,
+                                 "xTRPO", cfg.n_jobs, cfg.max_points))
+    return pd.concat(parts, ignore_index=True)
+
+
+def importances(cfg: "MetaConfig", chosen: pd.DataFrame) -> pd.DataFrame:
+    """Extra Trees impurity importances of the chosen model's last Q per environment:
+    ``env, feature, importance`` (summing to 1 per env; ``log10_lambda`` is the action)."""
+    data = paths.data_dir(cfg.profile, "04_meta_dataset")
+    rows = []
+    for _, row in chosen.iterrows():
+        model = fit_models(load_table(data / f"{row.env}.csv"), cfg.kl_grid, int(row.fqi_horizon), row.min_split,
+                           cfg.n_estimators, cfg.seed)[-1]
+        rows += [dict(env=row.env, feature=name, importance=imp)
+                 for name, imp in zip([*FEATURE_NAMES, "log10_lambda"], model.forest.feature_importances_)]
+    return pd.DataFrame(rows)
+
+
+def pick_table(chosen: pd.DataFrame, scores: pd.DataFrame, paper=PAPER_CHOICE) -> pd.DataFrame:
+    """The validated pick per env beside the paper's (H, ψ) and the score the paper's pick got here."""
+    table = chosen[["env", "fqi_horizon", "min_split", "score"]].copy()
+    table["paper (H, psi)"] = table.env.map(lambda e: str(paper.get(e, "-")))
+    table["paper's pick: score"] = [scores[(scores.env == e) & (scores.fqi_horizon == paper[e][0])
+                                           & np.isclose(scores.min_split, paper[e][1])].score.mean()
+                                    if e in paper else np.nan for e in table.env]
+    return table

@@ -1,0 +1,95 @@
+"""Meta-test bookkeeping on synthetic tables whose answers are known."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib.trust_region_meta.meta_kl import (
+    best_fixed,
+    choose_model,
+    compare_to_fixed,
+    meta_kl_lambdas,
+    per_run_scores,
+    random_kl_runs,
+    validation_scores,
+)
+
+
+def runs_table(method_returns: dict, n_runs=6, n_steps=5, seed=0):
+    """Per-step rows: ret = level + step + run noise, for each (algo, fixed_kl) key."""
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(size=n_runs)
+    rows = []
+    for (algo, kl), level in method_returns.items():
+        for run in range(n_runs):
+            for step in range(n_steps):
+                rows.append(dict(panel="p", algo=algo, fixed_kl=kl, run=run, step=step,
+                                 ret=level + step + noise[run], kl_bound=kl))
+    return pd.DataFrame(rows)
+
+
+def test_best_fixed_picks_the_highest_mean():
+    fixed = runs_table({("TRPO", 0.01): 1.0, ("TRPO", 0.1): 3.0, ("xTRPO", 0.1): 2.0})
+    best = best_fixed(fixed, "panel", "final")
+    assert set(zip(best.algo, best.fixed_kl)) == {("TRPO", 0.1)}
+
+
+@pytest.mark.parametrize("shift,verdict", [(2.0, "better"), (0.0, "indistinguishable"), (-2.0, "worse")])
+def test_compare_to_fixed_verdicts(shift, verdict):
+    fixed = runs_table({("TRPO", 0.1): 3.0, ("TRPO", 1.0): 0.0})
+    meta = runs_table({("xTRPO", np.nan): 3.0 + shift}).drop(columns=["algo", "fixed_kl"])
+    if shift == 0.0:  # identical runs give a zero-width interval at 0: add run-level noise
+        meta["ret"] += np.repeat(np.random.default_rng(1).normal(0, 0.5, 6), 5)
+    table = compare_to_fixed(meta, fixed, "panel", seed=0)
+    assert set(table.verdict) == {verdict}
+    row = table[table.metric == "final"].iloc[0]
+    assert row.fixed_kl == 0.1 and row.n_runs == 6
+
+
+def test_per_run_scores_final_and_auc():
+    df = runs_table({("TRPO", 0.1): 0.0}, n_runs=1)
+    df["ret"] = df.step.astype(float)  # 0..4
+    s = per_run_scores(df, ["panel"], last=3).iloc[0]
+    assert s.final == 3.0 and s.auc == 2.0
+
+
+def test_random_kl_runs_appends_the_last_return():
+    ds = pd.DataFrame(dict(traj=[0, 0], t=[0, 1], arch="MLP(0,0)", ret=[1.0, 4.0],
+                           meta_reward=[3.0, 2.0], kl_bound=[0.1, 0.2]))
+    out = random_kl_runs(ds, "minigolf")
+    assert list(out.step) == [0, 1, 2] and list(out.ret) == [1.0, 4.0, 6.0]
+
+
+def test_validation_scores_and_choice():
+    val = pd.DataFrame(dict(env="e", fqi_horizon=[1, 1, 3, 3], min_split=[0.1, 0.1, 0.1, 0.1],
+                            run=[0, 1, 0, 1], ret=[1.0, 2.0, 5.0, 6.0]))
+    scores = validation_scores(val)
+    assert list(scores.score) == [1.5, 5.5]
+    assert choose_model(scores).fqi_horizon.iloc[0] == 3
+
+
+def test_compare_runs_is_a_paired_difference():
+    import numpy as np
+    import pandas as pd
+
+    from lib.trust_region_meta.meta_kl import compare_runs
+
+    rng = np.random.default_rng(0)
+    runs = pd.DataFrame([dict(run=r, step=t, ret=rng.normal()) for r in range(12) for t in range(6)])
+    same = compare_runs(runs, runs)
+    assert same["diff"] == 0 and same["verdict"] == "indistinguishable" and same["n_runs"] == 12
+    up = compare_runs(runs.assign(ret=runs.ret + 1.0), runs, "auc")
+    assert up["diff"] == pytest.approx(1.0) and up["lo"] == pytest.approx(1.0) and up["verdict"] == "better"
+    assert compare_runs(runs, runs[runs.run < 5])["n_runs"] == 5  # only shared runs are paired
+
+
+def test_meta_kl_lambdas_rows_and_panel_lengths():
+    """Steps a panel lacks are NaN; 'last step' is each panel's own last value; other methods ignored."""
+    rows = [dict(panel="a", method="Meta-KL", step=s, mean=10.0 ** -s) for s in range(12)]
+    rows += [dict(panel="b", method="Meta-KL", step=s, mean=0.5) for s in range(3)]
+    rows += [dict(panel="a", method="Fixed-KL (best)", step=s, mean=7.0) for s in range(12)]
+    table = meta_kl_lambdas(pd.DataFrame(rows), ["b", "a"])
+    assert list(table.columns) == ["b", "a"]
+    assert list(table.index) == [0, 1, 5, 10, "last step", "median"]
+    assert table.loc["last step", "a"] == pytest.approx(1e-11) and table.loc["last step", "b"] == 0.5
+    assert np.isnan(table.loc[5, "b"]) and table.loc[10, "a"] == pytest.approx(1e-10)
+    assert table.loc["median", "a"] == pytest.approx(np.median(10.0 ** -np.arange(12)))
