@@ -1,7 +1,7 @@
 """Job keys and checkpoint files: a cached result is reused only if nothing that made it changed.
 
-One key function, :func:`job_key`, serves both resumable maps (:func:`lib.io.map_cached`
-on joblib, :func:`lib.parallel.map_checkpointed` on Dask). A key is a readable label plus a
+One key function, :func:`job_key`, serves the resumable map (:func:`lib.parallel.map_resumable`,
+joblib or Dask). A key is a readable label plus a
 SHA-256 digest of
 
 * the job's function (module and name),

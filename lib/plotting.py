@@ -24,6 +24,17 @@ def band(ax, summary, x: str = "step", label: str | None = None, color=None, **k
     return line
 
 
+def caption(fig, text: str) -> None:
+    """A one-line note under the figure, e.g. what its bands are."""
+    fig.text(0.5, -0.01, text, ha="center", va="top", fontsize=8)
+
+
+def n_text(summary, over: str) -> str:
+    """``"30 runs"`` or ``"4-16 runs"`` from the ``n`` column of a curve summary."""
+    lo, hi = int(summary["n"].min()), int(summary["n"].max())
+    return f"{lo} {over}" if lo == hi else f"{lo}-{hi} {over}"
+
+
 def save_figure(fig, path: Path) -> Path:
     """Save a PNG without timestamp metadata (same data -> same bytes)."""
     path = Path(path)
@@ -60,6 +71,7 @@ def sweep_curves(summary, envs, algos, kl_grid, ylabel: str = "return J (mean, 9
             ax.set_ylabel(ylabel if j == 0 else "")
     axes[0, -1].legend(title="fixed λ", fontsize=8, loc="best")
     fig.tight_layout()
+    caption(fig, f"bands: 90 % t-interval of the mean return over {n_text(summary, 'runs')} per (algorithm, λ)")
     return fig
 
 
@@ -77,6 +89,7 @@ def sensitivity(perf, envs, algos):
         ax.set_ylabel("final return (mean, 90% CI)" if j == 0 else "")
     axes[0, 0].legend()
     fig.tight_layout()
+    caption(fig, f"final return = mean of the last 3 steps; bands: 90 % t-interval over {n_text(perf, 'runs')}")
     return fig
 
 
@@ -111,13 +124,6 @@ METHOD_STYLES = {"Meta-KL": dict(linewidth=2.2, zorder=4),  # drawn last, on top
                  "Fixed-KL (best)": dict(linestyle="--", linewidth=1.6, zorder=3),
                  "Random-KL (dataset)": dict(linestyle=":", linewidth=1.6, zorder=2),
                  "Meta-KL (TRPO)": dict(linestyle="-.", linewidth=1.6, zorder=3)}
-
-
-def band_caption(summary, level: float = 0.9, over: str = "runs") -> str:
-    """``"bands: 90 % t-interval of the mean over n runs"`` with the n range of ``summary``."""
-    lo, hi = int(summary["n"].min()), int(summary["n"].max())
-    n = f"{lo}" if lo == hi else f"{lo}-{hi}"
-    return f"bands: {level:.0%} t-interval of the mean over {n} {over}".replace("%", " %")
 
 
 def method_curves(curves, lambdas, panels, panel_col: str, title_fmt: str = "{}", level: float = 0.9):
@@ -156,13 +162,16 @@ def method_curves(curves, lambdas, panels, panel_col: str, title_fmt: str = "{}"
         bottom.set_xlabel("TRPO step t")
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
-    fig.text(0.5, -0.01, band_caption(curves, level), ha="center", va="top", fontsize=8)
+    n = curves.groupby("method", sort=False)["n"].max()
+    runs = "; ".join(f"{m}: {n[m]} {'dataset runs' if m.startswith('Random') else 'runs'}" for m in n.index)
+    fig.text(0.5, -0.01, f"bands: {level:.0%} t-interval of the mean over runs ({runs})".replace("%", " %"),
+             ha="center", va="top", fontsize=8)
     return fig
 
 
 def validation_heatmaps(scores, envs, paper_choice: dict, chosen=None):
     """Validation score over (H, ψ) per env, with a colour bar; the validated pick (highest
-    score, ``chosen``) is marked by a white box and the paper's pick by a dashed red box."""
+    score, ``chosen``) is marked by a black box and the paper's pick by a dashed red box."""
     fig, axes = plt.subplots(1, len(envs), figsize=(5.4 * len(envs), 3.6), squeeze=False)
     for j, env in enumerate(envs):
         ax = axes[0, j]
@@ -175,7 +184,7 @@ def validation_heatmaps(scores, envs, paper_choice: dict, chosen=None):
         marks = []
         if chosen is not None and env in set(chosen.env):
             c = chosen[chosen.env == env].iloc[0]
-            marks.append(((int(c.fqi_horizon), c.min_split), dict(edgecolor="white", lw=2.5), "validated pick"))
+            marks.append(((int(c.fqi_horizon), c.min_split), dict(edgecolor="black", lw=3), "validated pick (best score)"))
         if env in paper_choice:
             marks.append((paper_choice[env], dict(edgecolor="red", lw=2, linestyle="--"), "paper's pick"))
         for (h, psi), style, label in marks:
@@ -242,6 +251,8 @@ def adaptation_panels(curves, gaps, radii, labels: dict):
         bottom.legend(fontsize=7)
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
+    caption(fig, f"bands and bars: 90 % t-interval over {n_text(curves, 'seeds')} (each seed: the mean over its "
+                 "test tasks)")
     return fig
 
 
@@ -278,6 +289,7 @@ def theory_panels(gap_var, fits, gap_k):
     ax.set_title("gap vs K (dotted: a + b/√K)", fontsize=9)
     ax.legend(fontsize=6)
     fig.tight_layout()
+    caption(fig, f"points: one (distribution, seed) each; right: 90 % t-interval over {n_text(gap_k, 'seeds')}")
     return fig
 
 
@@ -341,15 +353,17 @@ def locomotion_intervals(intervals, seed_means, families, level: float = 0.9):
                 ax.plot(r["mean"], y, "|", color=color, markersize=12, markeredgewidth=2)
                 s = seed_means[(seed_means.family == fam) & (seed_means.method == method) & (seed_means.step == step)]
                 ax.plot(s.ret, [y] * len(s), "o", mfc="none", color=color, markersize=4)
-            ax.set_yticks(range(len(methods)), methods if j == 0 else [""] * len(methods), fontsize=8)
+            ax.set_yticks(range(len(methods)))
+            ax.tick_params(axis="y", labelleft=j == 0, labelsize=8)
             ax.set_title(f"{FAMILY_TITLES.get(fam, fam)}, {step} step{'s' if step != 1 else ''}", fontsize=8)
             ax.tick_params(axis="x", labelsize=7)
             if i == len(families) - 1:
                 ax.set_xlabel("average return", fontsize=8)
+    axes[0, 0].set_yticklabels(methods, fontsize=8)  # shared y axis: one set of labels serves every row
     axes[0, 0].invert_yaxis()  # shared: methods top to bottom in legend order
     n_tasks, n_seeds = int(intervals.n_tasks.max()), int(intervals.n_seeds.max())
     fig.tight_layout()
-    fig.text(0.5, -0.01, f"bar: {level:.0%} t-interval of the mean over {n_tasks} test tasks ({n_seeds} seeds pooled; "
+    fig.text(0.5, -0.01, f"bar: {level:.0%} t-interval of the mean over {n_tasks} test tasks ({n_seeds} seed{'s' if n_seeds > 1 else ''} pooled; "
              f"covers task variation only); tick: mean; circles: each seed's mean".replace("%", " %"),
              ha="center", va="top", fontsize=8)
     return fig
@@ -399,5 +413,6 @@ def meta_dataset_panels(datasets: dict, seed: int = 0):
         axes[1, j].set(title=f"{env}: random-λ learning curves (mean per architecture)", xlabel="TRPO step t",
                        ylabel="return J")
         axes[1, j].legend(title="architecture", fontsize=6, title_fontsize=7, ncol=2)
+        axes[1, j].xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return fig

@@ -28,6 +28,22 @@ if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
 
 FIXED_STAGE = "02_trpo_vs_xtrpo"  # the Fixed-KL runs of linear policies are notebook 02's
 
+# The paper's claim per figure and panel, as the verdicts (final return and AUC, Meta-KL minus
+# the best Fixed-KL) that it allows.
+CLAIMS = {
+    "06_figure1": {env: ("better", "indistinguishable") for env in ("elikoeidis", "minigolf", "cartpole")},
+    "07_figure2": {"MLP(0,0)": ("better",), "MLP(1,16)": ("better",), "MLP(2,32)": ("better", "indistinguishable")},
+    "08_figure3": {"MLP(0,0)": ("better",), "MLP(1,16)": ("better", "indistinguishable"),
+                   "MLP(3,64)": ("better", "indistinguishable")},
+}
+
+
+def claim_held(comparison: pd.DataFrame, claim: dict[str, tuple]) -> dict[str, bool]:
+    """Per panel present: whether both its verdicts (final, AUC) are among those the claim allows."""
+    verdicts = comparison.pivot(index="panel", columns="metric", values="verdict")
+    return {panel: all(v in allowed for v in verdicts.loc[panel]) for panel, allowed in claim.items()
+            if panel in verdicts.index}
+
 
 def _chosen(cfg: "MetaConfig") -> pd.DataFrame:
     """Notebook 05's validated (H, ψ) per environment, indexed by ``env``."""
@@ -113,11 +129,8 @@ def claim_lines(comparison: pd.DataFrame, claim: dict[str, tuple], cfg: "MetaCon
     """
     verdicts = comparison.pivot(index="panel", columns="metric", values="verdict")
     lines = []
-    for panel, expected in claim.items():
-        if panel not in verdicts.index:
-            continue
-        got = verdicts.loc[panel]
-        held = all(v in expected for v in got)
+    for panel, held in claim_held(comparison, claim).items():
+        expected, got = claim[panel], verdicts.loc[panel]
         c = comparison[(comparison.panel == panel) & (comparison.metric == "final")].iloc[0]
         lines.append(f"* **{panel}**: Meta-KL {c.meta:.3g} vs best Fixed-KL {c.fixed:.3g} ({c.fixed_algo}, "
                      f"λ={c.fixed_kl:g}); difference {c['diff']:.3g} [{c.lo:.3g}, {c.hi:.3g}]; verdicts final/AUC: "

@@ -1,0 +1,29 @@
+"""docs/results.md and the README's verdict table are what the committed full-profile tables say."""
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_results_and_the_readme_verdicts_match_the_committed_tables():
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "write_results.py"), "--check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_readme_is_a_front_page():
+    text = (ROOT / "README.md").read_text()
+    assert len(text.encode()) <= 10 * 1024, f"README.md is {len(text.encode())} bytes (at most 10 KB)"
+    assert "](../" not in text and "../shared" not in text, "no links outside the repository"
+    for target in [t.split(")")[0] for t in text.split("](")[1:]]:
+        if not target.startswith(("http", "#")):
+            assert (ROOT / target).exists(), f"README links to a missing {target}"
+
+
+def test_every_relative_link_of_the_docs_resolves():
+    for doc in [ROOT / "README.md", ROOT / "data" / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        text = doc.read_text()
+        for target in [t.split(")")[0].split("#")[0] for t in text.split("](")[1:]]:
+            if target and not target.startswith(("http", "mailto:")):
+                assert (doc.parent / target).exists(), f"{doc.relative_to(ROOT)} links to a missing {target}"
