@@ -16,7 +16,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 endif
 
-.PHONY: install reproduce test notebooks clean bench-install bench
+.PHONY: install reproduce test notebooks results clean bench-install bench
 
 $(STAMP): pyproject.toml
 ifndef PY_ENV
@@ -46,6 +46,10 @@ test: install
 ## Refresh the committed notebooks' quick-profile outputs in place.
 notebooks: install
 	$(PY) tools/run_notebooks.py --profile quick --in-place
+
+## Rewrite docs/results.md and the README's verdict table from the committed tables in data/full/.
+results: install
+	$(PY) tools/write_results.py
 
 ## Optional: the peer libraries of benchmarks/ (MushroomRL without its exact pins, see pyproject.toml).
 bench-install: install

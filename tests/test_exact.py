@@ -24,6 +24,7 @@ def directional_fd(fn, phi, u, h):
 @pytest.mark.parametrize("cfg,h,rtol", [
     (exact.AlgConfig("kl", lam=0.05), 1e-5, 1e-6),
     (exact.AlgConfig("euclidean", lam=0.01), 1e-5, 1e-6),
+    (exact.AlgConfig("kl_reverse", lam=0.05), 1e-5, 1e-6),
     # the constrained solution meets KL = delta to ~1e-9, which limits the FD accuracy
     (exact.AlgConfig("kl_constrained", delta=0.1), 1e-4, 2e-3),
 ])
@@ -97,21 +98,46 @@ def test_maml_meta_gradient_matches_finite_differences(tasks, phi):
     assert float((grad * u).sum()) == pytest.approx(fd, rel=1e-6)
 
 
+def test_reverse_kl_alg_is_the_closed_form_tilted_policy(tasks, phi):
+    """Alg(2)'s maximiser is pi_theta' ∝ pi_phi exp(Q / lambda) on every visited state: the
+    solve returns it, the Lagrangian's gradient vanishes there, and no other policy scores higher."""
+    lam = 0.05
+    theta, info = exact.solve_inner(phi, tasks, exact.AlgConfig("kl_reverse", lam=lam))
+    data = exact.data_of(exact._expand(phi, tasks.n), tasks)
+    tilted = data["pphi"] * torch.exp((data["Q"] - data["Q"].amax(-1, keepdim=True)) / lam)
+    tilted = tilted / tilted.sum(-1, keepdim=True)
+    visited = data["nu"] > 1e-12
+    assert torch.allclose(tabular.policy_probs(theta)[visited], tilted[visited], atol=1e-10)
+    assert info["grad_max"] < 1e-8
+    best = exact.lagrangian(theta, exact._expand(phi, tasks.n), data, "kl_reverse", lam)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        other = theta + torch.as_tensor(rng.normal(0, 0.3, theta.shape))
+        assert (exact.lagrangian(other, exact._expand(phi, tasks.n), data, "kl_reverse", lam) < best).all()
+
+
 def test_task_variance_is_the_minimum(tasks):
     theta_star = tabular.soft_optimal(tasks, 0.05)
     rng = np.random.default_rng(6)
     logq = torch.log(tabular.policy_probs(theta_star))
     v_kl = exact.task_variance(theta_star, "kl")
     v_eu = exact.task_variance(theta_star, "euclidean")
+    v_rev = exact.task_variance(theta_star, "kl_reverse")
     for _ in range(5):
         theta = theta_star.mean(0) + torch.as_tensor(rng.normal(0, 0.5, (16, 3)))
         p = tabular.policy_probs(theta)
         kl = (p * (torch.log(p) - logq)).sum(-1).mean(-1).mean()  # mean over states, tasks
         assert float(kl) >= v_kl - 1e-12
+        rev = (tabular.policy_probs(theta_star) * (logq - torch.log(p))).sum(-1).mean(-1).mean()
+        assert float(rev) >= v_rev - 1e-12
         assert float(((theta - theta_star) ** 2).sum((-1, -2)).mean()) >= v_eu
     identical = theta_star[:1].expand(3, 16, 3)
     assert exact.task_variance(identical, "kl") == pytest.approx(0, abs=1e-12)
     assert exact.task_variance(identical, "euclidean") == pytest.approx(0, abs=1e-12)
+    assert exact.task_variance(identical, "kl_reverse") == pytest.approx(0, abs=1e-12)
+    mean_policy = tabular.policy_probs(theta_star).mean(0)
+    at_mean = (tabular.policy_probs(theta_star) * (logq - torch.log(mean_policy))).sum(-1).mean(-1).mean()
+    assert float(at_mean) == pytest.approx(v_rev, rel=1e-12)  # attained at the arithmetic mean
 
 
 def test_meta_training_improves_the_meta_objective(tasks):

@@ -81,10 +81,12 @@ def figure(stage: str) -> tuple[str, str]:
     per_panel = ", ".join(f"{p} {verdicts.loc[p, 'final']}/{verdicts.loc[p, 'auc']}" for p in held)
     head = f"**holds in {k} of {len(held)} panels**" if k else f"**not reproduced** (0 of {len(held)} panels)"
     word = f"{head}; final/AUC: {per_panel}"
-    shown = comparison.assign(difference=[ci(r.diff, r.lo, r.hi) for r in comparison.itertuples()])
-    shown = shown[["panel", "metric", "meta", "fixed", "fixed_algo", "fixed_kl", "difference", "verdict"]]
+    shown = comparison.assign(difference=[ci(r.diff, r.lo, r.hi) for r in comparison.itertuples()],
+                              relative=[f"{r.diff / abs(r.fixed):+.1%}" for r in comparison.itertuples()])
+    shown = shown[["panel", "metric", "meta", "fixed", "fixed_algo", "fixed_kl", "difference", "relative", "verdict"]]
     body = ("Meta-KL minus the best Fixed-KL (chosen per panel on the test runs), paired bootstrap 90 % interval "
-            f"over {int(comparison.n_runs.max())} runs. The claim allows, per panel: "
+            f"over {int(comparison.n_runs.max())} runs (relative: the difference over |best Fixed-KL|). "
+            "The claim allows, per panel: "
             + "; ".join(f"{p}: {' or '.join(v)}" for p, v in CLAIMS[stage].items()) + ".\n\n" + md_table(shown)
             + "\n\n" + "; ".join(f"{p}: {'holds' if h else 'does not hold'}" for p, h in held.items()) + ".")
     return word, body

@@ -15,6 +15,10 @@ by many Newton steps on that fixed data. Distance metrics (``AlgConfig.metric``)
   first-order version is NPG);
 * ``"euclidean"``: D^2 = ||theta - phi||^2, the PG-like Alg (its first-order version is one
   policy-gradient step, MAML's inner step);
+* ``"kl_reverse"``: D^2 = E_{s ~ nu}[KL(pi_theta(.|s) || pi_phi(.|s))], the authors' Alg(2)
+  (mirror descent / NPG-like). Its maximiser is closed form, per visited state
+  ``pi_theta' ∝ pi_phi exp(Q / lambda)``, i.e. ``theta'_a = phi_a + (Q_a - Q_A) / lambda`` in
+  our parametrisation (last logit fixed at 0) (:func:`reverse_kl_solution`);
 * ``"kl_constrained"``: max f s.t. E_nu[KL] <= delta, the TRPO-like constrained lower level
   (the paper derives implicit differentiation for the constrained case as well); solved as
   the Lagrangian problem with the multiplier found by bisection.
@@ -41,7 +45,7 @@ import torch
 from lib.bomrl.tabular import evaluate, policy_probs, returns
 from lib.envs.frozen_lake import TabularTasks
 
-METRICS = ("kl", "euclidean", "kl_constrained")
+METRICS = ("kl", "euclidean", "kl_reverse", "kl_constrained")
 DTYPE = torch.float64
 
 
@@ -50,8 +54,8 @@ class AlgConfig:
     """The lower-level problem Alg and its solver.
 
     Attributes:
-        metric: ``"kl"``, ``"euclidean"`` or ``"kl_constrained"``.
-        lam: regularisation weight lambda (``kl``, ``euclidean``).
+        metric: ``"kl"``, ``"euclidean"``, ``"kl_reverse"`` or ``"kl_constrained"``.
+        lam: regularisation weight lambda (``kl``, ``euclidean``, ``kl_reverse``).
         delta: KL radius (``kl_constrained``).
         newton_iters, tol: Newton iterations and gradient tolerance of the inner solve.
         cg_iters: conjugate-gradient iterations of the implicit meta-gradient.
@@ -90,21 +94,37 @@ def objective_terms(theta: torch.Tensor, phi: torch.Tensor, data: dict) -> dict:
     """Terms of the inner problem, each of shape (n,).
 
     ``f`` the importance-weighted surrogate, ``kl`` = E_nu[KL(pi_phi || pi_theta)],
-    ``euclidean`` = ||theta - phi||^2.
+    ``kl_reverse`` = E_nu[KL(pi_theta || pi_phi)], ``euclidean`` = ||theta - phi||^2.
     """
     logp = torch.log_softmax(torch.cat([theta, torch.zeros_like(theta[..., :1])], -1), -1)
     pphi, nu, Q = data["pphi"], data["nu"], data["Q"]
     f = (nu * (logp.exp() * Q).sum(-1)).sum(-1)
     kl = (nu * (pphi * (torch.log(pphi) - logp)).sum(-1)).sum(-1)
+    kl_reverse = (nu * (logp.exp() * (logp - torch.log(pphi))).sum(-1)).sum(-1)
     euclidean = ((theta - phi) ** 2).sum((-1, -2))
-    return dict(f=f, kl=kl, euclidean=euclidean)
+    return dict(f=f, kl=kl, kl_reverse=kl_reverse, euclidean=euclidean)
 
 
 def lagrangian(theta, phi, data, metric: str, weight) -> torch.Tensor:
     """L = f - weight * D^2 per task, shape (n,); ``weight`` is lambda or the multiplier mu."""
     t = objective_terms(theta, phi, data)
-    d2 = t["euclidean"] if metric == "euclidean" else t["kl"]
+    d2 = t[metric] if metric in ("euclidean", "kl_reverse") else t["kl"]
     return t["f"] - weight * d2
+
+
+def reverse_kl_solution(phi: torch.Tensor, data: dict, lam) -> torch.Tensor:
+    """The maximiser of ``f - lam E_nu[KL(pi_theta || pi_phi)]`` in closed form, (n, S, A-1).
+
+    Per state with ``nu(s) > 0`` the objective is ``nu(s) [sum_a p_a Q_a - lam sum_a p_a
+    log(p_a / pi_phi_a)]``, maximised on the simplex by ``p ∝ pi_phi exp(Q / lam)``; in logits
+    with the last one fixed at 0, ``theta_a = phi_a + (Q_a - Q_A) / lam``. Unvisited states do
+    not enter the problem (weight 0) and keep ``theta = phi``, as the Newton solve does.
+    """
+    Q = data["Q"]
+    lam = torch.as_tensor(lam, dtype=DTYPE).reshape(-1, 1, 1)
+    step = (Q[..., :-1] - Q[..., -1:]) / lam
+    visited = (data["nu"] > 1e-12).unsqueeze(-1)
+    return torch.where(visited, phi + step, phi)
 
 
 def _hessian_blocks(grad: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
@@ -168,6 +188,11 @@ def solve_inner(phi: torch.Tensor, tasks: TabularTasks, cfg: AlgConfig) -> tuple
     phi = _expand(phi.detach(), tasks.n)
     with torch.no_grad():
         data = data_of(phi, tasks)
+    if cfg.metric == "kl_reverse":  # closed form; the Newton iterations only confirm it (0 or 1 step)
+        start = reverse_kl_solution(phi, data, cfg.lam)
+        theta, info = newton_solve(start, phi, data, cfg.metric, cfg.lam, cfg.newton_iters, cfg.tol)
+        info["mu"] = torch.full((tasks.n,), cfg.lam, dtype=DTYPE)
+        return theta, info
     if cfg.metric != "kl_constrained":
         theta, info = newton_solve(phi, phi, data, cfg.metric, cfg.lam, cfg.newton_iters, cfg.tol)
         info["mu"] = torch.full((tasks.n,), cfg.lam, dtype=DTYPE)
@@ -232,7 +257,7 @@ def meta_gradient(phi: torch.Tensor, tasks: TabularTasks, cfg: AlgConfig) -> tup
     phi_leaf = phi.detach().clone().requires_grad_(True)
     phi_n = _expand(phi_leaf, tasks.n)
     data = data_of(phi_n, tasks)
-    metric = "euclidean" if cfg.metric == "euclidean" else "kl"
+    metric = "kl" if cfg.metric == "kl_constrained" else cfg.metric
     weight = info["mu"]
     L = lagrangian(theta, phi_n, data, metric, weight)
     G = torch.autograd.grad(L.sum(), theta, create_graph=True)[0]
@@ -388,10 +413,15 @@ def task_variance(theta_star: torch.Tensor, metric: str) -> float:
             squared distance to it. ``"kl"``/``"kl_constrained"``: D^2 = mean over states of
             KL(pi_theta(.|s) || pi*_tau(.|s)) (uniform state weights); the minimiser is the
             normalised geometric mean of the pi*_tau, the value
-            -mean_s log sum_a exp(mean_tau log pi*_tau(a|s)).
+            -mean_s log sum_a exp(mean_tau log pi*_tau(a|s)). ``"kl_reverse"``: D^2 = mean over
+            states of KL(pi*_tau(.|s) || pi_theta(.|s)); the minimiser is the arithmetic mean
+            of the pi*_tau (the moment projection), the value mean_tau mean_s KL(pi*_tau || mean).
     """
     if metric == "euclidean":
         mean = theta_star.mean(0, keepdim=True)
         return float(((theta_star - mean) ** 2).sum((-1, -2)).mean())
     logp = torch.log_softmax(torch.cat([theta_star, torch.zeros_like(theta_star[..., :1])], -1), -1)
+    if metric == "kl_reverse":
+        log_mean = torch.log(logp.exp().mean(0, keepdim=True))
+        return float((logp.exp() * (logp - log_mean)).sum(-1).mean(-1).mean())
     return float(-torch.logsumexp(logp.mean(0), dim=-1).mean())
