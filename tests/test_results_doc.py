@@ -27,3 +27,11 @@ def test_every_relative_link_of_the_docs_resolves():
         for target in [t.split(")")[0].split("#")[0] for t in text.split("](")[1:]]:
             if target and not target.startswith(("http", "mailto:")):
                 assert (doc.parent / target).exists(), f"{doc.relative_to(ROOT)} links to a missing {target}"
+
+
+def test_data_readme_names_every_committed_table():
+    text = (ROOT / "data" / "README.md").read_text()
+    tables = sorted(p for p in (ROOT / "data" / "full").rglob("*.csv") if "checkpoints" not in p.parts)
+    missing = [str(p.relative_to(ROOT)) for p in tables if f"`{p.name}`" not in text
+               and not (p.parent.name == "04_meta_dataset")]
+    assert not missing, f"data/README.md does not describe {missing}"
