@@ -11,13 +11,14 @@ runs ``--check``.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.io import load_table  # noqa: E402
+from lib.io import load_table, manifest_path  # noqa: E402
 from lib.trust_region_meta.figures import CLAIMS, claim_held  # noqa: E402
 
 FULL = ROOT / "data" / "full"
@@ -28,6 +29,36 @@ START, END = "<!-- verdicts:start (tools/write_results.py) -->", "<!-- verdicts:
 
 def table(stage: str, name: str):
     return load_table(FULL / stage / f"{name}.csv")
+
+
+def commit_of(stage: str, name: str) -> str:
+    """The short commit recorded in a table's manifest (the code that wrote it)."""
+    return json.loads(manifest_path(FULL / stage / f"{name}.csv").read_text()).get("commit", "?")[:7]
+
+
+def manifest(stage: str, name: str) -> dict:
+    return json.loads(manifest_path(FULL / stage / f"{name}.csv").read_text())
+
+
+def older(stage: str, name: str) -> bool:
+    """Whether a meta-test figure's table predates notebook 05's current validated models.
+
+    Decided from the data alone (no git needed): manifests written since 2026-12-02 record the
+    machine; a figure table without it next to a ``chosen.csv`` with it comes from the earlier
+    full run, whose meta-dataset and meta-models were replaced.
+    """
+    return "machine" not in manifest(stage, name) and "machine" in manifest("05_fqi_validation", "chosen")
+
+
+def provenance(stage: str, name: str) -> str:
+    """Which commit wrote the table, and a warning when a meta-test figure's tables predate
+    the meta-model it should use (notebook 05's ``chosen.csv``)."""
+    text = f"Tables: `data/full/{stage}/`, written at commit `{commit_of(stage, name)}`."
+    if stage in CLAIMS and older(stage, name):
+        text += (f" **Stale:** notebook 05's validated models were re-made at commit "
+                 f"`{commit_of('05_fqi_validation', 'chosen')}`; these runs used the meta-dataset and meta-model of "
+                 f"the earlier run. Re-run notebook {stage[:2]} at full profile to bring it in line.")
+    return text
 
 
 def ci(diff, lo, hi, fmt=".3g") -> str:
@@ -88,7 +119,10 @@ def figure(stage: str) -> tuple[str, str]:
             f"over {int(comparison.n_runs.max())} runs (relative: the difference over |best Fixed-KL|). "
             "The claim allows, per panel: "
             + "; ".join(f"{p}: {' or '.join(v)}" for p, v in CLAIMS[stage].items()) + ".\n\n" + md_table(shown)
-            + "\n\n" + "; ".join(f"{p}: {'holds' if h else 'does not hold'}" for p, h in held.items()) + ".")
+            + "\n\n" + "; ".join(f"{p}: {'holds' if h else 'does not hold'}" for p, h in held.items()) + ".\n\n"
+            + provenance(stage, "comparison"))
+    if "Stale" in provenance(stage, "comparison"):
+        word += " (stale: an earlier meta-model, see results)"
     return word, body
 
 
