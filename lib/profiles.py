@@ -13,10 +13,8 @@ import os
 from dataclasses import MISSING, dataclass, field, fields, replace
 
 from lib.bomrl.exact import AlgConfig
-from lib.bomrl.locomotion_study import check_method
 from lib.envs import check_env_name
 from lib.envs.frozen_lake import check_distribution
-from lib.envs.locomotion import check_family
 from lib.paths import PROFILES, check_profile  # noqa: F401  (re-exported: the profile names live in paths)
 from lib.policies import check_arch
 from lib.trpo import check_algo, check_kl_bound
@@ -431,6 +429,11 @@ def _validate_bomrl(cfg) -> None:
 
 
 def _validate_locomotion(cfg) -> None:
+    # Imported here, not at the top: they load MuJoCo (~0.5 s), which only a locomotion
+    # config needs; every other notebook imports this module at start-up.
+    from lib.bomrl.locomotion_study import check_method
+    from lib.envs.locomotion import check_family
+
     for fam in cfg.families:
         check_family(fam)
     for m in cfg.methods:
