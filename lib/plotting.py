@@ -166,8 +166,7 @@ def method_curves(curves, lambdas, panels, panel_col: str, title_fmt: str = "{}"
     fig.tight_layout()
     n = curves.groupby("method", sort=False)["n"].max()
     runs = "; ".join(f"{m}: {n[m]} {'dataset runs' if m.startswith('Random') else 'runs'}" for m in n.index)
-    fig.text(0.5, -0.01, f"bands: {level:.0%} t-interval of the mean over runs ({runs})".replace("%", " %"),
-             ha="center", va="top", fontsize=8)
+    caption(fig, f"bands: {level:.0%} t-interval of the mean over runs ({runs})".replace("%", " %"))
     return fig
 
 
@@ -365,9 +364,9 @@ def locomotion_intervals(intervals, seed_means, families, level: float = 0.9):
     axes[0, 0].invert_yaxis()  # shared: methods top to bottom in legend order
     n_tasks, n_seeds = int(intervals.n_tasks.max()), int(intervals.n_seeds.max())
     fig.tight_layout()
-    fig.text(0.5, -0.01, f"bar: {level:.0%} t-interval of the mean over {n_tasks} test tasks ({n_seeds} seed{'s' if n_seeds > 1 else ''} pooled; "
-             f"covers task variation only); tick: mean; circles: each seed's mean".replace("%", " %"),
-             ha="center", va="top", fontsize=8)
+    seeds = f"{n_seeds} seed{'s' if n_seeds > 1 else ''}"
+    caption(fig, f"bar: {level:.0%} t-interval of the mean over {n_tasks} test tasks ({seeds} pooled; covers task "
+                 f"variation only); tick: mean; circles: each seed's mean".replace("%", " %"))
     return fig
 
 

@@ -15,6 +15,7 @@ from lib.io import (
     sha256,
 )
 
+
 def test_save_table_writes_manifest_with_checksum_machine_and_git_state(tmp_path):
     df = pd.DataFrame({"a": [1, 2], "b": [0.1, 1 / 3]})
     path = save_table(df, tmp_path / "t.csv", params={"seed": 3})

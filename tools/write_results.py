@@ -15,11 +15,14 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.io import load_table, manifest_path  # noqa: E402
 from lib.trust_region_meta.figures import CLAIMS, claim_held  # noqa: E402
+from lib.trust_region_meta.validation import PAPER_CHOICE, pick_table  # noqa: E402
 
 FULL = ROOT / "data" / "full"
 RESULTS = ROOT / "docs" / "results.md"
@@ -33,7 +36,7 @@ def table(stage: str, name: str):
 
 def commit_of(stage: str, name: str) -> str:
     """The short commit recorded in a table's manifest (the code that wrote it)."""
-    return json.loads(manifest_path(FULL / stage / f"{name}.csv").read_text()).get("commit", "?")[:7]
+    return manifest(stage, name).get("commit", "?")[:7]
 
 
 def manifest(stage: str, name: str) -> dict:
@@ -61,6 +64,12 @@ def provenance(stage: str, name: str) -> str:
     return text
 
 
+def n_runs(perf) -> str:
+    """``"30 runs"`` (or ``"29-30 runs"``) from a table's ``n`` column."""
+    lo, hi = int(perf.n.min()), int(perf.n.max())
+    return f"{lo} runs" if lo == hi else f"{lo}-{hi} runs"
+
+
 def ci(diff, lo, hi, fmt=".3g") -> str:
     return f"{diff:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
 
@@ -83,24 +92,24 @@ def sweep() -> tuple[str, str]:
     word = f"**reproduced**: the best fixed λ differs between the {len(best)} problems" if distinct == len(best) \
         else f"best λ shared by {len(best) - distinct + 1} problems"
     body = ("Final return (mean of the last 3 steps, mean over runs) of the best and the worst fixed λ per "
-            "environment, 30 runs each:\n\n" + "\n".join(f"* {x}" for x in lines))
+            f"environment, {n_runs(perf)} each:\n\n" + "\n".join(f"* {x}" for x in lines))
     return word, body
 
 
+PAPER_SCORE = "paper's pick: score"  # the column of validation.pick_table
+
+
 def validation() -> tuple[str, str]:
-    chosen = table("05_fqi_validation", "chosen")
-    scores = table("05_fqi_validation", "scores")
-    paper = {"minigolf": (3, 1e-3), "cartpole": (1, 5e-5)}
+    picks = pick_table(table("05_fqi_validation", "chosen"), table("05_fqi_validation", "scores"))
     lines, same = [], 0
-    for r in chosen.itertuples():
+    for _, r in picks.iterrows():
         text = f"{r.env}: validated (H = {r.fqi_horizon}, ψ = {r.min_split:g}), score {r.score:.3g}"
-        if r.env in paper:
-            h, psi = paper[r.env]
-            s = scores[(scores.env == r.env) & (scores.fqi_horizon == h) & ((scores.min_split - psi).abs() < 1e-12)]
-            text += f"; the paper's (H = {h}, ψ = {psi:g}) scores {s.score.mean():.3g}"
-            same += int(r.fqi_horizon == h and abs(r.min_split - psi) < 1e-12)
+        if r.env in PAPER_CHOICE:
+            h, psi = PAPER_CHOICE[r.env]
+            text += f"; the paper's (H = {h}, ψ = {psi:g}) scores {r[PAPER_SCORE]:.3g}"
+            same += int(r.fqi_horizon == h and np.isclose(r.min_split, psi))
         lines.append(text)
-    word = f"the paper's pick is validated for {same} of {len(paper)} environments"
+    word = f"the paper's pick is validated for {same} of {len(PAPER_CHOICE)} environments"
     return word, "Mean return over the validation runs of every (H, ψ):\n\n" + "\n".join(f"* {x}" for x in lines)
 
 
@@ -121,7 +130,7 @@ def figure(stage: str) -> tuple[str, str]:
             + "; ".join(f"{p}: {' or '.join(v)}" for p, v in CLAIMS[stage].items()) + ".\n\n" + md_table(shown)
             + "\n\n" + "; ".join(f"{p}: {'holds' if h else 'does not hold'}" for p, h in held.items()) + ".\n\n"
             + provenance(stage, "comparison"))
-    if "Stale" in provenance(stage, "comparison"):
+    if older(stage, "comparison"):
         word += " (stale: an earlier meta-model, see results)"
     return word, body
 

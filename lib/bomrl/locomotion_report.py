@@ -85,10 +85,15 @@ def gradient_check(family: str, seed: int, h: float = 1e-5, n_dirs: int = 3) -> 
     return table, float(info["stationarity"])
 
 
+def iteration_seconds(history: pd.DataFrame) -> pd.Series:
+    """Wall seconds of each meta-iteration: sampling + adaptation + outer step."""
+    return history[["sample_s", "adapt_s", "outer_s"]].sum(axis=1)
+
+
 def iteration_cost(history: pd.DataFrame) -> pd.DataFrame:
     """Median wall seconds per meta-iteration per (family, method): ``iter_s`` and its parts
     ``sample_s, adapt_s, outer_s``."""
-    history = history.assign(iter_s=history[["sample_s", "adapt_s", "outer_s"]].sum(axis=1))
+    history = history.assign(iter_s=iteration_seconds(history))
     parts = ["iter_s", "sample_s", "adapt_s", "outer_s"]
     return history.groupby(["family", "method"], sort=False)[parts].median().reset_index()
 
@@ -98,7 +103,7 @@ def training_report(history: pd.DataFrame, cost: pd.DataFrame, slow: float = 5.0
     ``slow`` times their item's median (the machine busy with other work); how far BO-MRL
     (KL)'s inner solution is from stationary (median and 90th percentile of the relative
     gradient, 0 at an exact maximiser)."""
-    it = history[["sample_s", "adapt_s", "outer_s"]].sum(axis=1)
+    it = iteration_seconds(history)
     n_slow = int((it > slow * it.groupby([history.family, history.method]).transform("median")).sum())
     stat = history.loc[history.method == "BO-MRL (KL)", "stationarity"]
     return "\n".join([

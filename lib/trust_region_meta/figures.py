@@ -20,8 +20,13 @@ import pandas as pd
 
 from lib import paths
 from lib.io import load_table, save_table
-from lib.trust_region_meta.meta_kl import (compare_runs, compare_to_fixed, method_tables, random_kl_runs,
-                                           run_figure)
+from lib.trust_region_meta.meta_kl import (
+    compare_runs,
+    compare_to_fixed,
+    method_tables,
+    random_kl_runs,
+    run_figure,
+)
 
 if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
     from lib.profiles import MetaConfig
@@ -54,8 +59,8 @@ def _dataset(cfg: "MetaConfig", env: str):
     return paths.data_dir(cfg.profile, "04_meta_dataset") / f"{env}.csv"
 
 
-def _meta_runs(cfg, stage, env, archs, algo="xTRPO"):
-    choice = _chosen(cfg).loc[env]
+def _meta_runs(cfg, stage, env, archs, chosen: pd.DataFrame, algo="xTRPO"):
+    choice = chosen.loc[env]
     return run_figure(cfg, env, archs, int(choice.fqi_horizon), choice.min_split, _dataset(cfg, env),
                       paths.cache_dir(cfg.profile, stage), paths.cache_dir(cfg.profile, FIXED_STAGE), algo=algo)
 
@@ -78,8 +83,9 @@ def figure_tables(cfg: "MetaConfig", stage: str, panels: list[tuple[str, list]],
     if panel_by not in ("env", "arch"):
         raise ValueError(f"panel_by must be 'env' or 'arch', got {panel_by!r}")
     meta, fixed, random_runs = [], [], []
+    chosen = _chosen(cfg)
     for env, archs in panels:
-        m, f = _meta_runs(cfg, stage, env, archs)
+        m, f = _meta_runs(cfg, stage, env, archs, chosen)
         meta.append(m)
         fixed.append(f)
         random_runs.append(random_kl_runs(load_table(_dataset(cfg, env)), env))
@@ -106,8 +112,9 @@ def xtrpo_ablation(cfg: "MetaConfig", stage: str, meta: pd.DataFrame, level: flo
     (mean final returns), ``diff, lo, hi`` (paired bootstrap CI of xTRPO minus TRPO).
     """
     rows, runs = [], []
+    chosen = _chosen(cfg)
     for env in cfg.envs:
-        m_trpo, _ = _meta_runs(cfg, stage, env, [(0, 0)], algo="TRPO")
+        m_trpo, _ = _meta_runs(cfg, stage, env, [(0, 0)], chosen, algo="TRPO")
         runs.append(m_trpo.assign(panel=env))
         d = compare_runs(meta[meta.panel == env], runs[-1], "final", level, seed=cfg.seed)
         rows.append(dict(env=env, xtrpo=d["a"], trpo=d["b"], diff=d["diff"], lo=d["lo"], hi=d["hi"]))
