@@ -21,7 +21,6 @@ agreement measures how much that choice matters, not a bug.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import numpy as np
@@ -31,7 +30,7 @@ from common import OUT, missing_peer_note, peer_version  # noqa: E402  (sets sys
 from lib.io import save_table  # noqa: E402
 from lib.paths import DATA  # noqa: E402
 from lib.profiles import KL_GRID_PAPER  # noqa: E402
-from lib.trust_region_meta.fqi import fit_fqi  # noqa: E402
+from lib.trust_region_meta.fqi import fit_fqi, leaf_size  # noqa: E402
 from lib.trust_region_meta.metadataset import NEXT, PHI  # noqa: E402
 
 PSI = 1e-3
@@ -48,7 +47,7 @@ def snap(kl: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return np.abs(np.log10(kl)[:, None] - np.log10(grid)[None, :]).argmin(axis=1)
 
 
-def mushroom_fqi(phi, action, reward, phi_next, grid, horizon: int, min_split: int, seed: int = 0):
+def mushroom_fqi(phi, action, reward, phi_next, grid, horizon: int, min_leaf: int, seed: int = 0):
     """MushroomRL's FQI with an ExtraTreesRegressor per action; returns the fitted agent."""
     from mushroom_rl.algorithms.value import FQI
     from mushroom_rl.core import MDPInfo
@@ -59,7 +58,7 @@ def mushroom_fqi(phi, action, reward, phi_next, grid, horizon: int, min_split: i
     d = phi.shape[1]
     info = MDPInfo(Box(np.full(d, -np.inf), np.full(d, np.inf)), Discrete(len(grid)), gamma=1.0, horizon=horizon)
     params = dict(input_shape=(d,), n_actions=len(grid), n_estimators=N_ESTIMATORS,
-                  min_samples_split=min_split, max_features=1.0, bootstrap=False, random_state=seed, n_jobs=1)
+                  min_samples_leaf=min_leaf, max_features=1.0, bootstrap=False, random_state=seed, n_jobs=1)
     agent = FQI(info, EpsGreedy(0.0), ExtraTreesRegressor, n_iterations=horizon, approximator_params=params,
                 quiet=True)
     n = len(phi)
@@ -76,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     phi, kl, reward, phi_next = load()
     grid = np.asarray(KL_GRID_PAPER)
-    min_split = max(2, math.ceil(PSI * len(phi)))
+    min_leaf = leaf_size(PSI, len(phi))
     action = snap(kl, grid)
     have_peer = peer_version("mushroom_rl") is not None
     rows = []
@@ -88,9 +87,9 @@ def main() -> None:
             t_ours.append(time.perf_counter() - start)
             if have_peer:
                 start = time.perf_counter()
-                peer = mushroom_fqi(phi, action, reward, phi_next, grid, horizon, min_split)
+                peer = mushroom_fqi(phi, action, reward, phi_next, grid, horizon, min_leaf)
                 t_peer.append(time.perf_counter() - start)
-        row = dict(H=horizon, n_tuples=len(phi), min_split=min_split, ours_fit_s=float(np.median(t_ours)))
+        row = dict(H=horizon, n_tuples=len(phi), min_leaf=min_leaf, ours_fit_s=float(np.median(t_ours)))
         greedy_ours = ours.greedy(phi)
         if have_peer:
             greedy_peer = grid[np.argmax(peer.approximator.predict(phi), axis=1)]

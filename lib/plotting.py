@@ -176,16 +176,16 @@ def validation_heatmaps(scores, envs, paper_choice: dict, chosen=None):
     fig, axes = plt.subplots(1, len(envs), figsize=(5.4 * len(envs), 3.6), squeeze=False)
     for j, env in enumerate(envs):
         ax = axes[0, j]
-        table = scores[scores.env == env].pivot(index="fqi_horizon", columns="min_split", values="score")
+        table = scores[scores.env == env].pivot(index="fqi_horizon", columns="min_leaf", values="score")
         sns.heatmap(table, annot=True, fmt=".3g", cmap="viridis", ax=ax, cbar=True,
                     cbar_kws={"label": "mean return over validation runs"}, annot_kws={"fontsize": 7})
         ax.set_title(f"{env}: validation score of each (H, ψ)")
-        ax.set_xlabel("minimum split ψ (fraction of the tuples)")
+        ax.set_xlabel("minimum leaf fraction ψ (of the tuples)")
         ax.set_ylabel("FQI horizon H")
         marks = []
         if chosen is not None and env in set(chosen.env):
             c = chosen[chosen.env == env].iloc[0]
-            marks.append(((int(c.fqi_horizon), c.min_split), dict(edgecolor="black", lw=3), "validated pick (best score)"))
+            marks.append(((int(c.fqi_horizon), c.min_leaf), dict(edgecolor="black", lw=3), "validated pick (best score)"))
         if env in paper_choice:
             marks.append((paper_choice[env], dict(edgecolor="red", lw=2, linestyle="--"), "paper's pick"))
         for (h, psi), style, label in marks:

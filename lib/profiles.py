@@ -101,7 +101,7 @@ class MetaConfig:
             trajectory of the meta-dataset (tuples = product).
         train_archs: architectures sampled during collection (held-out ones excluded).
         test_updates: updates of a meta-test run (Cartpole: 45 > 15 collected).
-        fqi_horizons, fqi_min_splits: meta-validation grid of H and psi.
+        fqi_horizons, fqi_min_leaves: meta-validation grid of H and psi.
         n_estimators: Extra Trees per forest.
         n_val_runs, val_updates: meta-validation runs (held-out tasks) and their length.
         n_test_runs: runs per configuration in Figures 1-3 (30 in the paper).
@@ -124,7 +124,7 @@ class MetaConfig:
         "cartpole": _all_archs(exclude=((1, 16), (3, 64)))})
     test_updates: dict = field(default_factory=lambda: {"elikoeidis": 10, "minigolf": 35, "cartpole": 45})
     fqi_horizons: tuple = (1, 2, 3, 4, 5)
-    fqi_min_splits: tuple = (5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2)
+    fqi_min_leaves: tuple = (5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2)
     n_estimators: int = 100
     n_val_runs: int = 10
     val_updates: dict = field(default_factory=lambda: {"elikoeidis": 10, "minigolf": 35, "cartpole": 15})
@@ -253,7 +253,7 @@ _QUICK = {
         collect_updates={"elikoeidis": 10, "minigolf": 8, "cartpole": 5},
         test_updates={"elikoeidis": 10, "minigolf": 10, "cartpole": 10},
         val_updates={"elikoeidis": 10, "minigolf": 8, "cartpole": 5},
-        fqi_horizons=(1, 3), fqi_min_splits=(1e-3, 1e-2), n_estimators=20,
+        fqi_horizons=(1, 3), fqi_min_leaves=(1e-3, 1e-2), n_estimators=20,
         n_val_runs=3, n_test_runs=4, max_points=400),
     "bomrl": dict(goal_radii=(1, 6), n_train_tasks=30, n_test_tasks=30, checkpoints=(0, 5, 20),
                   batch_size=10, n_seeds=2, n_adapt_steps=3),
@@ -400,7 +400,7 @@ def _validate(cfg) -> None:
         if len(cfg.kl_range) != 2 or not 0 < cfg.kl_range[0] < cfg.kl_range[1]:
             raise ValueError(f"kl_range must be (low, high) with 0 < low < high, got {cfg.kl_range}")
         for h in cfg.fqi_horizons:
-            for psi in cfg.fqi_min_splits:
+            for psi in cfg.fqi_min_leaves:
                 check_fqi_params(h, psi)
         for env in cfg.envs:
             for a in cfg.train_archs[env]:

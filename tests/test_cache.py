@@ -82,7 +82,7 @@ def test_a_cfg_field_changes_the_key_and_parallelism_does_not():
     from lib.trust_region_meta.meta_kl import meta_kl_run
 
     base = dict(env="cartpole", split="val", run=0, arch=(0, 0), n_updates=3, n_traj=4, seed=0,
-                dataset_path="d.csv", kl_grid=(0.01, 0.1), horizon=2, min_split=1e-3, n_estimators=20)
+                dataset_path="d.csv", kl_grid=(0.01, 0.1), horizon=2, min_leaf=1e-3, n_estimators=20)
     key = lambda **kw: job_key(meta_kl_run, {**base, **kw})  # noqa: E731
     assert len({key(), key(n_estimators=21), key(kl_grid=(1.0,)), key(max_points=10)}) == 4
     cfg = resolve("meta", "quick")

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lib.trust_region_meta.fqi import fit_fqi
+from lib.trust_region_meta.fqi import distinct_psis, fit_fqi, leaf_size
 
 # 5-state chain, two actions encoded as lambdas: 0.01 = "left", 1.0 = "right".
 # Right from state 4 pays 1 and stays; left from state 0 pays 0.2 and stays; else 0.
@@ -25,7 +25,7 @@ def chain_dataset():
 @pytest.mark.parametrize("horizon", [1, 8])
 def test_fqi_recovers_the_greedy_action(horizon):
     phi, a, r, phi_next, feats = chain_dataset()
-    models = fit_fqi(phi, a, r, phi_next, GRID, horizon=horizon, min_split=0.01,
+    models = fit_fqi(phi, a, r, phi_next, GRID, horizon=horizon, min_leaf=0.01,
                      n_estimators=50, gamma=0.9, seed=0)
     model = models[-1]
     greedy = model.greedy(feats(np.arange(5.0)))
@@ -51,6 +51,33 @@ def test_fqi_recovers_the_greedy_action(horizon):
 def test_bad_fqi_parameters_are_named():
     phi, a, r, phi_next, _ = chain_dataset()
     with pytest.raises(ValueError, match="H must be an integer >= 1, got 0"):
-        fit_fqi(phi, a, r, phi_next, GRID, horizon=0, min_split=0.1)
+        fit_fqi(phi, a, r, phi_next, GRID, horizon=0, min_leaf=0.1)
     with pytest.raises(ValueError, match="got 5"):
-        fit_fqi(phi, a, r, phi_next, GRID, horizon=1, min_split=5)
+        fit_fqi(phi, a, r, phi_next, GRID, horizon=1, min_leaf=5)
+
+
+@pytest.mark.parametrize("psi, expected", [(0.01, 2), (0.05, 10), (0.2, 40)])
+def test_psi_is_the_minimum_leaf_fraction(psi, expected):
+    """Every leaf of every tree holds at least ceil(psi * n) training tuples (the paper's psi, Sec. 2.1),
+    and the smallest leaf holds fewer than twice that many (the bound binds: trees grow as far as it allows)."""
+    rng = np.random.default_rng(0)
+    n = 200
+    phi, phi_next = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
+    kl, reward = rng.choice(GRID, n), rng.normal(size=n)
+    model = fit_fqi(phi, kl, reward, phi_next, GRID, horizon=2, min_leaf=psi, n_estimators=5, seed=0)[-1]
+    assert leaf_size(psi, n) == expected
+    for tree in model.forest.estimators_:
+        t = tree.tree_
+        leaves = t.children_left == -1
+        assert t.n_node_samples[leaves].min() >= expected
+    assert min(tree.tree_.n_node_samples[tree.tree_.children_left == -1].min()
+               for tree in model.forest.estimators_) < 2 * expected
+
+
+def test_psis_of_the_same_leaf_size_are_one_model():
+    """On 7 000 tuples psi = 5e-5 and 1e-4 both mean leaves of 1: one of them is kept."""
+    grid = (5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2)
+    assert [leaf_size(p, 7000) for p in grid] == [1, 1, 4, 7, 35, 70]
+    assert distinct_psis(grid, 7000) == (5e-5, 5e-4, 1e-3, 5e-3, 1e-2)
+    assert distinct_psis(grid, 15000) == grid
+    assert distinct_psis(grid, 100) == (5e-5,)

@@ -60,7 +60,7 @@ def test_random_kl_runs_appends_the_last_return():
 
 
 def test_validation_scores_and_choice():
-    val = pd.DataFrame(dict(env="e", fqi_horizon=[1, 1, 3, 3], min_split=[0.1, 0.1, 0.1, 0.1],
+    val = pd.DataFrame(dict(env="e", fqi_horizon=[1, 1, 3, 3], min_leaf=[0.1, 0.1, 0.1, 0.1],
                             run=[0, 1, 0, 1], ret=[1.0, 2.0, 5.0, 6.0]))
     scores = validation_scores(val)
     assert list(scores.score) == [1.5, 5.5]

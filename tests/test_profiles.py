@@ -27,7 +27,7 @@ def test_bad_parameters_name_the_bad_value(call, match):
 
 @pytest.mark.parametrize("override,match", [
     (dict(fqi_horizons=(0, 1)), r"fqi_horizons\[0\] must be >= 1, got 0"),
-    (dict(fqi_min_splits=(2.0,)), "got 2.0"),
+    (dict(fqi_min_leaves=(2.0,)), "got 2.0"),
     (dict(kl_range=(0.5, 0.1)), "kl_range"),
     (dict(envs=("pong",)), "'pong'"),
 ])
@@ -40,8 +40,8 @@ def test_meta_full_is_paper_scale():
     cfg = resolve("meta", "full")
     assert [cfg.tuples(e) for e in cfg.envs] == [100, 7000, 15000]
     assert cfg.n_traj == {"elikoeidis": 8, "minigolf": 64, "cartpole": 64}
-    assert (3, 1e-3) in [(h, p) for h in cfg.fqi_horizons for p in cfg.fqi_min_splits]
-    assert (1, 5e-5) in [(h, p) for h in cfg.fqi_horizons for p in cfg.fqi_min_splits]
+    assert (3, 1e-3) in [(h, p) for h in cfg.fqi_horizons for p in cfg.fqi_min_leaves]
+    assert (1, 5e-5) in [(h, p) for h in cfg.fqi_horizons for p in cfg.fqi_min_leaves]
     assert (2, 32) not in cfg.train_archs["minigolf"] and (3, 64) not in cfg.train_archs["cartpole"]
 
 

@@ -53,6 +53,21 @@ def older(stage: str, name: str) -> bool:
     return "machine" not in manifest(stage, name) and "machine" in manifest("05_fqi_validation", "chosen")
 
 
+META_STAGES = ("04_meta_dataset", "05_fqi_validation", "06_figure1", "07_figure2", "08_figure3")
+
+
+def before_round_two(stage: str, name: str) -> bool:
+    """Whether a paper-1 meta-learning table was written before round two (issue 16: ψ read as the
+    minimum leaf size, metafeatures conditioned on repeated states, ...). Decided from the data:
+    the configs of round two name their ψ grid ``fqi_min_leaves``; earlier ones ``fqi_min_splits``."""
+    return stage in META_STAGES and "fqi_min_leaves" not in manifest(stage, name).get("params", {})
+
+
+ROUND_ONE_NOTE = (" **Before round two:** these tables were written by the code before issue 16 (ψ read as "
+                  "scikit-learn's `min_samples_split`, k-NN metafeatures floored on repeated states, Fixed-KL chosen "
+                  "on the test runs); the current code has not been run at full profile yet.")
+
+
 def provenance(stage: str, name: str) -> str:
     """Which commit wrote the table, and a warning when a meta-test figure's tables predate
     the meta-model it should use (notebook 05's ``chosen.csv``)."""
@@ -61,6 +76,8 @@ def provenance(stage: str, name: str) -> str:
         text += (f" **Stale:** notebook 05's validated models were re-made at commit "
                  f"`{commit_of('05_fqi_validation', 'chosen')}`; these runs used the meta-dataset and meta-model of "
                  f"the earlier run. Re-run notebook {stage[:2]} at full profile to bring it in line.")
+    if before_round_two(stage, name):
+        text += ROUND_ONE_NOTE
     return text
 
 
@@ -100,17 +117,26 @@ PAPER_SCORE = "paper's pick: score"  # the column of validation.pick_table
 
 
 def validation() -> tuple[str, str]:
-    picks = pick_table(table("05_fqi_validation", "chosen"), table("05_fqi_validation", "scores"))
+    old = before_round_two("05_fqi_validation", "chosen")
+    chosen, scores = (table("05_fqi_validation", n).rename(columns={"min_split": "min_leaf"}) for n in ("chosen", "scores"))
+    params = manifest("05_fqi_validation", "chosen")["params"]
+    tuples = {e: params["collect_trajectories"][e] * params["collect_updates"][e] for e in params["envs"]}
+    picks = pick_table(chosen, scores, tuples)
     lines, same = [], 0
     for _, r in picks.iterrows():
-        text = f"{r.env}: validated (H = {r.fqi_horizon}, ψ = {r.min_split:g}), score {r.score:.3g}"
+        text = f"{r.env}: validated (H = {r.fqi_horizon}, ψ = {r.min_leaf:g}), score {r.score:.3g}"
         if r.env in PAPER_CHOICE:
             h, psi = PAPER_CHOICE[r.env]
             text += f"; the paper's (H = {h}, ψ = {psi:g}) scores {r[PAPER_SCORE]:.3g}"
-            same += int(r.fqi_horizon == h and np.isclose(r.min_split, psi))
+            same += int(r.fqi_horizon == h and np.isclose(r.min_leaf, psi))
         lines.append(text)
     word = f"the paper's pick is validated for {same} of {len(PAPER_CHOICE)} environments"
-    return word, "Mean return over the validation runs of every (H, ψ):\n\n" + "\n".join(f"* {x}" for x in lines)
+    reading = "ψ read as a minimum split (before round two)" if old else "ψ = minimum leaf fraction"
+    body = f"Mean return over the validation runs of every (H, ψ), {reading}:\n\n" + "\n".join(f"* {x}" for x in lines)
+    if old:
+        word += " (before round two)"
+        body += "\n\n" + ROUND_ONE_NOTE.strip()
+    return word, body
 
 
 def figure(stage: str) -> tuple[str, str]:
@@ -132,6 +158,8 @@ def figure(stage: str) -> tuple[str, str]:
             + provenance(stage, "comparison"))
     if older(stage, "comparison"):
         word += " (stale: an earlier meta-model, see results)"
+    elif before_round_two(stage, "comparison"):
+        word += " (before round two, see results)"
     return word, body
 
 
@@ -141,6 +169,9 @@ def ablation() -> tuple[str, str]:
     word = "no significant difference in any environment" if not sig else "; ".join(f"{e}: {v}" for e, v in sig)
     body = "Final return of Meta-KL with xTRPO minus with TRPO, paired bootstrap 90 % interval:\n\n" + "\n".join(
         f"* {r.env}: {r.xtrpo:.3g} vs {r.trpo:.3g}, {ci(r.diff, r.lo, r.hi)}" for r in ab.itertuples())
+    if before_round_two("06_figure1", "ablation_xtrpo_vs_trpo"):
+        word += " (before round two, see results)"
+        body += "\n\n" + ROUND_ONE_NOTE.strip()
     return word, body
 
 

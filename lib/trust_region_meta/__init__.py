@@ -28,7 +28,7 @@ paper                  code                            meaning
 Λ                      ``kl_grid``                     the finite set of trust-region sizes
 φ(B_t)                 ``phi:*`` columns               metafeatures of batches (not parameters)
 l_t                    ``meta_reward``                 one-step gain Ĵ_{t+1} − Ĵ_t
-H, ψ                   ``fqi_horizon``, ``min_split``  FQI iterations, minimum split (fraction)
+H, ψ                   ``fqi_horizon``, ``min_leaf``  FQI iterations, minimum leaf size (fraction)
 N, T                   ``n_traj``, ``n_updates``       trajectories per batch, updates per run
 MLP(h, n)              ``arch=(h, n)``                 Gaussian MLP policy, h hidden layers of n
 J                      ``ret``                         undiscounted return of one trajectory

@@ -61,7 +61,7 @@ def _dataset(cfg: "MetaConfig", env: str):
 
 def _meta_runs(cfg, stage, env, archs, chosen: pd.DataFrame, algo="xTRPO"):
     choice = chosen.loc[env]
-    return run_figure(cfg, env, archs, int(choice.fqi_horizon), choice.min_split, _dataset(cfg, env),
+    return run_figure(cfg, env, archs, int(choice.fqi_horizon), choice.min_leaf, _dataset(cfg, env),
                       paths.cache_dir(cfg.profile, stage), paths.cache_dir(cfg.profile, FIXED_STAGE), algo=algo)
 
 

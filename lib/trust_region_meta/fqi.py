@@ -10,13 +10,17 @@ log scale it is sampled on).
   goes on after the last collected step, and the meta-test runs are longer). The max is
   one batched ``predict`` over every (phi', lambda') pair.
 
-The minimum split psi is scikit-learn's fractional ``min_samples_split``
-(``max(2, ceil(psi * n))`` samples). The meta-policy is greedy:
+psi is the paper's "ratio between the minimum number of nodes in each leaf and the total
+number of nodes" (Sec. 2.1): every leaf holds at least ``leaf_size(psi, n) = max(1, ceil(psi * n))``
+of the n training tuples (scikit-learn's ``min_samples_leaf``, passed as that integer). Two psi
+of a grid can give the same leaf size on a small dataset (1e-4 and 5e-5 both give 1 on 7 000
+tuples); :func:`distinct_psis` keeps one psi per leaf size. The meta-policy is greedy:
 ``lambda_hat(phi) = argmax_{lambda in Lambda} Q_H(phi, lambda)``, evaluated for all
 lambdas in one ``predict``.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,13 +34,13 @@ class FQIModel:
     Attributes:
         forest: the ExtraTreesRegressor of the last iteration.
         kl_grid: (n_actions,) the finite action set Lambda.
-        horizon: H. min_split: psi.
+        horizon: H. min_leaf: psi, the minimum leaf size as a fraction of the tuples.
     """
 
     forest: ExtraTreesRegressor
     kl_grid: np.ndarray
     horizon: int
-    min_split: float
+    min_leaf: float
 
     def q_values(self, phi: np.ndarray) -> np.ndarray:
         """Q_H(phi, lambda) for every lambda in the grid: (n, n_actions) for phi (n, d)."""
@@ -61,14 +65,29 @@ def q_table(forest, phi: np.ndarray, kl_grid: np.ndarray) -> np.ndarray:
     return forest.predict(x).reshape(n, m)
 
 
-def check_fqi_params(horizon: int, min_split: float) -> None:
+def check_fqi_params(horizon: int, min_leaf: float) -> None:
     if int(horizon) != horizon or horizon < 1:
         raise ValueError(f"FQI horizon H must be an integer >= 1, got {horizon!r}")
-    if not 0 < min_split <= 1:
-        raise ValueError(f"minimum split psi must be a fraction in (0, 1], got {min_split!r}")
+    if not 0 < min_leaf < 1:
+        raise ValueError(f"minimum leaf fraction psi must be in (0, 1), got {min_leaf!r}")
 
 
-def fit_fqi(phi, kl, reward, phi_next, kl_grid, horizon: int, min_split: float,
+def leaf_size(psi: float, n: int) -> int:
+    """Minimum samples per leaf for the fraction psi of n tuples: ``max(1, ceil(psi * n))``."""
+    return max(1, math.ceil(psi * n - 1e-9))
+
+
+def distinct_psis(psis, n: int) -> tuple:
+    """The psi of ``psis`` that give distinct leaf sizes on n tuples (the smallest psi of each)."""
+    kept, sizes = [], set()
+    for psi in sorted(psis):
+        if leaf_size(psi, n) not in sizes:
+            kept.append(psi)
+            sizes.add(leaf_size(psi, n))
+    return tuple(kept)
+
+
+def fit_fqi(phi, kl, reward, phi_next, kl_grid, horizon: int, min_leaf: float,
             n_estimators: int = 100, gamma: float = 1.0, seed: int = 0,
             n_jobs: int = 1) -> list[FQIModel]:
     """Run H iterations of FQI and return the models Q_1..Q_H (one fit serves every H <= horizon).
@@ -76,22 +95,23 @@ def fit_fqi(phi, kl, reward, phi_next, kl_grid, horizon: int, min_split: float,
     Args:
         phi: (n, d) meta-states; kl: (n,) meta-actions taken; reward: (n,) meta-rewards;
         phi_next: (n, d) next meta-states; kl_grid: (n_actions,) Lambda for the max and
-        the greedy policy; horizon: H; min_split: psi; gamma: meta-discount (1 in the paper).
+        the greedy policy; horizon: H; min_leaf: psi (leaves hold >= :func:`leaf_size` tuples);
+        gamma: meta-discount (1 in the paper).
     Returns:
         ``[Q_1, ..., Q_H]`` as :class:`FQIModel`.
     """
-    check_fqi_params(horizon, min_split)
+    check_fqi_params(horizon, min_leaf)
     phi, phi_next = np.asarray(phi, float), np.asarray(phi_next, float)
     reward, kl_grid = np.asarray(reward, float), np.asarray(kl_grid, float)
     x = design(phi, np.asarray(kl, float))
     target = reward
     models = []
     for h in range(1, horizon + 1):
-        forest = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_split=min_split,
+        forest = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=leaf_size(min_leaf, len(x)),
                                      max_features=1.0, bootstrap=False,
                                      random_state=seed + h, n_jobs=n_jobs)
         forest.fit(x, target)
-        models.append(FQIModel(forest, kl_grid, h, min_split))
+        models.append(FQIModel(forest, kl_grid, h, min_leaf))
         if h < horizon:
             target = reward + gamma * q_table(forest, phi_next, kl_grid).max(axis=1)
     return models

@@ -27,16 +27,16 @@ from lib.trust_region_meta.metadataset import NEXT, PHI, sample_arch
 _MODELS: dict = {}
 
 
-def fit_models(dataset: pd.DataFrame, kl_grid, horizon: int, min_split: float,
+def fit_models(dataset: pd.DataFrame, kl_grid, horizon: int, min_leaf: float,
                n_estimators: int = 100, seed: int = 0) -> list[FQIModel]:
     """FQI Q_1..Q_horizon on a meta-dataset table (columns of :mod:`lib.trust_region_meta.metadataset`)."""
     return fit_fqi(dataset[PHI].to_numpy(), dataset.kl_bound.to_numpy(),
                    dataset.meta_reward.to_numpy(), dataset[NEXT].to_numpy(),
-                   np.asarray(kl_grid, dtype=float), horizon, min_split,
+                   np.asarray(kl_grid, dtype=float), horizon, min_leaf,
                    n_estimators=n_estimators, seed=seed)
 
 
-def cached_model(dataset_path: str, kl_grid, horizon: int, min_split: float,
+def cached_model(dataset_path: str, kl_grid, horizon: int, min_leaf: float,
                  n_estimators: int, seed: int, fit_horizon: int | None = None) -> FQIModel:
     """Q_horizon fitted on the dataset file, memoised per process (by file identity).
 
@@ -44,10 +44,10 @@ def cached_model(dataset_path: str, kl_grid, horizon: int, min_split: float,
     way (Q_h does not depend on how many iterations follow it).
     """
     stat = os.stat(dataset_path)
-    base = (dataset_path, stat.st_mtime_ns, stat.st_size, tuple(kl_grid), min_split, n_estimators, seed)
+    base = (dataset_path, stat.st_mtime_ns, stat.st_size, tuple(kl_grid), min_leaf, n_estimators, seed)
     if base + (horizon,) not in _MODELS:
         models = fit_models(pd.read_csv(dataset_path), kl_grid, max(horizon, fit_horizon or 0),
-                            min_split, n_estimators, seed)
+                            min_leaf, n_estimators, seed)
         _MODELS.clear()  # one chain per process: fully grown forests take ~200 MB each
         for model in models:
             _MODELS[base + (model.horizon,)] = model
@@ -55,17 +55,17 @@ def cached_model(dataset_path: str, kl_grid, horizon: int, min_split: float,
 
 
 def meta_kl_run(env: str, split: str, run: int, arch, n_updates: int, n_traj: int, seed: int,
-                dataset_path: str, kl_grid, horizon: int, min_split: float,
+                dataset_path: str, kl_grid, horizon: int, min_leaf: float,
                 n_estimators: int = 100, fqi_seed: int = 0, algo: str = "xTRPO",
                 max_points: int = 2000, fit_horizon: int | None = None) -> pd.DataFrame:
     """One learning run with lambda_t chosen greedily by the FQI model (per-step table)."""
-    model = cached_model(dataset_path, kl_grid, horizon, min_split, n_estimators, fqi_seed, fit_horizon)
+    model = cached_model(dataset_path, kl_grid, horizon, min_leaf, n_estimators, fqi_seed, fit_horizon)
     task, key = run_setup(env, split, seed, run)
     df = learn(env, task, lambda t, phi: model.greedy(phi), algo, arch=arch, n_updates=n_updates,
                n_traj=n_traj, seed=seed, key=key, with_features=True, max_points=max_points)
     df.insert(3, "run", run)
     df.insert(4, "fqi_horizon", horizon)
-    df.insert(5, "min_split", min_split)
+    df.insert(5, "min_leaf", min_leaf)
     return df
 
 
@@ -94,21 +94,21 @@ def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, 
         concatenated per-step tables.
     """
     dataset_digest = sha256(dataset_path)
-    n_splits = len({min_split for _, min_split in models})
+    n_splits = len({min_leaf for _, min_leaf in models})
     by_split = n_splits > 1 and n_splits >= n_jobs
     jobs = []
-    for horizon, min_split in models:
+    for horizon, min_leaf in models:
         for run, arch in zip(runs, archs):
             jobs.append(dict(
-                label=f"{env}-{split}-H{horizon}-psi{min_split:g}-r{run}",
+                label=f"{env}-{split}-H{horizon}-psi{min_leaf:g}-r{run}",
                 ignore=("dataset_path", "fit_horizon"), extra={"dataset_sha256": dataset_digest},
                 kwargs=dict(env=env, split=split, run=run, arch=tuple(arch), n_updates=n_updates,
                             n_traj=n_traj, seed=seed, dataset_path=str(dataset_path),
-                            kl_grid=tuple(kl_grid), horizon=horizon, min_split=min_split,
+                            kl_grid=tuple(kl_grid), horizon=horizon, min_leaf=min_leaf,
                             n_estimators=n_estimators, fqi_seed=fqi_seed, algo=algo,
                             max_points=max_points, fit_horizon=max(h for h, _ in models))))
             if by_split:
-                jobs[-1]["group"] = f"psi{min_split:g}"
+                jobs[-1]["group"] = f"psi{min_leaf:g}"
     parts = map_resumable(meta_kl_run, jobs, cache_dir, n_workers=n_jobs, desc=f"Meta-KL {env} {split}")
     return pd.concat(parts, ignore_index=True)
 
@@ -117,14 +117,14 @@ def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, 
 
 def validation_scores(val: pd.DataFrame) -> pd.DataFrame:
     """Score of each (env, H, psi): mean return over all steps and runs (area under the curve)."""
-    per_run = val.groupby(["env", "fqi_horizon", "min_split", "run"], as_index=False)["ret"].mean()
-    return (per_run.groupby(["env", "fqi_horizon", "min_split"], as_index=False)["ret"].mean()
+    per_run = val.groupby(["env", "fqi_horizon", "min_leaf", "run"], as_index=False)["ret"].mean()
+    return (per_run.groupby(["env", "fqi_horizon", "min_leaf"], as_index=False)["ret"].mean()
             .rename(columns={"ret": "score"}))
 
 
 def choose_model(scores: pd.DataFrame) -> pd.DataFrame:
     """The best (H, psi) per env by validation score (ties: smaller H, then larger psi)."""
-    ordered = scores.sort_values(["env", "score", "fqi_horizon", "min_split"],
+    ordered = scores.sort_values(["env", "score", "fqi_horizon", "min_leaf"],
                                  ascending=[True, False, True, False])
     return ordered.groupby("env", as_index=False).first()
 
@@ -246,7 +246,7 @@ def meta_kl_lambdas(lambdas: pd.DataFrame, panels, steps=(0, 1, 5, 10)) -> pd.Da
     return pd.concat([shown, tail])
 
 
-def run_figure(cfg, env: str, archs, horizon: int, min_split: float, dataset_path,
+def run_figure(cfg, env: str, archs, horizon: int, min_leaf: float, dataset_path,
                meta_cache, fixed_cache, algo: str = "xTRPO"):
     """Meta-KL and Fixed-KL runs of one meta-test figure: ``n_test_runs`` per architecture.
 
@@ -259,7 +259,7 @@ def run_figure(cfg, env: str, archs, horizon: int, min_split: float, dataset_pat
     runs = [r for _ in archs for r in range(cfg.n_test_runs)]
     arch_list = [a for a in archs for _ in range(cfg.n_test_runs)]
     meta = run_meta_kl(env, "test", runs, arch_list, cfg.test_updates[env], cfg.n_traj[env],
-                       cfg.seed, dataset_path, cfg.kl_grid, [(horizon, min_split)], meta_cache,
+                       cfg.seed, dataset_path, cfg.kl_grid, [(horizon, min_leaf)], meta_cache,
                        cfg.n_estimators, cfg.seed, algo, cfg.n_jobs, cfg.max_points)
     fixed = pd.concat([fixed_kl_sweep(cfg.sweep(env, a, ("TRPO", "xTRPO") if a == (0, 0) else ("TRPO",)),
                                       fixed_cache) for a in archs], ignore_index=True)

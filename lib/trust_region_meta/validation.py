@@ -14,6 +14,7 @@ import pandas as pd
 
 from lib import paths
 from lib.io import load_table
+from lib.trust_region_meta.fqi import distinct_psis, leaf_size
 from lib.trust_region_meta.meta_kl import fit_models, run_meta_kl, validation_arch
 from lib.trust_region_meta.metafeatures import FEATURE_NAMES
 
@@ -23,9 +24,11 @@ if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
 PAPER_CHOICE = {"minigolf": (3, 1e-3), "cartpole": (1, 5e-5)}  # paper 1, Figures 2 and 3: (H, ψ)
 
 
-def model_grid(cfg: "MetaConfig") -> list[tuple[int, float]]:
-    """Every (H, ψ) of the grid, ordered so that one FQI chain per ψ serves every H."""
-    return [(h, psi) for psi in cfg.fqi_min_splits for h in cfg.fqi_horizons]
+def model_grid(cfg: "MetaConfig", env: str) -> list[tuple[int, float]]:
+    """Every distinct (H, ψ) of the grid for ``env``'s dataset size, ordered so that one FQI chain
+    per ψ serves every H (ψ that give the same leaf size on its tuples are one model,
+    :func:`.fqi.distinct_psis`)."""
+    return [(h, psi) for psi in distinct_psis(cfg.fqi_min_leaves, cfg.tuples(env)) for h in cfg.fqi_horizons]
 
 
 def validation_runs(cfg: "MetaConfig") -> pd.DataFrame:
@@ -36,7 +39,7 @@ def validation_runs(cfg: "MetaConfig") -> pd.DataFrame:
         runs = range(cfg.n_val_runs)
         archs = [validation_arch(env, cfg.seed, r, cfg.train_archs[env]) for r in runs]
         parts.append(run_meta_kl(env, "val", runs, archs, cfg.val_updates[env], cfg.n_traj[env], cfg.seed,
-                                 data / f"{env}.csv", cfg.kl_grid, model_grid(cfg),
+                                 data / f"{env}.csv", cfg.kl_grid, model_grid(cfg, env),
                                  paths.cache_dir(cfg.profile, "05_fqi_validation"), cfg.n_estimators, cfg.seed,
                                  "xTRPO", cfg.n_jobs, cfg.max_points))
     return pd.concat(parts, ignore_index=True)
@@ -48,18 +51,27 @@ def importances(cfg: "MetaConfig", chosen: pd.DataFrame) -> pd.DataFrame:
     data = paths.data_dir(cfg.profile, "04_meta_dataset")
     rows = []
     for _, row in chosen.iterrows():
-        model = fit_models(load_table(data / f"{row.env}.csv"), cfg.kl_grid, int(row.fqi_horizon), row.min_split,
+        model = fit_models(load_table(data / f"{row.env}.csv"), cfg.kl_grid, int(row.fqi_horizon), row.min_leaf,
                            cfg.n_estimators, cfg.seed)[-1]
         rows += [dict(env=row.env, feature=name, importance=imp)
                  for name, imp in zip([*FEATURE_NAMES, "log10_lambda"], model.forest.feature_importances_)]
     return pd.DataFrame(rows)
 
 
-def pick_table(chosen: pd.DataFrame, scores: pd.DataFrame, paper=PAPER_CHOICE) -> pd.DataFrame:
-    """The validated pick per env beside the paper's (H, ψ) and the score the paper's pick got here."""
-    table = chosen[["env", "fqi_horizon", "min_split", "score"]].copy()
+def pick_table(chosen: pd.DataFrame, scores: pd.DataFrame, tuples: dict, paper=PAPER_CHOICE) -> pd.DataFrame:
+    """The validated pick per env beside the paper's (H, ψ) and the score the paper's pick got here.
+
+    Args:
+        chosen, scores: notebook 05's tables. tuples: env -> meta-dataset size, for the leaf size
+            each ψ gives (the paper's ψ is scored by the model of the same H and leaf size).
+    """
+    table = chosen[["env", "fqi_horizon", "min_leaf", "score"]].copy()
+    table.insert(3, "leaf_size", [leaf_size(p, tuples[e]) for e, p in zip(table.env, table.min_leaf)])
     table["paper (H, psi)"] = table.env.map(lambda e: str(paper.get(e, "-")))
-    table["paper's pick: score"] = [scores[(scores.env == e) & (scores.fqi_horizon == paper[e][0])
-                                           & np.isclose(scores.min_split, paper[e][1])].score.mean()
-                                    if e in paper else np.nan for e in table.env]
+    score = []
+    for e in table.env:
+        s = scores[(scores.env == e) & (scores.fqi_horizon == paper.get(e, (0,))[0])]
+        same = [leaf_size(p, tuples[e]) == leaf_size(paper[e][1], tuples[e]) for p in s.min_leaf] if e in paper else []
+        score.append(s[same].score.mean() if any(same) else np.nan)
+    table["paper's pick: score"] = score
     return table
