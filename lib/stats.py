@@ -82,3 +82,45 @@ def verdict(lo: float, hi: float, above: str = "better", below: str = "worse",
     if hi < 0:
         return below
     return neither
+
+
+def two_level_bootstrap(values, level: float = 0.9, n_boot: int = 10000, seed: int = 0):
+    """Bootstrap interval of a grand mean over meta-models and runs, resampling both levels.
+
+    Level 1 draws M meta-models with replacement; level 2 draws, inside each drawn meta-model,
+    R runs with replacement. The interval therefore covers the spread between meta-models
+    (a new meta-dataset and FQI fit) as well as between runs; a paired per-run bootstrap of
+    one meta-model covers only the second.
+
+    Args:
+        values: (M, R) per-run scores or paired differences, row m = meta-model m, column r =
+            run r (NaN where a run is missing). level: coverage. n_boot: resamples.
+        seed: the resampling stream (an explicit Generator).
+    Returns:
+        ``(mean, lo, hi)``: the mean over all cells and its percentile interval.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 2 or min(x.shape) < 1:
+        raise ValueError(f"values must be a non-empty (meta-models, runs) matrix, got shape {x.shape}")
+    m, r = x.shape
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, m, size=(n_boot, m))
+    cols = rng.integers(0, r, size=(n_boot, m, r))
+    means = np.nanmean(x[rows[:, :, None], cols], axis=(1, 2))
+    tail = (1 - level) / 2
+    lo, hi = np.quantile(means, [tail, 1 - tail])
+    return float(np.nanmean(x)), float(lo), float(hi)
+
+
+def run_slopes(runs: pd.DataFrame, keys: list[str], x: str = "step", y: str = "log_kl") -> pd.DataFrame:
+    """Least-squares slope of ``y`` against ``x`` within every run (e.g. log10 λ per learning step).
+
+    Returns:
+        ``keys + ["run", "slope"]``, one row per run with at least two distinct ``x``.
+    """
+    d = runs.dropna(subset=[y])
+    dx = d[x] - d.groupby(keys + ["run"])[x].transform("mean")
+    dy = d[y] - d.groupby(keys + ["run"])[y].transform("mean")
+    parts = pd.DataFrame({"xy": dx * dy, "xx": dx * dx}).groupby([d[k] for k in keys + ["run"]]).sum()
+    parts = parts[parts.xx > 0]
+    return (parts.xy / parts.xx).rename("slope").reset_index()
