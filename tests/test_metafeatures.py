@@ -119,3 +119,74 @@ def test_kth_distance_matches_brute_force(d):
     dxy = np.sort(np.linalg.norm(x[:, None] - y[None], axis=-1), axis=1)
     np.testing.assert_allclose(_kth_distance(x, x, 3, exclude_self=True), np.maximum(dxx[:, 3], 1e-10), rtol=1e-12)
     np.testing.assert_allclose(_kth_distance(x, y, 3, exclude_self=False), np.maximum(dxy[:, 2], 1e-10), rtol=1e-12)
+
+
+def atom_sample(rng, n=2000, atom=0.3, slope=0.3, noise=0.5, shift=0.0):
+    """30 % of the states at s = 0.5, the rest uniform on [0, 1]; a = slope s + N(shift, noise^2)."""
+    s = rng.uniform(0, 1, size=(n, 1))
+    s[: int(atom * n)] = 0.5
+    a = slope * s + rng.normal(shift, noise, size=(n, 1))
+    return s, a
+
+
+def test_conditional_entropy_with_an_atom_is_the_noise_entropy():
+    """H(a|s) = 0.5 log(2 pi e 0.25) = 0.726 whatever the state distribution, here with a point mass
+    of 30 %; the joint-minus-marginal estimator with a distance floor is off by many nats there."""
+    exact = 0.5 * np.log(2 * np.pi * np.e * 0.25)
+    rng = np.random.default_rng(0)
+    est, floored = [], []
+    for _ in range(REPS):
+        s, a = atom_sample(rng)
+        iid = np.arange(len(s))  # every sample its own trajectory
+        est.append(mf.conditional_terms(s, a, s, a, q_traj=iid, r_traj=iid).mean())
+        floored.append(mf.entropy(np.hstack([s, a])) - mf.entropy(s))
+    assert abs(np.mean(est) - exact) < TOL
+    assert np.mean(floored) - exact > 3  # the failure this replaces (~ +7 nats)
+
+
+def test_chain_rule_holds_with_atoms():
+    """H(s) + H(a|s) under the atoms-plus-Lebesgue measure: the atom contributes -0.3 log 0.3 and
+    the continuous part 0.7 (H(U[0,1]) - log 0.7) = -0.7 log 0.7; so H(s) = 0.611."""
+    rng = np.random.default_rng(1)
+    iid = np.arange(2000)
+    h = [mf.marginal_terms(*[atom_sample(rng)[0]] * 2, q_traj=iid, r_traj=iid).mean() for _ in range(REPS)]
+    assert abs(np.mean(h) - (-0.3 * np.log(0.3) - 0.7 * np.log(0.7))) < TOL
+
+
+def test_repeated_states_of_dependent_steps():
+    """Minigolf-like pooling: each state repeats 1-6 times (the ball did not move), actions fresh
+    each step. H(a|s) is still the policy's entropy, and the policy KL between two batches of the
+    same policy is ~0 (the floored estimator gave -3.5 to -5 nats in Minigolf)."""
+    rng = np.random.default_rng(2)
+
+    def batch(shift):
+        repeats = rng.integers(1, 7, size=400)
+        s = np.repeat(rng.uniform(0, 20, size=(400, 1)), repeats, axis=0)
+        traj = np.repeat(np.arange(400) // 10, repeats)  # 40 trajectories of 10 distinct states
+        return s, 0.1 * s + rng.normal(shift, 1.0, size=s.shape), traj
+
+    def h(s, a, t):
+        return mf.conditional_terms(s, a, s, a, q_traj=t, r_traj=t).mean()
+
+    exact = 0.5 * np.log(2 * np.pi * np.e)
+    (s0, a0, t0), (s1, a1, t1), (s2, a2, t2) = batch(0.0), batch(0.0), batch(1.0)
+    assert abs(h(s0, a0, t0) - exact) < TOL
+    kl_same = mf.conditional_terms(s0, a0, s1, a1, r_traj=t1).mean() - h(s0, a0, t0)
+    kl_shift = mf.conditional_terms(s2, a2, s0, a0, r_traj=t0).mean() - h(s2, a2, t2)
+    assert abs(kl_same) < 2 * TOL
+    assert abs(kl_shift - 0.5) < 2 * TOL  # KL(N(1, 1) || N(0, 1)) = 0.5
+
+
+def test_minigolf_policy_features_on_a_zero_mean_start():
+    """The batch that broke the floored estimator: a zero-mean, sigma = 1 policy, half the strokes
+    null. H(a|s) within 0.15 nat of the Gaussian's entropy; KL of the policy against itself ~0."""
+    spec = get_spec("minigolf")
+    rng = np.random.default_rng(5)
+    tasks = np.tile(spec.default_task, (64, 1))
+    policy = lambda obs, r: r.normal(0.0, 1.0, (len(obs), 1))  # noqa: E731
+    cur, prev = (mf.sample_sets(rollout(spec, policy, tasks, rng), spec.obs_scale, 1.0, rng) for _ in range(2))
+    repeats = 1 - len(np.unique(cur.s, axis=0)) / len(cur.s)
+    phi = mf.metafeatures(cur, prev)
+    assert repeats > 0.3
+    assert abs(phi[mf.FEATURE_NAMES.index("H_a|s_t")] - 0.5 * np.log(2 * np.pi * np.e)) < 0.15
+    assert abs(phi[mf.FEATURE_NAMES.index("KL_a|s_t||tm1")]) < 0.25
