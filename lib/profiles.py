@@ -21,6 +21,14 @@ from lib.trpo import check_algo, check_kl_bound
 from lib.trust_region_meta.fqi import check_fqi_params
 
 KL_GRID_PAPER = (1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0)
+# Elikoeidis' fixed-λ return still rises at λ = 1, the top of the grid above (final return 33.5 at 0.5,
+# 64 at 1, 124-138 at 2; at 5 runs diverge to |J| ~ 1e2-1e3 with a negative mean; 30 runs each):
+# so that its best fixed λ is not the grid's edge, its Λ also holds 2 and 5 (the paper gives no Λ).
+KL_EXTRA = {"elikoeidis": (2.0, 5.0)}
+
+
+def _lambdas(grid, extra, env: str) -> tuple:
+    return tuple(sorted(set(grid) | set(extra.get(env, ()))))
 
 
 def default_n_jobs() -> int:
@@ -73,13 +81,21 @@ class SweepConfig:
     n_traj: dict = field(default_factory=lambda: {"elikoeidis": 8, "minigolf": 64, "cartpole": 64})
     n_updates: dict = field(default_factory=lambda: {"elikoeidis": 10, "minigolf": 35, "cartpole": 45})
     arch: tuple = (0, 0)
+    kl_extra: dict = field(default_factory=lambda: dict(KL_EXTRA))
     n_jobs: int = field(default_factory=default_n_jobs)
+
+    def grid(self, env: str) -> tuple:
+        """The fixed λ tried on ``env``: ``kl_grid`` plus the env's ``kl_extra``."""
+        return _lambdas(self.kl_grid, self.kl_extra, env)
+
+    def all_lambdas(self) -> tuple:
+        return tuple(sorted({kl for env in self.envs for kl in self.grid(env)}))
 
     def summary(self) -> str:
         """Short stable text description (for notebook output)."""
         sizes = ", ".join(f"{e}: T={self.n_updates[e]} N={self.n_traj[e]}" for e in self.envs)
         return (f"profile={self.profile} seed={self.seed} runs={self.n_runs} "
-                f"kl_grid={list(self.kl_grid)} algos={list(self.algos)}\n{sizes}")
+                f"kl_grid={list(self.kl_grid)} (+{self.kl_extra}) algos={list(self.algos)}\n{sizes}")
 
 
 def _all_archs(exclude=()) -> tuple:
@@ -94,8 +110,10 @@ class MetaConfig:
 
     Attributes:
         envs: environments.
-        kl_grid: Lambda, the meta-actions of the FQI model and the Fixed-KL grid.
-        kl_range, log_uniform: range and scale of the random lambda during collection.
+        kl_grid: Lambda, the meta-actions of the FQI model and the Fixed-KL grid; ``kl_extra``
+            adds values per env (:data:`KL_EXTRA`), :meth:`grid` is an env's Λ.
+        kl_range, log_uniform: range and scale of the random lambda during collection (its top
+            raised to an env's largest λ, :meth:`collect_range`).
         n_traj: N trajectories per batch (metafeatures use B_t and B_{t-1}).
         collect_trajectories, collect_updates: learning trajectories and updates per
             trajectory of the meta-dataset (tuples = product).
@@ -115,6 +133,7 @@ class MetaConfig:
     envs: tuple = ("elikoeidis", "minigolf", "cartpole")
     kl_grid: tuple = KL_GRID_PAPER
     kl_range: tuple = (1e-3, 1.0)
+    kl_extra: dict = field(default_factory=lambda: dict(KL_EXTRA))
     log_uniform: bool = True
     n_traj: dict = field(default_factory=lambda: {"elikoeidis": 8, "minigolf": 64, "cartpole": 64})
     collect_trajectories: dict = field(default_factory=lambda: {"elikoeidis": 10, "minigolf": 200, "cartpole": 1000})
@@ -137,15 +156,26 @@ class MetaConfig:
     def tuples(self, env: str) -> int:
         return self.collect_trajectories[env] * self.collect_updates[env]
 
+    def grid(self, env: str) -> tuple:
+        """Λ of ``env``: ``kl_grid`` plus the env's ``kl_extra``."""
+        return _lambdas(self.kl_grid, self.kl_extra, env)
+
+    def all_lambdas(self) -> tuple:
+        return tuple(sorted({kl for env in self.envs for kl in self.grid(env)}))
+
+    def collect_range(self, env: str) -> tuple:
+        """Range of the random λ while collecting ``env``'s meta-dataset: up to its largest λ."""
+        return (self.kl_range[0], max(self.kl_range[1], max(self.grid(env))))
+
     def sweep(self, env: str, arch=(0, 0), algos=("TRPO", "xTRPO")) -> "SweepConfig":
         """The Fixed-KL baseline sweep of ``env`` (shares runs and checkpoints with notebook 02)."""
         return SweepConfig(profile=self.profile, seed=self.seed, envs=(env,), algos=tuple(algos),
-                           kl_grid=self.kl_grid, n_runs=self.n_test_runs,
+                           kl_grid=self.kl_grid, kl_extra=self.kl_extra, n_runs=self.n_test_runs,
                            n_traj={env: self.n_traj[env]}, n_updates={env: self.test_updates[env]},
                            arch=tuple(arch), n_jobs=self.n_jobs)
 
     def summary(self) -> str:
-        lines = [f"profile={self.profile} seed={self.seed} Lambda={list(self.kl_grid)}"]
+        lines = [f"profile={self.profile} seed={self.seed} Lambda={list(self.kl_grid)} (+{self.kl_extra})"]
         for env in self.envs:
             lines.append(f"{env}: {self.tuples(env)} tuples = {self.collect_trajectories[env]} x "
                          f"{self.collect_updates[env]} updates, N={self.n_traj[env]}, "
@@ -359,6 +389,10 @@ def _check_types(cfg) -> None:
         if f.name == "profile":
             continue
         value, default = getattr(cfg, f.name), _default(f)
+        if f.name == "kl_extra":  # optional per env: only the envs that need more λ have an entry
+            if not isinstance(value, dict) or not all(isinstance(v, tuple) for v in value.values()):
+                raise ValueError(f"kl_extra must map an environment to a tuple of λ, got {value!r}")
+            continue
         if not isinstance(default, dict):
             _check_field(f.name, value, default)
             continue
@@ -381,6 +415,9 @@ def _validate(cfg) -> None:
     architectures, orderings and the stronger lower bounds."""
     for kl in getattr(cfg, "kl_grid", ()):
         check_kl_bound(kl, name="kl_grid")
+    for env, extra in getattr(cfg, "kl_extra", {}).items():
+        for kl in extra:
+            check_kl_bound(kl, name=f"kl_extra[{env}]")
     if hasattr(cfg, "arch"):
         check_arch(cfg.arch, name="arch")
     if isinstance(cfg, EnvsConfig) and cfg.n_traj < 2:

@@ -103,7 +103,7 @@ def test_a_sweep_with_close_lambdas_has_distinct_keys(tmp_path):
     from lib.parallel import plan_jobs
     from lib.trust_region_meta.fixed_kl import _one_run, sweep_jobs
 
-    cfg = resolve("trpo_sweep", "quick", envs=("elikoeidis",), kl_grid=(0.1, 0.1000001), n_runs=1)
+    cfg = resolve("trpo_sweep", "quick", envs=("elikoeidis",), kl_grid=(0.1, 0.1000001), kl_extra={}, n_runs=1)
     keys, _, _ = plan_jobs(_one_run, sweep_jobs(cfg), tmp_path)
     assert len(set(keys)) == len(keys) == 2 * 2
 

@@ -2,7 +2,7 @@
 import pytest
 
 from lib.paths import data_dir
-from lib.profiles import resolve
+from lib.profiles import KL_GRID_PAPER, resolve
 
 
 def test_quick_is_smaller_than_full():
@@ -61,3 +61,12 @@ def test_bomrl_full_is_larger_than_quick():
     q, f = resolve("bomrl", "quick"), resolve("bomrl", "full")
     assert q.checkpoints[-1] < f.checkpoints[-1] and q.n_seeds < f.n_seeds
     assert set(q.goal_radii) <= set(f.goal_radii)
+
+
+def test_elikoeidis_lambda_grid_reaches_above_one():
+    """Elikoeidis' best fixed λ is 1, the paper grid's top: its Λ adds 2 and 5 (sweep, collection, FQI)."""
+    meta, sweep = resolve("meta", "full"), resolve("trpo_sweep", "full")
+    assert meta.grid("elikoeidis")[-3:] == sweep.grid("elikoeidis")[-3:] == (1.0, 2.0, 5.0)
+    assert meta.grid("minigolf") == meta.grid("cartpole") == KL_GRID_PAPER
+    assert meta.collect_range("elikoeidis") == (1e-3, 5.0) and meta.collect_range("minigolf") == (1e-3, 1.0)
+    assert meta.sweep("elikoeidis").grid("elikoeidis") == meta.grid("elikoeidis")

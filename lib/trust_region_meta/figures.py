@@ -5,7 +5,8 @@ Each figure compares three ways of choosing the trust region λ along a learning
 * **Meta-KL**: the FQI meta-model's greedy λ at every step (:func:`.meta_kl.run_meta_kl`);
 * **Fixed-KL (best)**: the best single λ of the grid Λ, TRPO or xTRPO, by AUC per panel
   (:func:`.meta_kl.best_fixed`, runs shared with notebook 02's sweep);
-* **Random-KL (dataset)**: the meta-dataset's own learning runs, λ drawn at random each step.
+* **Random-KL (dataset)**: the meta-dataset's own learning runs, λ drawn at random each step,
+  of the panel's architectures only (Figure 1: the linear ones).
 
 A panel is one environment (Figure 1) or one policy architecture (Figures 2 and 3).
 :func:`figure_tables` runs (or resumes) the panels' runs and writes every table the figure
@@ -20,6 +21,7 @@ import pandas as pd
 
 from lib import paths
 from lib.io import load_table, save_table
+from lib.policies import arch_label
 from lib.trust_region_meta.meta_kl import (
     compare_runs,
     compare_to_fixed,
@@ -88,7 +90,8 @@ def figure_tables(cfg: "MetaConfig", stage: str, panels: list[tuple[str, list]],
         m, f = _meta_runs(cfg, stage, env, archs, chosen)
         meta.append(m)
         fixed.append(f)
-        random_runs.append(random_kl_runs(load_table(_dataset(cfg, env)), env))
+        rk = random_kl_runs(load_table(_dataset(cfg, env)), env)
+        random_runs.append(rk[rk.arch.isin([arch_label(a) for a in archs])])  # the panel's architectures only
     meta, fixed, random_runs = (pd.concat(x, ignore_index=True).assign(panel=lambda d: d[panel_by])
                                 for x in (meta, fixed, random_runs))
     random_runs = random_runs[random_runs.panel.isin(set(meta.panel))]

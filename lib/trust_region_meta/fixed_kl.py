@@ -35,7 +35,7 @@ def sweep_jobs(cfg: SweepConfig) -> list[dict]:
     for env in cfg.envs:
         t_len, n_traj = cfg.n_updates[env], cfg.n_traj[env]
         for algo in cfg.algos:
-            for kl in cfg.kl_grid:
+            for kl in cfg.grid(env):
                 for run in range(cfg.n_runs):
                     jobs.append(dict(label=f"{env}-{algo}-kl{kl:g}-r{run}-a{h}x{n}", kwargs=dict(
                         env=env, algo=algo, kl_bound=kl, run=run, arch=cfg.arch,

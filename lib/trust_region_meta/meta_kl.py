@@ -259,7 +259,7 @@ def run_figure(cfg, env: str, archs, horizon: int, min_leaf: float, dataset_path
     runs = [r for _ in archs for r in range(cfg.n_test_runs)]
     arch_list = [a for a in archs for _ in range(cfg.n_test_runs)]
     meta = run_meta_kl(env, "test", runs, arch_list, cfg.test_updates[env], cfg.n_traj[env],
-                       cfg.seed, dataset_path, cfg.kl_grid, [(horizon, min_leaf)], meta_cache,
+                       cfg.seed, dataset_path, cfg.grid(env), [(horizon, min_leaf)], meta_cache,
                        cfg.n_estimators, cfg.seed, algo, cfg.n_jobs, cfg.max_points)
     fixed = pd.concat([fixed_kl_sweep(cfg.sweep(env, a, ("TRPO", "xTRPO") if a == (0, 0) else ("TRPO",)),
                                       fixed_cache) for a in archs], ignore_index=True)

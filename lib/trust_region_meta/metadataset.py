@@ -88,7 +88,7 @@ def collect(env: str, n_trajectories: int, n_updates: int, n_traj: int, archs, c
 def collect_env(cfg, env: str, cache_dir) -> pd.DataFrame:
     """The meta-dataset of ``env`` with the sizes of a :class:`lib.profiles.MetaConfig`."""
     return collect(env, cfg.collect_trajectories[env], cfg.collect_updates[env], cfg.n_traj[env],
-                   cfg.train_archs[env], cache_dir, kl_range=cfg.kl_range,
+                   cfg.train_archs[env], cache_dir, kl_range=cfg.collect_range(env),
                    log_uniform=cfg.log_uniform, seed=cfg.seed, n_jobs=cfg.n_jobs,
                    max_points=cfg.max_points)
 

@@ -39,7 +39,7 @@ def validation_runs(cfg: "MetaConfig") -> pd.DataFrame:
         runs = range(cfg.n_val_runs)
         archs = [validation_arch(env, cfg.seed, r, cfg.train_archs[env]) for r in runs]
         parts.append(run_meta_kl(env, "val", runs, archs, cfg.val_updates[env], cfg.n_traj[env], cfg.seed,
-                                 data / f"{env}.csv", cfg.kl_grid, model_grid(cfg, env),
+                                 data / f"{env}.csv", cfg.grid(env), model_grid(cfg, env),
                                  paths.cache_dir(cfg.profile, "05_fqi_validation"), cfg.n_estimators, cfg.seed,
                                  "xTRPO", cfg.n_jobs, cfg.max_points))
     return pd.concat(parts, ignore_index=True)
@@ -51,7 +51,7 @@ def importances(cfg: "MetaConfig", chosen: pd.DataFrame) -> pd.DataFrame:
     data = paths.data_dir(cfg.profile, "04_meta_dataset")
     rows = []
     for _, row in chosen.iterrows():
-        model = fit_models(load_table(data / f"{row.env}.csv"), cfg.kl_grid, int(row.fqi_horizon), row.min_leaf,
+        model = fit_models(load_table(data / f"{row.env}.csv"), cfg.grid(row.env), int(row.fqi_horizon), row.min_leaf,
                            cfg.n_estimators, cfg.seed)[-1]
         rows += [dict(env=row.env, feature=name, importance=imp)
                  for name, imp in zip([*FEATURE_NAMES, "log10_lambda"], model.forest.feature_importances_)]
