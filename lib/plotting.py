@@ -171,21 +171,30 @@ def method_curves(curves, lambdas, panels, panel_col: str, title_fmt: str = "{}"
 
 
 def validation_heatmaps(scores, envs, paper_choice: dict, chosen=None):
-    """Validation score over (H, ψ) per env, with a colour bar; the validated pick (highest
-    score, ``chosen``) is marked by a black box and the paper's pick by a dashed red box."""
+    """Validation score over (H, ψ) per env (mean over the meta-models), with a colour bar; the
+    picks of the meta-models (highest score of each, ``chosen``) are black boxes, labelled with
+    how many meta-models chose them, and the paper's pick is a dashed red box."""
     fig, axes = plt.subplots(1, len(envs), figsize=(5.4 * len(envs), 3.6), squeeze=False)
+    n_models = scores.meta_seed.nunique() if "meta_seed" in scores else 1
     for j, env in enumerate(envs):
         ax = axes[0, j]
-        table = scores[scores.env == env].pivot(index="fqi_horizon", columns="min_leaf", values="score")
+        table = scores[scores.env == env].pivot_table(index="fqi_horizon", columns="min_leaf", values="score",
+                                                      aggfunc="mean")
         sns.heatmap(table, annot=True, fmt=".3g", cmap="viridis", ax=ax, cbar=True,
                     cbar_kws={"label": "mean return over validation runs"}, annot_kws={"fontsize": 7})
-        ax.set_title(f"{env}: validation score of each (H, ψ)")
+        ax.set_title(f"{env}: validation score of each (H, ψ)" + (f", mean of {n_models} meta-models" if n_models > 1 else ""))
         ax.set_xlabel("minimum leaf fraction ψ (of the tuples)")
         ax.set_ylabel("FQI horizon H")
         marks = []
         if chosen is not None and env in set(chosen.env):
-            c = chosen[chosen.env == env].iloc[0]
-            marks.append(((int(c.fqi_horizon), c.min_leaf), dict(edgecolor="black", lw=3), "validated pick (best score)"))
+            picks = chosen[chosen.env == env].groupby(["fqi_horizon", "min_leaf"]).size()
+            for k, ((h, psi), count) in enumerate(picks.items()):
+                marks.append(((int(h), psi), dict(edgecolor="black", lw=3),
+                              "validated picks (k of the meta-models)" if k == 0 else None))
+                cols = [i for i, v in enumerate(table.columns) if np.isclose(v, psi)]
+                if cols and h in table.index:
+                    ax.text(cols[0] + 0.92, list(table.index).index(h) + 0.18, f"{count}/{n_models}",
+                            ha="right", va="top", fontsize=6, color="white")
         if env in paper_choice:
             marks.append((paper_choice[env], dict(edgecolor="red", lw=2, linestyle="--"), "paper's pick"))
         for (h, psi), style, label in marks:

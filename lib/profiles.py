@@ -69,6 +69,9 @@ class SweepConfig:
         n_traj: trajectories N per batch, per env.
         n_updates: TRPO steps T per run, per env.
         arch: policy architecture (h, n); the paper's Figure 1 uses linear policies.
+        kl_extra: more lambdas per env (:data:`KL_EXTRA`); :meth:`grid` is an env's grid.
+        split: ``"test"`` (the test tasks, shared with the meta-test) or ``"val"`` (the
+            meta-validation tasks, where the figures choose their best Fixed-KL).
         n_jobs: parallel workers.
     """
 
@@ -82,6 +85,7 @@ class SweepConfig:
     n_updates: dict = field(default_factory=lambda: {"elikoeidis": 10, "minigolf": 35, "cartpole": 45})
     arch: tuple = (0, 0)
     kl_extra: dict = field(default_factory=lambda: dict(KL_EXTRA))
+    split: str = "test"
     n_jobs: int = field(default_factory=default_n_jobs)
 
     def grid(self, env: str) -> tuple:
@@ -125,6 +129,9 @@ class MetaConfig:
         n_test_runs: runs per configuration in Figures 1-3 (30 in the paper).
         fig2_archs, fig3_archs: architectures of Figures 2 (Minigolf) and 3 (Cartpole).
         max_points: cap on the k-NN sample sets.
+        n_meta_models: M, independent meta-datasets and meta-models per environment (their
+            collection and FQI seeds differ; test tasks, initial policies and the Fixed-KL
+            runs are shared). Every verdict is reported per meta-model and pooled over them.
         n_jobs: parallel workers.
     """
 
@@ -151,7 +158,15 @@ class MetaConfig:
     fig2_archs: tuple = ((0, 0), (1, 16), (2, 32))
     fig3_archs: tuple = ((0, 0), (1, 16), (3, 64))
     max_points: int = 2000
+    n_meta_models: int = 5
     n_jobs: int = field(default_factory=default_n_jobs)
+
+    def meta_seeds(self) -> range:
+        return range(self.n_meta_models)
+
+    def fqi_seed(self, meta_seed: int) -> int:
+        """Random state of meta-model ``meta_seed``'s forests (its iteration h adds h)."""
+        return self.seed + 1000 * meta_seed
 
     def tuples(self, env: str) -> int:
         return self.collect_trajectories[env] * self.collect_updates[env]
@@ -167,15 +182,18 @@ class MetaConfig:
         """Range of the random λ while collecting ``env``'s meta-dataset: up to its largest λ."""
         return (self.kl_range[0], max(self.kl_range[1], max(self.grid(env))))
 
-    def sweep(self, env: str, arch=(0, 0), algos=("TRPO", "xTRPO")) -> "SweepConfig":
-        """The Fixed-KL baseline sweep of ``env`` (shares runs and checkpoints with notebook 02)."""
+    def sweep(self, env: str, arch=(0, 0), algos=("TRPO", "xTRPO"), split: str = "test") -> "SweepConfig":
+        """The Fixed-KL baseline sweep of ``env``: on the test tasks (``n_test_runs``; shares runs and
+        checkpoints with notebook 02) or on the validation tasks (``n_val_runs``, to choose the best)."""
         return SweepConfig(profile=self.profile, seed=self.seed, envs=(env,), algos=tuple(algos),
-                           kl_grid=self.kl_grid, kl_extra=self.kl_extra, n_runs=self.n_test_runs,
+                           kl_grid=self.kl_grid, kl_extra=self.kl_extra, split=split,
+                           n_runs=self.n_test_runs if split == "test" else self.n_val_runs,
                            n_traj={env: self.n_traj[env]}, n_updates={env: self.test_updates[env]},
                            arch=tuple(arch), n_jobs=self.n_jobs)
 
     def summary(self) -> str:
-        lines = [f"profile={self.profile} seed={self.seed} Lambda={list(self.kl_grid)} (+{self.kl_extra})"]
+        lines = [f"profile={self.profile} seed={self.seed} Lambda={list(self.kl_grid)} (+{self.kl_extra}), "
+                 f"{self.n_meta_models} meta-models per environment"]
         for env in self.envs:
             lines.append(f"{env}: {self.tuples(env)} tuples = {self.collect_trajectories[env]} x "
                          f"{self.collect_updates[env]} updates, N={self.n_traj[env]}, "
@@ -284,7 +302,7 @@ _QUICK = {
         test_updates={"elikoeidis": 10, "minigolf": 10, "cartpole": 10},
         val_updates={"elikoeidis": 10, "minigolf": 8, "cartpole": 5},
         fqi_horizons=(1, 3), fqi_min_leaves=(1e-3, 1e-2), n_estimators=20,
-        n_val_runs=3, n_test_runs=4, max_points=400),
+        n_val_runs=3, n_test_runs=4, max_points=400, n_meta_models=2),
     "bomrl": dict(goal_radii=(1, 6), n_train_tasks=30, n_test_tasks=30, checkpoints=(0, 5, 20),
                   batch_size=10, n_seeds=2, n_adapt_steps=3),
     "locomotion": dict(horizon=20, meta_batch=2, n_traj=2, n_iters=2, checkpoints=(0, 2),
@@ -429,6 +447,8 @@ def _validate(cfg) -> None:
     if isinstance(cfg, SweepConfig):
         for algo in cfg.algos:
             check_algo(algo)
+        if cfg.split not in ("test", "val"):
+            raise ValueError(f"split must be 'test' or 'val', got {cfg.split!r}")
     if isinstance(cfg, BOMRLConfig):
         _validate_bomrl(cfg)
     if isinstance(cfg, LocomotionConfig):

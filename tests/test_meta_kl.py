@@ -93,3 +93,57 @@ def test_meta_kl_lambdas_rows_and_panel_lengths():
     assert table.loc["last step", "a"] == pytest.approx(1e-11) and table.loc["last step", "b"] == 0.5
     assert np.isnan(table.loc[5, "b"]) and table.loc[10, "a"] == pytest.approx(1e-10)
     assert table.loc["median", "a"] == pytest.approx(np.median(10.0 ** -np.arange(12)))
+
+
+def test_the_best_fixed_kl_is_chosen_on_the_validation_runs_only():
+    """The validation sweep prefers (TRPO, 0.01); the test runs prefer (TRPO, 0.1). The baseline
+    reported on the test runs is (TRPO, 0.01), and no change to the test runs moves the choice."""
+    val = runs_table({("TRPO", 0.01): 3.0, ("TRPO", 0.1): 1.0}, seed=1)
+    test = runs_table({("TRPO", 0.01): 1.0, ("TRPO", 0.1): 3.0}, seed=2)
+    best = best_fixed(test, "panel", "final", selection=val)
+    assert set(zip(best.algo, best.fixed_kl)) == {("TRPO", 0.01)}
+    pd.testing.assert_frame_equal(best.reset_index(drop=True),
+                                  test[test.fixed_kl == 0.01].reset_index(drop=True))
+    for bump in (10.0, -10.0, 100.0):  # make either test configuration arbitrarily good
+        for kl in (0.01, 0.1):
+            moved = test.assign(ret=np.where(test.fixed_kl == kl, test.ret + bump, test.ret))
+            chosen = best_fixed(moved, "panel", "auc", selection=val)
+            assert set(chosen.fixed_kl) == {0.01}
+    assert set(best_fixed(test, "panel", "final").fixed_kl) == {0.1}  # the oracle looks at the test runs
+
+
+def seeded_meta(levels: dict, n_runs=30, n_steps=5, noise=0.5, seed=0):
+    """Meta-KL runs of several meta-models: meta-model m's runs sit at ``levels[m]`` + run noise."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for m, level in levels.items():
+        t = runs_table({("xTRPO", np.nan): level}, n_runs=n_runs, n_steps=n_steps, seed=seed + m + 1)
+        t["ret"] += np.repeat(rng.normal(0, noise, n_runs), n_steps)
+        parts.append(t.drop(columns=["algo", "fixed_kl"]).assign(meta_seed=m))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_pooled_comparison_counts_meta_models_and_widens_with_their_spread():
+    from lib.trust_region_meta.meta_kl import pooled_comparison
+
+    fixed = runs_table({("TRPO", 0.1): 3.0, ("TRPO", 1.0): 0.0}, n_runs=30)
+    agree = pooled_comparison(seeded_meta({0: 5.0, 1: 5.1, 2: 4.9}), fixed, "panel", seed=0)
+    spread = pooled_comparison(seeded_meta({0: 9.0, 1: 5.0, 2: 1.0}), fixed, "panel", seed=0)
+    a, s = (t[t.metric == "final"].iloc[0] for t in (agree, spread))
+    assert a.verdict == "better" and a.models_better == 3 and a.n_models == 3 and a.n_runs == 30
+    assert a["diff"] == pytest.approx(2.0, abs=0.3) and a.fixed_kl == 0.1
+    # meta-models at +6, +2, -2 over the baseline: each one is clear, the pool is not
+    assert s.models_better == 2 and s.models_worse == 1 and s.verdict == "indistinguishable"
+    assert (s.hi - s.lo) > 3 * (a.hi - a.lo)
+
+
+def test_lambda_trend_reads_a_decreasing_schedule():
+    from lib.trust_region_meta.meta_kl import lambda_trend
+
+    meta = seeded_meta({0: 0.0, 1: 0.0}, n_runs=10, n_steps=8)
+    rng = np.random.default_rng(3)
+    falling = meta.assign(kl_bound=10.0 ** (-1 - 0.2 * meta.step + rng.normal(0, 0.05, len(meta))))
+    flat = meta.assign(kl_bound=10.0 ** (-2 + rng.normal(0, 0.3, len(meta))))
+    down, level = lambda_trend(falling, "panel").iloc[0], lambda_trend(flat, "panel").iloc[0]
+    assert down.trend == "decreasing" and down.slope == pytest.approx(-0.2, abs=0.02) and down.models_decreasing == 2
+    assert level.trend == "no trend" and abs(level.slope) < 0.05

@@ -54,10 +54,10 @@ def test_killed_collection_resumes_to_the_identical_dataset(tmp_path):
     proc.wait()
     done = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.pkl")}
     assert 3 <= len(done) < ARGS["n_trajectories"], "kill the collection mid-run"
-    resumed = collect(cache_dir=cache, **ARGS)
+    resumed = collect(cache_dir=cache, **ARGS)[0]
     for name, mtime in done.items():  # finished trajectories were not redone
         assert (cache / name).stat().st_mtime_ns == mtime
-    fresh = collect(cache_dir=tmp_path / "fresh", **ARGS)
+    fresh = collect(cache_dir=tmp_path / "fresh", **ARGS)[0]
     pd.testing.assert_frame_equal(resumed, fresh, check_exact=True)
     assert len(fresh) == ARGS["n_trajectories"] * ARGS["n_updates"]
     assert not list(cache.glob(".*"))  # no half-written temp files left behind

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.io import load_table, manifest_path  # noqa: E402
-from lib.trust_region_meta.figures import CLAIMS, claim_held  # noqa: E402
+from lib.trust_region_meta.figures import CLAIMS, claim_held, claim_held_per_model  # noqa: E402
 from lib.trust_region_meta.validation import PAPER_CHOICE, pick_table  # noqa: E402
 
 FULL = ROOT / "data" / "full"
@@ -140,6 +140,8 @@ def validation() -> tuple[str, str]:
 
 
 def figure(stage: str) -> tuple[str, str]:
+    if (FULL / stage / "pooled.csv").exists():
+        return figure_pooled(stage)
     comparison = table(stage, "comparison")
     held = claim_held(comparison, CLAIMS[stage])
     k = sum(held.values())
@@ -151,8 +153,8 @@ def figure(stage: str) -> tuple[str, str]:
                               relative=[f"{r.diff / abs(r.fixed):+.1%}" for r in comparison.itertuples()])
     shown = shown[["panel", "metric", "meta", "fixed", "fixed_algo", "fixed_kl", "difference", "relative", "verdict"]]
     body = ("Meta-KL minus the best Fixed-KL (chosen per panel on the test runs), paired bootstrap 90 % interval "
-            f"over {int(comparison.n_runs.max())} runs (relative: the difference over |best Fixed-KL|). "
-            "The claim allows, per panel: "
+            f"over {int(comparison.n_runs.max())} runs of one meta-model (relative: the difference over |best "
+            "Fixed-KL|). The claim allows, per panel: "
             + "; ".join(f"{p}: {' or '.join(v)}" for p, v in CLAIMS[stage].items()) + ".\n\n" + md_table(shown)
             + "\n\n" + "; ".join(f"{p}: {'holds' if h else 'does not hold'}" for p, h in held.items()) + ".\n\n"
             + provenance(stage, "comparison"))
@@ -160,6 +162,35 @@ def figure(stage: str) -> tuple[str, str]:
         word += " (stale: an earlier meta-model, see results)"
     elif before_round_two(stage, "comparison"):
         word += " (before round two, see results)"
+    return word, body
+
+
+def figure_pooled(stage: str) -> tuple[str, str]:
+    """A figure of round two: verdicts pooled over M meta-models, and for how many of them the claim holds."""
+    pooled, comparison = table(stage, "pooled"), table(stage, "comparison")
+    held, k_of = claim_held(pooled, CLAIMS[stage]), claim_held_per_model(comparison, CLAIMS[stage])
+    m = int(pooled.n_models.max())
+    k = sum(held.values())
+    verdicts = pooled.pivot(index="panel", columns="metric", values="verdict")
+    per_panel = ", ".join(f"{p} {verdicts.loc[p, 'final']}/{verdicts.loc[p, 'auc']} ({k_of[p]} of {m})" for p in held)
+    head = f"**holds pooled in {k} of {len(held)} panels**" if k else f"**not reproduced** (0 of {len(held)} panels)"
+    word = f"{head}; final/AUC pooled (meta-models for which it holds): {per_panel}"
+    shown = pooled.assign(difference=[ci(r.diff, r.lo, r.hi) for r in pooled.itertuples()],
+                          relative=[f"{r.diff / abs(r.fixed):+.1%}" for r in pooled.itertuples()])
+    shown = shown[["panel", "metric", "meta", "fixed", "fixed_algo", "fixed_kl", "difference", "relative", "verdict",
+                   "models_better", "models_worse"]]
+    trend = table(stage, "lambda_trend")
+    body = (f"Meta-KL minus the best Fixed-KL (chosen per panel on the validation tasks, reported on the test runs), "
+            f"pooled over {m} meta-models (each its own meta-dataset and FQI fit) and {int(pooled.n_runs.max())} runs; "
+            "90 % two-level bootstrap interval (meta-models, then runs); models_better / models_worse: meta-models "
+            "whose own paired interval lies above / below 0. The claim allows, per panel: "
+            + "; ".join(f"{p}: {' or '.join(v)}" for p, v in CLAIMS[stage].items()) + ".\n\n" + md_table(shown)
+            + "\n\n" + "; ".join(f"{p}: {'holds' if h else 'does not hold'} pooled, for {k_of[p]} of {m} meta-models"
+                                   for p, h in held.items()) + ".\n\n"
+            + "Meta-KL's λ against the step (slope of log10 λ, decades per step, two-level interval): "
+            + "; ".join(f"{r.panel} {ci(r.slope, r.lo, r.hi, '.2g')} ({r.trend}, {r.models_decreasing} of {r.n_models} "
+                        "meta-models decreasing)" for r in trend.itertuples()) + ".\n\n"
+            + provenance(stage, "pooled"))
     return word, body
 
 

@@ -3,8 +3,10 @@
 Each figure compares three ways of choosing the trust region λ along a learning run:
 
 * **Meta-KL**: the FQI meta-model's greedy λ at every step (:func:`.meta_kl.run_meta_kl`);
-* **Fixed-KL (best)**: the best single λ of the grid Λ, TRPO or xTRPO, by AUC per panel
-  (:func:`.meta_kl.best_fixed`, runs shared with notebook 02's sweep);
+* **Fixed-KL (best)**: the best single λ of the grid Λ, TRPO or xTRPO, by AUC per panel,
+  chosen on the meta-validation tasks and reported on the test tasks (:func:`.meta_kl.best_fixed`;
+  test runs shared with notebook 02's sweep). The comparison table also holds the "oracle"
+  choice made on the test runs themselves (``selected_on``), for reference;
 * **Random-KL (dataset)**: the meta-dataset's own learning runs, λ drawn at random each step,
   of the panel's architectures only (Figure 1: the linear ones).
 
@@ -25,10 +27,14 @@ from lib.policies import arch_label
 from lib.trust_region_meta.meta_kl import (
     compare_runs,
     compare_to_fixed,
+    fixed_test_runs,
+    lambda_trend,
+    meta_test_runs,
     method_tables,
+    pooled_comparison,
     random_kl_runs,
-    run_figure,
 )
+from lib.trust_region_meta.metadataset import dataset_file
 
 if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
     from lib.profiles import MetaConfig
@@ -45,71 +51,105 @@ CLAIMS = {
 }
 
 
-def claim_held(comparison: pd.DataFrame, claim: dict[str, tuple]) -> dict[str, bool]:
-    """Per panel present: whether both its verdicts (final, AUC) are among those the claim allows."""
-    verdicts = comparison.pivot(index="panel", columns="metric", values="verdict")
-    return {panel: all(v in allowed for v in verdicts.loc[panel]) for panel, allowed in claim.items()
-            if panel in verdicts.index}
+def claim_held(verdicts: pd.DataFrame, claim: dict[str, tuple]) -> dict[str, bool]:
+    """Per panel present: whether both its verdicts (final, AUC) are among those the claim allows.
+
+    Args:
+        verdicts: rows ``panel, metric, verdict`` of one comparison (pooled, or one meta-model's).
+    """
+    table = verdicts.pivot(index="panel", columns="metric", values="verdict")
+    return {panel: all(v in allowed for v in table.loc[panel]) for panel, allowed in claim.items()
+            if panel in table.index}
+
+
+def claim_held_per_model(comparison: pd.DataFrame, claim: dict[str, tuple]) -> dict[str, int]:
+    """Per panel: for how many meta-models the claim holds (the baseline chosen on validation tasks)."""
+    rows = validated(comparison)
+    held = [claim_held(g, claim) for _, g in rows.groupby("meta_seed")]
+    return {panel: sum(h.get(panel, False) for h in held) for panel in held[0]} if held else {}
+
+
+def validated(comparison: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a comparison whose Fixed-KL was chosen on the validation tasks (the verdicts),
+    not the test-run oracle; tables written before round two have only the latter kind."""
+    if "selected_on" not in comparison.columns:
+        return comparison
+    return comparison[comparison.selected_on == "validation tasks"]
 
 
 def _chosen(cfg: "MetaConfig") -> pd.DataFrame:
-    """Notebook 05's validated (H, ψ) per environment, indexed by ``env``."""
-    return load_table(paths.data_dir(cfg.profile, "05_fqi_validation") / "chosen.csv").set_index("env")
+    """Notebook 05's validated (H, ψ) per environment and meta-model, indexed by ``(env, meta_seed)``."""
+    return load_table(paths.data_dir(cfg.profile, "05_fqi_validation") / "chosen.csv").set_index(["env", "meta_seed"])
 
 
-def _dataset(cfg: "MetaConfig", env: str):
-    return paths.data_dir(cfg.profile, "04_meta_dataset") / f"{env}.csv"
-
-
-def _meta_runs(cfg, stage, env, archs, chosen: pd.DataFrame, algo="xTRPO"):
-    choice = chosen.loc[env]
-    return run_figure(cfg, env, archs, int(choice.fqi_horizon), choice.min_leaf, _dataset(cfg, env),
-                      paths.cache_dir(cfg.profile, stage), paths.cache_dir(cfg.profile, FIXED_STAGE), algo=algo)
+def _meta_runs(cfg, stage, env, archs, chosen: pd.DataFrame, meta_seed: int, algo="xTRPO"):
+    choice = chosen.loc[(env, meta_seed)]
+    runs = meta_test_runs(cfg, env, archs, int(choice.fqi_horizon), choice.min_leaf,
+                          dataset_file(cfg.profile, env, meta_seed), cfg.fqi_seed(meta_seed),
+                          paths.cache_dir(cfg.profile, stage), algo=algo)
+    runs.insert(3, "meta_seed", meta_seed)
+    return runs
 
 
 def figure_tables(cfg: "MetaConfig", stage: str, panels: list[tuple[str, list]], panel_by: str,
                   level: float = 0.9) -> dict[str, pd.DataFrame]:
-    """Run (or resume) a figure's Meta-KL and Fixed-KL runs and write its tables.
+    """Run (or resume) a figure's Meta-KL runs (every meta-model) and Fixed-KL runs, and write its tables.
 
     Args:
         cfg: the ``meta`` stage config.
         stage: the notebook's stage, e.g. ``"06_figure1"`` (its data and cache folders).
         panels: ``[(env, [arch, ...]), ...]``, the environments and architectures drawn.
         panel_by: ``"env"`` (one panel per environment) or ``"arch"`` (one per architecture).
-        level: confidence level of the curve bands and the paired comparison.
+        level: confidence level of the curve bands and the comparisons.
     Returns:
-        the tables as written to ``data/<profile>/<stage>/`` and read back: ``meta``,
-        ``fixed`` (per-step runs), ``curves``, ``lambdas`` (:func:`.meta_kl.method_tables`),
-        ``comparison`` (:func:`.meta_kl.compare_to_fixed`), plus ``panels`` (their order).
+        the tables as written to ``data/<profile>/<stage>/`` and read back: ``meta`` (column
+        ``meta_seed``), ``fixed``, ``fixed_val`` (per-step runs on the test and the validation
+        tasks), ``curves``, ``lambdas`` (:func:`.meta_kl.method_tables`, Meta-KL pooled over the
+        meta-models), ``comparison`` (per meta-model, :func:`.meta_kl.compare_to_fixed`, with the
+        baseline chosen on the validation tasks and, for reference, on the test runs),
+        ``pooled`` (:func:`.meta_kl.pooled_comparison`), ``lambda_trend``
+        (:func:`.meta_kl.lambda_trend`), plus ``panels`` (their order).
     """
     if panel_by not in ("env", "arch"):
         raise ValueError(f"panel_by must be 'env' or 'arch', got {panel_by!r}")
-    meta, fixed, random_runs = [], [], []
+    meta, fixed, fixed_val, random_runs = [], [], [], []
     chosen = _chosen(cfg)
     for env, archs in panels:
-        m, f = _meta_runs(cfg, stage, env, archs, chosen)
-        meta.append(m)
+        meta += [_meta_runs(cfg, stage, env, archs, chosen, m) for m in cfg.meta_seeds()]
+        f, fv = fixed_test_runs(cfg, env, archs, paths.cache_dir(cfg.profile, FIXED_STAGE))
         fixed.append(f)
-        rk = random_kl_runs(load_table(_dataset(cfg, env)), env)
-        random_runs.append(rk[rk.arch.isin([arch_label(a) for a in archs])])  # the panel's architectures only
-    meta, fixed, random_runs = (pd.concat(x, ignore_index=True).assign(panel=lambda d: d[panel_by])
-                                for x in (meta, fixed, random_runs))
+        fixed_val.append(fv)
+        for m in cfg.meta_seeds():
+            rk = random_kl_runs(load_table(dataset_file(cfg.profile, env, m)), env).assign(meta_seed=m)
+            random_runs.append(rk[rk.arch.isin([arch_label(a) for a in archs])])  # the panel's architectures only
+    meta, fixed, fixed_val, random_runs = (pd.concat(x, ignore_index=True).assign(panel=lambda d: d[panel_by])
+                                           for x in (meta, fixed, fixed_val, random_runs))
     random_runs = random_runs[random_runs.panel.isin(set(meta.panel))]
-    curves, lambdas = method_tables(meta, fixed, random_runs, "panel", level=level)
-    tables = dict(meta_kl_runs=meta, fixed_kl_runs=fixed, curves=curves, lambdas=lambdas,
-                  comparison=compare_to_fixed(meta, fixed, "panel", level=level, seed=cfg.seed))
+    curves, lambdas = method_tables(meta, fixed, random_runs, "panel", level=level, selection=fixed_val)
+    per_model = []
+    for m, runs in meta.groupby("meta_seed"):
+        for selection, label in ((fixed_val, "validation tasks"), (None, "test runs (oracle)")):
+            per_model.append(compare_to_fixed(runs, fixed, "panel", level, cfg.seed, selection).assign(
+                meta_seed=m, selected_on=label))
+    tables = dict(meta_kl_runs=meta, fixed_kl_runs=fixed, fixed_kl_val_runs=fixed_val, curves=curves,
+                  lambdas=lambdas, comparison=pd.concat(per_model, ignore_index=True),
+                  pooled=pooled_comparison(meta, fixed, "panel", level, cfg.seed, selection=fixed_val),
+                  lambda_trend=lambda_trend(meta, "panel", level, cfg.seed))
     out = paths.data_dir(cfg.profile, stage)
     for name, df in tables.items():
         save_table(df, out / f"{name}.csv", params=asdict(cfg))
     read = {name: load_table(out / f"{name}.csv") for name in tables}
-    print(f"Meta-KL: {meta.groupby(['panel', 'run']).ngroups} runs, "
-          f"Fixed-KL: {fixed.groupby(['panel', 'algo', 'fixed_kl', 'run']).ngroups} runs")
-    return dict(meta=read["meta_kl_runs"], fixed=read["fixed_kl_runs"], curves=read["curves"],
-                lambdas=read["lambdas"], comparison=read["comparison"], panels=list(dict.fromkeys(meta.panel)))
+    print(f"Meta-KL: {meta.groupby(['panel', 'meta_seed', 'run']).ngroups} runs of {cfg.n_meta_models} meta-models, "
+          f"Fixed-KL: {fixed.groupby(['panel', 'algo', 'fixed_kl', 'run']).ngroups} test and "
+          f"{fixed_val.groupby(['panel', 'algo', 'fixed_kl', 'run']).ngroups} validation runs")
+    return dict(meta=read["meta_kl_runs"], fixed=read["fixed_kl_runs"], fixed_val=read["fixed_kl_val_runs"],
+                curves=read["curves"], lambdas=read["lambdas"], comparison=read["comparison"],
+                pooled=read["pooled"], lambda_trend=read["lambda_trend"], panels=list(dict.fromkeys(meta.panel)))
 
 
 def xtrpo_ablation(cfg: "MetaConfig", stage: str, meta: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
-    """Meta-KL driving xTRPO vs the same meta-model driving TRPO, linear policies, per env.
+    """Meta-KL driving xTRPO vs the same meta-model driving TRPO, linear policies, per env, for
+    meta-model 0 (one meta-model: the ablation is beyond the paper and costs a full set of runs).
 
     Returns (and writes as ``ablation_xtrpo_vs_trpo.csv``) one row per env: ``xtrpo, trpo``
     (mean final returns), ``diff, lo, hi`` (paired bootstrap CI of xTRPO minus TRPO).
@@ -117,34 +157,38 @@ def xtrpo_ablation(cfg: "MetaConfig", stage: str, meta: pd.DataFrame, level: flo
     rows, runs = [], []
     chosen = _chosen(cfg)
     for env in cfg.envs:
-        m_trpo, _ = _meta_runs(cfg, stage, env, [(0, 0)], chosen, algo="TRPO")
-        runs.append(m_trpo.assign(panel=env))
-        d = compare_runs(meta[meta.panel == env], runs[-1], "final", level, seed=cfg.seed)
-        rows.append(dict(env=env, xtrpo=d["a"], trpo=d["b"], diff=d["diff"], lo=d["lo"], hi=d["hi"]))
+        runs.append(_meta_runs(cfg, stage, env, [(0, 0)], chosen, 0, algo="TRPO").assign(panel=env))
+        d = compare_runs(meta[(meta.panel == env) & (meta.meta_seed == 0)], runs[-1], "final", level, seed=cfg.seed)
+        rows.append(dict(env=env, meta_seed=0, xtrpo=d["a"], trpo=d["b"], diff=d["diff"], lo=d["lo"], hi=d["hi"]))
     out = paths.data_dir(cfg.profile, stage)
     save_table(pd.concat(runs, ignore_index=True), out / "meta_kl_trpo_runs.csv", params=asdict(cfg))
     save_table(pd.DataFrame(rows), out / "ablation_xtrpo_vs_trpo.csv", params=asdict(cfg))
     return load_table(out / "ablation_xtrpo_vs_trpo.csv")
 
 
-def claim_lines(comparison: pd.DataFrame, claim: dict[str, tuple], cfg: "MetaConfig") -> str:
-    """Markdown: per panel, Meta-KL vs the best Fixed-KL and whether the paper's claim holds.
+def claim_lines(pooled: pd.DataFrame, comparison: pd.DataFrame, claim: dict[str, tuple], cfg: "MetaConfig") -> str:
+    """Markdown: per panel, Meta-KL vs the best Fixed-KL pooled over the meta-models, and for how
+    many meta-models the paper's claim holds.
 
     Args:
-        comparison: :func:`.meta_kl.compare_to_fixed`'s table.
+        pooled: :func:`.meta_kl.pooled_comparison`'s table. comparison: the per-meta-model table.
         claim: panel -> the verdicts the paper's claim allows, e.g. ``("better",)``.
     Returns:
-        one bullet per panel present: means, the final-return difference with its CI, the
-        verdicts on final return and AUC, and "holds" when both verdicts are allowed.
+        one bullet per panel present: means, the final-return difference with its two-level
+        interval, the pooled verdicts on final return and AUC, "holds" when both are allowed,
+        and "k of M meta-models".
     """
-    verdicts = comparison.pivot(index="panel", columns="metric", values="verdict")
+    verdicts = pooled.pivot(index="panel", columns="metric", values="verdict")
+    k_of = claim_held_per_model(comparison, claim)
     lines = []
-    for panel, held in claim_held(comparison, claim).items():
+    for panel, held in claim_held(pooled, claim).items():
         expected, got = claim[panel], verdicts.loc[panel]
-        c = comparison[(comparison.panel == panel) & (comparison.metric == "final")].iloc[0]
+        c = pooled[(pooled.panel == panel) & (pooled.metric == "final")].iloc[0]
         lines.append(f"* **{panel}**: Meta-KL {c.meta:.3g} vs best Fixed-KL {c.fixed:.3g} ({c.fixed_algo}, "
-                     f"λ={c.fixed_kl:g}); difference {c['diff']:.3g} [{c.lo:.3g}, {c.hi:.3g}]; verdicts final/AUC: "
-                     f"{got['final']}/{got['auc']} → claim ({' or '.join(expected)}) "
-                     f"**{'holds' if held else 'does not hold'}**.")
-    head = f"**Our result ({cfg.profile} profile, {cfg.n_test_runs} runs per panel):**\n\n"
+                     f"λ={c.fixed_kl:g}, chosen on validation tasks); difference {c['diff']:.3g} [{c.lo:.3g}, "
+                     f"{c.hi:.3g}]; pooled verdicts final/AUC: {got['final']}/{got['auc']} → claim "
+                     f"({' or '.join(expected)}) **{'holds' if held else 'does not hold'}** pooled, and for "
+                     f"**{k_of.get(panel, 0)} of {int(c.n_models)}** meta-models.")
+    head = (f"**Our result ({cfg.profile} profile, {cfg.n_test_runs} runs per panel and meta-model, "
+            f"{cfg.n_meta_models} meta-models; intervals over meta-models and runs):**\n\n")
     return head + "\n".join(lines)

@@ -3,7 +3,8 @@
 Every (env, run) pair draws one task and one initial policy; all algorithms and all
 lambdas reuse them (common random numbers), so differences between curves come from the
 algorithm and lambda, not from luck of the draw. Each learning run is one checkpointed
-job, so an interrupted sweep resumes where it stopped.
+job, so an interrupted sweep resumes where it stopped. ``split="val"`` runs the same sweep on the
+meta-validation tasks, where the meta-test figures choose their best Fixed-KL baseline.
 """
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
     from lib.profiles import SweepConfig
 
 
-def _one_run(env, algo, kl_bound, run, arch, n_updates, n_traj, seed):
-    task, key = run_setup(env, "test", seed, run)
+def _one_run(env, algo, kl_bound, run, arch, n_updates, n_traj, seed, split="test"):
+    task, key = run_setup(env, split, seed, run)
     df = learn(env, task, kl_bound, algo, arch=arch, n_updates=n_updates, n_traj=n_traj,
                seed=seed, key=key)
     df.insert(3, "fixed_kl", kl_bound)
@@ -37,9 +38,9 @@ def sweep_jobs(cfg: SweepConfig) -> list[dict]:
         for algo in cfg.algos:
             for kl in cfg.grid(env):
                 for run in range(cfg.n_runs):
-                    jobs.append(dict(label=f"{env}-{algo}-kl{kl:g}-r{run}-a{h}x{n}", kwargs=dict(
+                    jobs.append(dict(label=f"{env}-{cfg.split}-{algo}-kl{kl:g}-r{run}-a{h}x{n}", kwargs=dict(
                         env=env, algo=algo, kl_bound=kl, run=run, arch=cfg.arch,
-                        n_updates=t_len, n_traj=n_traj, seed=cfg.seed)))
+                        n_updates=t_len, n_traj=n_traj, seed=cfg.seed, split=cfg.split)))
     return jobs
 
 

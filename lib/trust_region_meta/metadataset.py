@@ -9,13 +9,16 @@ means of the batches' returns; meta-discount 1).
 Learning trajectories are independent jobs, run in parallel with joblib and checkpointed
 one file each (:func:`lib.parallel.map_resumable`): an interrupted collection resumes without
 redoing or losing finished trajectories, and yields exactly the dataset an uninterrupted
-run gives (each trajectory seeds itself from ``(seed, "collect", env, i)``).
+run gives (trajectory i of meta-dataset m seeds itself from ``(seed, "collect", env, m, i)``).
+The study collects M independent meta-datasets per environment (``meta_seed`` m = 0..M-1),
+one file each: :func:`dataset_file`.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from lib import paths
 from lib.envs import get_spec
 from lib.parallel import map_resumable
 from lib.policies import arch_label
@@ -25,6 +28,11 @@ from lib.trust_region_meta.metafeatures import FEATURE_NAMES
 
 PHI = [f"phi:{name}" for name in FEATURE_NAMES]
 NEXT = [f"next:{name}" for name in FEATURE_NAMES]
+
+
+def dataset_file(profile: str, env: str, meta_seed: int):
+    """Path of meta-dataset ``meta_seed`` of ``env``: ``data/<profile>/04_meta_dataset/<env>_m<m>.csv``."""
+    return paths.data_dir(profile, "04_meta_dataset") / f"{env}_m{meta_seed}.csv"
 
 
 def sample_arch(rng: np.random.Generator, archs) -> tuple:
@@ -46,20 +54,20 @@ def sample_kl_bounds(rng: np.random.Generator, n: int, low: float, high: float,
 
 def collect_trajectory(env: str, index: int, n_updates: int, n_traj: int, archs,
                        kl_range=(1e-3, 1.0), log_uniform: bool = True, seed: int = 0,
-                       max_points: int = 2000) -> pd.DataFrame:
-    """One learning trajectory of the meta-dataset: ``n_updates`` tuples.
+                       max_points: int = 2000, meta_seed: int = 0) -> pd.DataFrame:
+    """Learning trajectory ``index`` of meta-dataset ``meta_seed``: ``n_updates`` tuples.
 
     Returns:
         one row per t: ``traj, t, arch, task:<name>..., kl_bound, meta_reward, ret``,
         the 20 ``phi:`` columns of phi_t and the 20 ``next:`` columns of phi_{t+1}.
     """
     spec = get_spec(env)
-    rng = make_rng(seed, "collect", env, index)
+    rng = make_rng(seed, "collect", env, meta_seed, index)
     task = spec.sample_tasks(rng, 1)[0]
     arch = sample_arch(rng, archs)
     kl_bounds = sample_kl_bounds(rng, n_updates, *kl_range, log_uniform=log_uniform)
     run = learn(env, task, kl_bounds, "xTRPO", arch=arch, n_updates=n_updates, n_traj=n_traj,
-                seed=seed, key=("collect", env, index), with_features=True, max_points=max_points)
+                seed=seed, key=("collect", env, meta_seed, index), with_features=True, max_points=max_points)
     feats = run[list(FEATURE_NAMES)].to_numpy()
     out = pd.DataFrame({"traj": index, "t": np.arange(n_updates), "arch": arch_label(arch)})
     for name, value in zip(spec.task_names, task):
@@ -74,29 +82,34 @@ def collect_trajectory(env: str, index: int, n_updates: int, n_traj: int, archs,
 
 def collect(env: str, n_trajectories: int, n_updates: int, n_traj: int, archs, cache_dir,
             kl_range=(1e-3, 1.0), log_uniform: bool = True, seed: int = 0, n_jobs: int = 1,
-            max_points: int = 2000) -> pd.DataFrame:
-    """Collect (or resume) ``n_trajectories`` learning trajectories; rows sorted by (traj, t)."""
-    jobs = [dict(label=f"{env}-traj{i}", kwargs=dict(
+            max_points: int = 2000, meta_seeds=(0,)) -> dict[int, pd.DataFrame]:
+    """Collect (or resume) ``n_trajectories`` learning trajectories for each meta-dataset of
+    ``meta_seeds`` (all of them one job list, so the workers stay busy); rows sorted by (traj, t).
+
+    Returns:
+        ``{meta_seed: dataset}``.
+    """
+    jobs = [dict(label=f"{env}-m{m}-traj{i}", kwargs=dict(
         env=env, index=i, n_updates=n_updates, n_traj=n_traj, archs=[tuple(a) for a in archs],
-        kl_range=tuple(kl_range), log_uniform=log_uniform, seed=seed, max_points=max_points))
-        for i in range(n_trajectories)]
-    parts = map_resumable(collect_trajectory, jobs, cache_dir, n_workers=n_jobs,
-                       desc=f"collecting {env}")
-    return pd.concat(parts, ignore_index=True)
+        kl_range=tuple(kl_range), log_uniform=log_uniform, seed=seed, max_points=max_points, meta_seed=m))
+        for m in meta_seeds for i in range(n_trajectories)]
+    parts = map_resumable(collect_trajectory, jobs, cache_dir, n_workers=n_jobs, desc=f"collecting {env}")
+    return {m: pd.concat(parts[k * n_trajectories:(k + 1) * n_trajectories], ignore_index=True)
+            for k, m in enumerate(meta_seeds)}
 
 
-def collect_env(cfg, env: str, cache_dir) -> pd.DataFrame:
-    """The meta-dataset of ``env`` with the sizes of a :class:`lib.profiles.MetaConfig`."""
+def collect_env(cfg, env: str, cache_dir) -> dict[int, pd.DataFrame]:
+    """The M meta-datasets of ``env`` with the sizes of a :class:`lib.profiles.MetaConfig`."""
     return collect(env, cfg.collect_trajectories[env], cfg.collect_updates[env], cfg.n_traj[env],
                    cfg.train_archs[env], cache_dir, kl_range=cfg.collect_range(env),
                    log_uniform=cfg.log_uniform, seed=cfg.seed, n_jobs=cfg.n_jobs,
-                   max_points=cfg.max_points)
+                   max_points=cfg.max_points, meta_seeds=cfg.meta_seeds())
 
 
-def dataset_summary(datasets: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per env: tuples, trajectories, architectures, the mean meta-reward and the correlation
-    of log λ with the meta-reward (does a larger trust region pay one step later?)."""
-    return pd.DataFrame([dict(env=env, tuples=len(d), trajectories=d.traj.nunique(), archs=d.arch.nunique(),
-                              mean_meta_reward=d.meta_reward.mean(),
+def dataset_summary(datasets: dict[tuple[str, int], pd.DataFrame]) -> pd.DataFrame:
+    """Per (env, meta_seed): tuples, trajectories, architectures, the mean meta-reward and the
+    correlation of log λ with the meta-reward (does a larger trust region pay one step later?)."""
+    return pd.DataFrame([dict(env=env, meta_seed=m, tuples=len(d), trajectories=d.traj.nunique(),
+                              archs=d.arch.nunique(), mean_meta_reward=d.meta_reward.mean(),
                               corr_log_kl_meta_reward=np.corrcoef(np.log(d.kl_bound), d.meta_reward)[0, 1])
-                         for env, d in datasets.items()])
+                         for (env, m), d in datasets.items()])

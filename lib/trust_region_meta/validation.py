@@ -1,9 +1,11 @@
 """Meta-validation of the FQI meta-model (notebook 05): which (H, ψ) drives xTRPO best.
 
-Every (H, ψ) of the grid is fitted on an environment's meta-dataset and drives xTRPO on
-``n_val_runs`` held-out validation runs (their own tasks, training architectures drawn per
-run); the score is the mean return over all steps of all runs, and the pick per environment
-is the highest score (:func:`.meta_kl.validation_scores`, :func:`.meta_kl.choose_model`).
+Every (H, ψ) of the grid is fitted on each of an environment's M meta-datasets and drives
+xTRPO on ``n_val_runs`` held-out validation runs (their own tasks, training architectures
+drawn per run; the same runs for every meta-model); the score is the mean return over all
+steps of all runs, and the pick per (environment, meta-model) is the highest score
+(:func:`.meta_kl.validation_scores`, :func:`.meta_kl.choose_model`); :func:`pick_stability`
+says how often the M meta-models agree.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import pandas as pd
 from lib import paths
 from lib.io import load_table
 from lib.trust_region_meta.fqi import distinct_psis, leaf_size
+from lib.trust_region_meta.metadataset import dataset_file
 from lib.trust_region_meta.meta_kl import fit_models, run_meta_kl, validation_arch
 from lib.trust_region_meta.metafeatures import FEATURE_NAMES
 
@@ -32,29 +35,45 @@ def model_grid(cfg: "MetaConfig", env: str) -> list[tuple[int, float]]:
 
 
 def validation_runs(cfg: "MetaConfig") -> pd.DataFrame:
-    """Per-step tables of every validation run of every model of every environment (resumable)."""
-    data = paths.data_dir(cfg.profile, "04_meta_dataset")
+    """Per-step tables of every validation run of every model of every meta-model seed of every
+    environment (resumable); column ``meta_seed``."""
     parts = []
     for env in cfg.envs:
         runs = range(cfg.n_val_runs)
         archs = [validation_arch(env, cfg.seed, r, cfg.train_archs[env]) for r in runs]
-        parts.append(run_meta_kl(env, "val", runs, archs, cfg.val_updates[env], cfg.n_traj[env], cfg.seed,
-                                 data / f"{env}.csv", cfg.grid(env), model_grid(cfg, env),
-                                 paths.cache_dir(cfg.profile, "05_fqi_validation"), cfg.n_estimators, cfg.seed,
-                                 "xTRPO", cfg.n_jobs, cfg.max_points))
+        for m in cfg.meta_seeds():
+            part = run_meta_kl(env, "val", runs, archs, cfg.val_updates[env], cfg.n_traj[env], cfg.seed,
+                               dataset_file(cfg.profile, env, m), cfg.grid(env), model_grid(cfg, env),
+                               paths.cache_dir(cfg.profile, "05_fqi_validation"), cfg.n_estimators,
+                               cfg.fqi_seed(m), "xTRPO", cfg.n_jobs, cfg.max_points)
+            part.insert(3, "meta_seed", m)
+            parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
 
 def importances(cfg: "MetaConfig", chosen: pd.DataFrame) -> pd.DataFrame:
-    """Extra Trees impurity importances of the chosen model's last Q per environment:
-    ``env, feature, importance`` (summing to 1 per env; ``log10_lambda`` is the action)."""
-    data = paths.data_dir(cfg.profile, "04_meta_dataset")
+    """Extra Trees impurity importances of the chosen models' last Q, averaged over the
+    meta-models of an environment: ``env, feature, importance`` (summing to 1 per env;
+    ``log10_lambda`` is the action)."""
     rows = []
     for _, row in chosen.iterrows():
-        model = fit_models(load_table(data / f"{row.env}.csv"), cfg.grid(row.env), int(row.fqi_horizon), row.min_leaf,
-                           cfg.n_estimators, cfg.seed)[-1]
-        rows += [dict(env=row.env, feature=name, importance=imp)
+        m = int(row.meta_seed)
+        model = fit_models(load_table(dataset_file(cfg.profile, row.env, m)), cfg.grid(row.env),
+                           int(row.fqi_horizon), row.min_leaf, cfg.n_estimators, cfg.fqi_seed(m))[-1]
+        rows += [dict(env=row.env, meta_seed=m, feature=name, importance=imp)
                  for name, imp in zip([*FEATURE_NAMES, "log10_lambda"], model.forest.feature_importances_)]
+    per_model = pd.DataFrame(rows)
+    return per_model.groupby(["env", "feature"], as_index=False, sort=False).importance.mean()
+
+
+def pick_stability(chosen: pd.DataFrame) -> pd.DataFrame:
+    """How often the M meta-models of an env pick the same (H, ψ): ``env, n_models, distinct_picks,
+    most_common`` (the pick and how many meta-models chose it)."""
+    rows = []
+    for env, g in chosen.groupby("env", sort=False):
+        picks = pd.Series([(int(h), float(p)) for h, p in zip(g.fqi_horizon, g.min_leaf)]).value_counts()
+        rows.append(dict(env=env, n_models=len(g), distinct_picks=len(picks),
+                         most_common=f"{picks.index[0]} x{picks.iloc[0]}"))
     return pd.DataFrame(rows)
 
 
@@ -65,12 +84,16 @@ def pick_table(chosen: pd.DataFrame, scores: pd.DataFrame, tuples: dict, paper=P
         chosen, scores: notebook 05's tables. tuples: env -> meta-dataset size, for the leaf size
             each ψ gives (the paper's ψ is scored by the model of the same H and leaf size).
     """
-    table = chosen[["env", "fqi_horizon", "min_leaf", "score"]].copy()
-    table.insert(3, "leaf_size", [leaf_size(p, tuples[e]) for e, p in zip(table.env, table.min_leaf)])
+    keys = [c for c in ("env", "meta_seed") if c in chosen.columns]
+    table = chosen[keys + ["fqi_horizon", "min_leaf", "score"]].copy()
+    table.insert(len(keys) + 2, "leaf_size", [leaf_size(p, tuples[e]) for e, p in zip(table.env, table.min_leaf)])
     table["paper (H, psi)"] = table.env.map(lambda e: str(paper.get(e, "-")))
     score = []
-    for e in table.env:
+    for _, row in table.iterrows():
+        e = row.env
         s = scores[(scores.env == e) & (scores.fqi_horizon == paper.get(e, (0,))[0])]
+        if "meta_seed" in keys:
+            s = s[s.meta_seed == row.meta_seed]
         same = [leaf_size(p, tuples[e]) == leaf_size(paper[e][1], tuples[e]) for p in s.min_leaf] if e in paper else []
         score.append(s[same].score.mean() if any(same) else np.nan)
     table["paper's pick: score"] = score
