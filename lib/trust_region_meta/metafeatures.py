@@ -28,7 +28,7 @@ subsampling, for speed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -105,6 +105,8 @@ class SampleSets:
     Attributes:
         s: (n, ds) states; sa: (n, ds + da) state-actions; sas: (n, 2 ds + da).
         traj: (n,) the trajectory of each sample (steps of one trajectory are dependent).
+        trees: k-d trees of these sets, built on first use (the batch is a reference three times:
+            for its own entropies and for both cross-entropies with its neighbours in time).
         returns: (N,) per-trajectory undiscounted returns.
         constant_state: True if every state is identical (Elikoeidis).
     """
@@ -115,6 +117,7 @@ class SampleSets:
     traj: np.ndarray
     returns: np.ndarray
     constant_state: bool
+    trees: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def sample_sets(batch, obs_scale, act_scale: float, rng: np.random.Generator,
@@ -168,13 +171,23 @@ def sample_sets(batch, obs_scale, act_scale: float, rng: np.random.Generator,
 # constant in both sets (Elikoeidis' state) are dropped: its state and transition features are 0.
 
 
-def _kth_other(query, ref, k, q_traj=None, r_traj=None):
+def _tree(ref: np.ndarray, trees: dict | None) -> cKDTree:
+    """A k-d tree of ``ref``, reused from ``trees`` (keyed by the array's bytes) when built before."""
+    if trees is None:
+        return cKDTree(ref)
+    key = (ref.shape, hash(ref.tobytes()))
+    if key not in trees:
+        trees[key] = cKDTree(ref)
+    return trees[key]
+
+
+def _kth_other(query, ref, k, q_traj=None, r_traj=None, trees: dict | None = None):
     """Distance from each query point to its k-th neighbour in ``ref`` among the reference points
     of *other* trajectories (all of them when ``q_traj`` is None): ``(rho, m, k)`` per point, m
     the number of such points, k (an int or one per point) capped at m.
 
-    One k-d tree; the neighbour list grows (x4) only for the points whose first neighbours are
-    mostly their own trajectory's. rho is floored at ``MIN_DIST`` (only exact ties among other
+    One k-d tree (from ``trees`` if given); the neighbour list grows (x4) only for the points whose
+    first k + 1 neighbours hold fewer than k of other trajectories. rho is floored at ``MIN_DIST`` (only exact ties among other
     trajectories reach it, and :func:`conditional_terms` routes those to its atom branch).
     """
     n, nq = len(ref), len(query)
@@ -186,8 +199,8 @@ def _kth_other(query, ref, k, q_traj=None, r_traj=None):
     kk = np.minimum(np.broadcast_to(k, (nq,)), m)
     rho = np.full(nq, MIN_DIST)
     todo = np.flatnonzero(kk >= 1)
-    tree = cKDTree(ref)
-    width = min(n, int(kk.max(initial=1)) if q_traj is None else 2 * int(kk.max(initial=1)) + 2)
+    tree = _tree(ref, trees)
+    width = min(n, int(kk.max(initial=1)) + (0 if q_traj is None else 1))
     while len(todo):
         dist, idx = tree.query(query[todo], k=width)
         dist, idx = dist.reshape(len(todo), -1), idx.reshape(len(todo), -1)
@@ -203,11 +216,17 @@ def _kth_other(query, ref, k, q_traj=None, r_traj=None):
     return np.maximum(rho, MIN_DIST), m, kk
 
 
+def _trees(memo: dict | None) -> dict | None:
+    """The k-d trees kept in a memo (``memo["trees"]``), shared by the calls that use the same reference."""
+    return None if memo is None else memo.setdefault("trees", {})
+
+
 def _digest(*arrays) -> tuple:
     return tuple(hash(a.tobytes()) if a is not None else None for a in arrays)
 
 
-def _knn_terms(query, ref, k, q_traj=None, r_traj=None, memo: dict | None = None) -> np.ndarray:
+def _knn_terms(query, ref, k, q_traj=None, r_traj=None, memo: dict | None = None,
+               trees: dict | None = None) -> np.ndarray:
     """Per query point, the k-NN estimate of -log density ``d log rho_k + log V_d + psi(m + 1) - psi(k)``
     (m reference points of other trajectories, k capped at m); (n,) zeros if d = 0.
 
@@ -220,7 +239,7 @@ def _knn_terms(query, ref, k, q_traj=None, r_traj=None, memo: dict | None = None
     key = (k, *_digest(query, ref, q_traj, r_traj)) if memo is not None else None
     if key in (memo or {}):
         return memo[key]
-    rho, m, kk = _kth_other(query, ref, k, q_traj, r_traj)
+    rho, m, kk = _kth_other(query, ref, k, q_traj, r_traj, trees)
     m, kk = np.maximum(m, 1), np.maximum(kk, 1)
     out = d * np.log(rho) + log_unit_ball_volume(d) + digamma(m + 1) - digamma(kk)
     if memo is not None:
@@ -230,7 +249,9 @@ def _knn_terms(query, ref, k, q_traj=None, r_traj=None, memo: dict | None = None
 
 def _varying(q: np.ndarray, r: np.ndarray) -> np.ndarray:
     """Columns not constant at one common value over both sets, as a boolean mask."""
-    return np.ptp(np.vstack([q, r]), axis=0) > 0
+    if not len(q) or not len(r):
+        return np.ones(q.shape[1], bool)
+    return (q.min(0) < q.max(0)) | (r.min(0) < r.max(0)) | (q[0] != r[0])
 
 
 def _row_ids(x: np.ndarray) -> np.ndarray:
@@ -304,7 +325,7 @@ def marginal_terms(cq, cr, k: int = K, q_traj=None, r_traj=None, memo: dict | No
         ref = cont if cont.sum() > (k if q_traj is not None else 0) else np.ones(n, bool)
         rt = None if q_traj is None else r_traj[ref]
         qt = None if q_traj is None else q_traj[~atom]
-        out[~atom] = -np.log(ref.sum() / n) + _knn_terms(cq[~atom], cr[ref], k, qt, rt, memo)
+        out[~atom] = -np.log(ref.sum() / n) + _knn_terms(cq[~atom], cr[ref], k, qt, rt, memo, _trees(memo))
     return out
 
 
@@ -337,8 +358,8 @@ def conditional_terms(cq, tq, cr, tr, k: int = K, q_traj=None, r_traj=None,
         qt = None if q_traj is None else q_traj[~atom]
         rt = None if q_traj is None else r_traj[use]
         joint_q, joint_r = np.hstack([cq[~atom], tq[~atom]]), np.hstack([cr[use], tr[use]])
-        out[~atom] = (_knn_terms(joint_q, joint_r, k, qt, rt, memo)
-                      - _knn_terms(cq[~atom], cr[use], k, qt, rt, memo))
+        out[~atom] = (_knn_terms(joint_q, joint_r, k, qt, rt, memo, _trees(memo))
+                      - _knn_terms(cq[~atom], cr[use], k, qt, rt, memo, _trees(memo)))
     return out
 
 
@@ -352,7 +373,7 @@ def batch_entropies(sets: SampleSets, k: int = K) -> dict:
     """Entropies of one batch (nats): ``{"s": H(s), "a|s": H(a|s), "s'|sa": H(s'|s,a)}``,
     each point's neighbours taken from the other trajectories."""
     s, a, sa, s2 = _blocks(sets)
-    tr, memo = (sets.traj, sets.traj), {}
+    tr, memo = (sets.traj, sets.traj), {"trees": sets.trees}
     return {"s": float(marginal_terms(s, s, k, *tr, memo=memo).mean()),
             "a|s": float(conditional_terms(s, a, s, a, k, *tr, memo=memo).mean()),
             "s'|sa": float(conditional_terms(sa, s2, sa, s2, k, *tr, memo=memo).mean())}
@@ -362,7 +383,7 @@ def cross_entropies(x: SampleSets, y: SampleSets, k: int = K) -> dict:
     """Cross-entropies E_x[-log q_y] of the three distributions, x's points scored by y's estimate."""
     xs, xa, xsa, xs2 = _blocks(x)
     ys, ya, ysa, ys2 = _blocks(y)
-    memo = {}
+    memo = {"trees": y.trees}
     return {"s": float(marginal_terms(xs, ys, k, r_traj=y.traj, memo=memo).mean()),
             "a|s": float(conditional_terms(xs, xa, ys, ya, k, r_traj=y.traj, memo=memo).mean()),
             "s'|sa": float(conditional_terms(xsa, xs2, ysa, ys2, k, r_traj=y.traj, memo=memo).mean())}
