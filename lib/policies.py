@@ -56,10 +56,12 @@ class GaussianPolicy(nn.Module):
         std0: initial standard deviation (action units).
         obs_scale: fixed per-coordinate multiplier of observations, length obs_dim.
         seed: torch seed for the initial weights.
+        mean0: initial action mean, added to the output bias (the output layer is scaled by
+            0.01, so the mean starts at ≈ mean0 everywhere).
     """
 
     def __init__(self, obs_dim: int, act_dim: int, arch=(0, 0), std0: float = 1.0,
-                 obs_scale=None, seed: int = 0):
+                 obs_scale=None, seed: int = 0, mean0: float = 0.0):
         super().__init__()
         h, n = check_arch(arch)
         if not (math.isfinite(float(std0)) and std0 > 0):
@@ -79,7 +81,7 @@ class GaussianPolicy(nn.Module):
                 layers.append(nn.Tanh())
         with torch.no_grad():
             layers[-1].weight.mul_(0.01)
-            layers[-1].bias.mul_(0.01)
+            layers[-1].bias.mul_(0.01).add_(float(mean0))
         self.mean_net = nn.Sequential(*layers)
         self.log_std = nn.Parameter(torch.full((act_dim,), math.log(std0), dtype=DTYPE))
         scale = torch.ones(obs_dim, dtype=DTYPE) if obs_scale is None else torch.as_tensor(obs_scale, dtype=DTYPE)
@@ -126,8 +128,10 @@ def mean_kl(policy_p: GaussianPolicy, policy_q: GaussianPolicy, obs: torch.Tenso
     return gaussian_kl(policy_p.mean(obs), policy_p.log_std, policy_q.mean(obs), policy_q.log_std).mean()
 
 
-def make_policy(spec, arch=(0, 0), seed: int = 0, std0: float | None = None) -> GaussianPolicy:
-    """A policy sized for environment ``spec`` (an :class:`~lib.envs.spec.EnvSpec`)."""
+def make_policy(spec, arch=(0, 0), seed: int = 0, std0: float | None = None, mean0: float = 0.0) -> GaussianPolicy:
+    """A policy sized for environment ``spec`` (an :class:`~lib.envs.spec.EnvSpec`): initial
+    action mean ≈ ``mean0`` (0 by default: the output layer is scaled by 0.01) and standard
+    deviation ``std0`` (default: the env's)."""
     return GaussianPolicy(spec.obs_dim, spec.act_dim, arch=arch,
                           std0=spec.std0 if std0 is None else std0,
-                          obs_scale=spec.obs_scale, seed=seed)
+                          obs_scale=spec.obs_scale, seed=seed, mean0=mean0)

@@ -70,8 +70,9 @@ class SweepConfig:
         n_updates: TRPO steps T per run, per env.
         arch: policy architecture (h, n); the paper's Figure 1 uses linear policies.
         kl_extra: more lambdas per env (:data:`KL_EXTRA`); :meth:`grid` is an env's grid.
-        split: ``"test"`` (the test tasks, shared with the meta-test) or ``"val"`` (the
-            meta-validation tasks, where the figures choose their best Fixed-KL).
+        split: ``"test"`` (the test tasks, shared with the meta-test), ``"val"`` (the
+            meta-validation tasks, where the figures choose their best Fixed-KL) or ``"fresh"``.
+        policy_init: ``()`` (the default initial policy) or ``(mean0, std0)`` (notebook 09).
         n_jobs: parallel workers.
     """
 
@@ -86,6 +87,7 @@ class SweepConfig:
     arch: tuple = (0, 0)
     kl_extra: dict = field(default_factory=lambda: dict(KL_EXTRA))
     split: str = "test"
+    policy_init: tuple = ()
     n_jobs: int = field(default_factory=default_n_jobs)
 
     def grid(self, env: str) -> tuple:
@@ -182,12 +184,13 @@ class MetaConfig:
         """Range of the random λ while collecting ``env``'s meta-dataset: up to its largest λ."""
         return (self.kl_range[0], max(self.kl_range[1], max(self.grid(env))))
 
-    def sweep(self, env: str, arch=(0, 0), algos=("TRPO", "xTRPO"), split: str = "test") -> "SweepConfig":
+    def sweep(self, env: str, arch=(0, 0), algos=("TRPO", "xTRPO"), split: str = "test",
+              policy_init: tuple = ()) -> "SweepConfig":
         """The Fixed-KL baseline sweep of ``env``: on the test tasks (``n_test_runs``; shares runs and
         checkpoints with notebook 02) or on the validation tasks (``n_val_runs``, to choose the best)."""
         return SweepConfig(profile=self.profile, seed=self.seed, envs=(env,), algos=tuple(algos),
-                           kl_grid=self.kl_grid, kl_extra=self.kl_extra, split=split,
-                           n_runs=self.n_test_runs if split == "test" else self.n_val_runs,
+                           kl_grid=self.kl_grid, kl_extra=self.kl_extra, split=split, policy_init=tuple(policy_init),
+                           n_runs=self.n_val_runs if split == "val" else self.n_test_runs,
                            n_traj={env: self.n_traj[env]}, n_updates={env: self.test_updates[env]},
                            arch=tuple(arch), n_jobs=self.n_jobs)
 
@@ -407,6 +410,8 @@ def _check_types(cfg) -> None:
         if f.name == "profile":
             continue
         value, default = getattr(cfg, f.name), _default(f)
+        if f.name == "policy_init":  # () or (mean0, std0): checked in _validate
+            continue
         if f.name == "kl_extra":  # optional per env: only the envs that need more λ have an entry
             if not isinstance(value, dict) or not all(isinstance(v, tuple) for v in value.values()):
                 raise ValueError(f"kl_extra must map an environment to a tuple of λ, got {value!r}")
@@ -447,8 +452,10 @@ def _validate(cfg) -> None:
     if isinstance(cfg, SweepConfig):
         for algo in cfg.algos:
             check_algo(algo)
-        if cfg.split not in ("test", "val"):
-            raise ValueError(f"split must be 'test' or 'val', got {cfg.split!r}")
+        if cfg.split not in ("test", "val", "fresh"):
+            raise ValueError(f"split must be 'test', 'val' or 'fresh', got {cfg.split!r}")
+        if cfg.policy_init and (len(cfg.policy_init) != 2 or not cfg.policy_init[1] > 0):
+            raise ValueError(f"policy_init must be () or (mean0, std0 > 0), got {cfg.policy_init!r}")
     if isinstance(cfg, BOMRLConfig):
         _validate_bomrl(cfg)
     if isinstance(cfg, LocomotionConfig):

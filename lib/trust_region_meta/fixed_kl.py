@@ -20,10 +20,10 @@ if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
     from lib.profiles import SweepConfig
 
 
-def _one_run(env, algo, kl_bound, run, arch, n_updates, n_traj, seed, split="test"):
+def _one_run(env, algo, kl_bound, run, arch, n_updates, n_traj, seed, split="test", policy_init=()):
     task, key = run_setup(env, split, seed, run)
     df = learn(env, task, kl_bound, algo, arch=arch, n_updates=n_updates, n_traj=n_traj,
-               seed=seed, key=key)
+               seed=seed, key=key, policy_init=tuple(policy_init))
     df.insert(3, "fixed_kl", kl_bound)
     df.insert(4, "run", run)
     return df
@@ -40,7 +40,8 @@ def sweep_jobs(cfg: SweepConfig) -> list[dict]:
                 for run in range(cfg.n_runs):
                     jobs.append(dict(label=f"{env}-{cfg.split}-{algo}-kl{kl:g}-r{run}-a{h}x{n}", kwargs=dict(
                         env=env, algo=algo, kl_bound=kl, run=run, arch=cfg.arch,
-                        n_updates=t_len, n_traj=n_traj, seed=cfg.seed, split=cfg.split)))
+                        n_updates=t_len, n_traj=n_traj, seed=cfg.seed, split=cfg.split,
+                        policy_init=tuple(cfg.policy_init))))
     return jobs
 
 

@@ -54,8 +54,10 @@ class FQIModel:
 
 
 def design(phi: np.ndarray, kl: np.ndarray) -> np.ndarray:
-    """Regressor input ``[phi, log10 lambda]``, shape (n, d + 1)."""
-    return np.column_stack([phi, np.log10(kl)])
+    """Regressor input ``[phi, log10 lambda]``, shape (n, d + 1), float32: scikit-learn's trees
+    compare float32 thresholds and convert any other input to it, so building it as float32
+    gives the same model and saves a copy of the (n x 10)-row max query of every iteration."""
+    return np.column_stack([phi, np.log10(kl)]).astype(np.float32)
 
 
 def q_table(forest, phi: np.ndarray, kl_grid: np.ndarray) -> np.ndarray:
@@ -115,3 +117,22 @@ def fit_fqi(phi, kl, reward, phi_next, kl_grid, horizon: int, min_leaf: float,
         if h < horizon:
             target = reward + gamma * q_table(forest, phi_next, kl_grid).max(axis=1)
     return models
+
+
+def fit_gain_model(phi, kl, gain, kl_grid, min_leaf: float, n_estimators: int = 100, seed: int = 0,
+                   n_jobs: int = 1) -> FQIModel:
+    """A one-forest regression of a long-horizon gain (e.g. the rest of the run's ``J_T - J_t``)
+    on ``[phi, log10 lambda]``, greedy over the grid like Q_H: notebook 09's alternative to the
+    paper's one-step meta-reward (our extension, not the paper's method).
+
+    Args:
+        phi: (n, d); kl: (n,) the λ held over the gain's horizon; gain: (n,) the target.
+    Returns:
+        an :class:`FQIModel` with ``horizon=0`` (no Bellman iteration).
+    """
+    check_fqi_params(1, min_leaf)
+    x = design(np.asarray(phi, float), np.asarray(kl, float))
+    forest = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=leaf_size(min_leaf, len(x)),
+                                 max_features=1.0, bootstrap=False, random_state=seed, n_jobs=n_jobs)
+    forest.fit(x, np.asarray(gain, float))
+    return FQIModel(forest, np.asarray(kl_grid, float), 0, min_leaf)

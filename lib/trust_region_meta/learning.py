@@ -31,12 +31,13 @@ def run_task(env: str, seed: int, run: int) -> np.ndarray:
 def run_setup(env: str, split: str, seed: int, run: int):
     """``(task, key)`` of a run. ``split="test"``: the runs of notebook 02 and the meta-test
     (every method shares task, initial policy and first batch of run i); ``"val"``: held-out
-    meta-validation runs with their own tasks."""
+    meta-validation runs with their own tasks; ``"fresh"``: a third set of tasks, which no
+    choice of the study has seen (notebook 09's comparisons)."""
     if split == "test":
         return run_task(env, seed, run), ("fixed_kl", env, run)
-    if split == "val":
-        return get_spec(env).sample_tasks(make_rng(seed, "val-task", env, run), 1)[0], ("val", env, run)
-    raise ValueError(f"unknown split {split!r}; choose test or val")
+    if split in ("val", "fresh"):
+        return get_spec(env).sample_tasks(make_rng(seed, f"{split}-task", env, run), 1)[0], (split, env, run)
+    raise ValueError(f"unknown split {split!r}; choose test, val or fresh")
 
 
 def update(policy, batch, spec, kl_bound: float, algo: str = "xTRPO",
@@ -64,7 +65,8 @@ def as_schedule(kl_schedule, n_updates: int) -> Callable:
 def learn(env: str, task, kl_schedule: float | Sequence[float] | Callable,
           algo: str = "xTRPO", arch=(0, 0), n_updates: int = 10, n_traj: int = 8,
           seed: int = 0, key: tuple = (), config: TRPOConfig = TRPOConfig(),
-          with_features: bool = False, max_points: int = mf.MAX_POINTS) -> pd.DataFrame:
+          with_features: bool = False, max_points: int = mf.MAX_POINTS,
+          policy_init: tuple = ()) -> pd.DataFrame:
     """Run ``n_updates`` TRPO/xTRPO updates from a fresh policy on one task.
 
     At every step t = 0..n_updates a batch B_t of ``n_traj`` trajectories is collected
@@ -80,6 +82,8 @@ def learn(env: str, task, kl_schedule: float | Sequence[float] | Callable,
         algo: ``"TRPO"`` or ``"xTRPO"``. arch: policy ``(h, n)``.
         n_updates: updates T. n_traj: trajectories N per batch.
         seed, key: the run's random streams derive from ``(seed, *key)``.
+        policy_init: ``()`` for the default initial policy (mean ≈ 0, the env's std0), or
+            ``(mean0, std0)`` (notebook 09's set-up checks).
     Returns:
         tidy table, one row per step t: ``env, algo, arch, step, ret, ret_std,
         kl_bound, kl, accepted, n_backtracks`` (the last four describe the update made
@@ -94,7 +98,8 @@ def learn(env: str, task, kl_schedule: float | Sequence[float] | Callable,
     task = spec.tasks_array(task)[0]
     rng = make_rng(seed, *key, "rollouts")
     feat_rng = make_rng(seed, *key, "features")
-    policy = make_policy(spec, arch, seed=torch_seed(seed, *key, "init"))
+    mean0, std0 = policy_init if policy_init else (0.0, None)
+    policy = make_policy(spec, arch, seed=torch_seed(seed, *key, "init"), std0=std0, mean0=mean0)
     tasks = np.tile(task, (n_traj, 1))
 
     def featurise(batch):

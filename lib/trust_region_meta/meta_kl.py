@@ -28,16 +28,29 @@ from lib.stats import (
     verdict,
 )
 from lib.trust_region_meta.fixed_kl import fixed_kl_sweep
-from lib.trust_region_meta.fqi import FQIModel, fit_fqi
+from lib.trust_region_meta.fqi import FQIModel, fit_fqi, fit_gain_model
 from lib.trust_region_meta.learning import learn, run_setup
-from lib.trust_region_meta.metadataset import NEXT, PHI, sample_arch
+from lib.trust_region_meta.metadataset import NEXT, PHI, remaining_gain, sample_arch
 
 _MODELS: dict = {}
 
 
+TARGETS = ("one-step", "run-gain")
+
+
 def fit_models(dataset: pd.DataFrame, kl_grid, horizon: int, min_leaf: float,
-               n_estimators: int = 100, seed: int = 0) -> list[FQIModel]:
-    """FQI Q_1..Q_horizon on a meta-dataset table (columns of :mod:`lib.trust_region_meta.metadataset`)."""
+               n_estimators: int = 100, seed: int = 0, target: str = "one-step") -> list[FQIModel]:
+    """The meta-models of a meta-dataset table (columns of :mod:`lib.trust_region_meta.metadataset`).
+
+    ``target="one-step"`` (the paper): FQI Q_1..Q_horizon on the meta-reward l_t.
+    ``"run-gain"`` (our extension, notebook 09): one regression of the rest of the run's gain
+    J_T - J_t (:func:`.metadataset.remaining_gain`), returned as ``[model]`` with horizon 0.
+    """
+    if target == "run-gain":
+        return [fit_gain_model(dataset[PHI].to_numpy(), dataset.kl_bound.to_numpy(), remaining_gain(dataset),
+                               kl_grid, min_leaf, n_estimators, seed)]
+    if target != "one-step":
+        raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
     return fit_fqi(dataset[PHI].to_numpy(), dataset.kl_bound.to_numpy(),
                    dataset.meta_reward.to_numpy(), dataset[NEXT].to_numpy(),
                    np.asarray(kl_grid, dtype=float), horizon, min_leaf,
@@ -45,17 +58,18 @@ def fit_models(dataset: pd.DataFrame, kl_grid, horizon: int, min_leaf: float,
 
 
 def cached_model(dataset_path: str, kl_grid, horizon: int, min_leaf: float,
-                 n_estimators: int, seed: int, fit_horizon: int | None = None) -> FQIModel:
+                 n_estimators: int, seed: int, fit_horizon: int | None = None,
+                 target: str = "one-step") -> FQIModel:
     """Q_horizon fitted on the dataset file, memoised per process (by file identity).
 
     ``fit_horizon`` >= horizon runs that many iterations once and memoises every Q_h on the
     way (Q_h does not depend on how many iterations follow it).
     """
     stat = os.stat(dataset_path)
-    base = (dataset_path, stat.st_mtime_ns, stat.st_size, tuple(kl_grid), min_leaf, n_estimators, seed)
+    base = (dataset_path, stat.st_mtime_ns, stat.st_size, tuple(kl_grid), min_leaf, n_estimators, seed, target)
     if base + (horizon,) not in _MODELS:
-        models = fit_models(pd.read_csv(dataset_path), kl_grid, max(horizon, fit_horizon or 0),
-                            min_leaf, n_estimators, seed)
+        models = fit_models(pd.read_csv(dataset_path), kl_grid, max(horizon, fit_horizon or 0, 1),
+                            min_leaf, n_estimators, seed, target)
         _MODELS.clear()  # one chain per process: fully grown forests take ~200 MB each
         for model in models:
             _MODELS[base + (model.horizon,)] = model
@@ -65,9 +79,10 @@ def cached_model(dataset_path: str, kl_grid, horizon: int, min_leaf: float,
 def meta_kl_run(env: str, split: str, run: int, arch, n_updates: int, n_traj: int, seed: int,
                 dataset_path: str, kl_grid, horizon: int, min_leaf: float,
                 n_estimators: int = 100, fqi_seed: int = 0, algo: str = "xTRPO",
-                max_points: int = 2000, fit_horizon: int | None = None) -> pd.DataFrame:
-    """One learning run with lambda_t chosen greedily by the FQI model (per-step table)."""
-    model = cached_model(dataset_path, kl_grid, horizon, min_leaf, n_estimators, fqi_seed, fit_horizon)
+                max_points: int = 2000, fit_horizon: int | None = None, target: str = "one-step") -> pd.DataFrame:
+    """One learning run with lambda_t chosen greedily by the meta-model (per-step table);
+    ``target`` as in :func:`fit_models` (``horizon`` 0 for ``"run-gain"``)."""
+    model = cached_model(dataset_path, kl_grid, horizon, min_leaf, n_estimators, fqi_seed, fit_horizon, target)
     task, key = run_setup(env, split, seed, run)
     df = learn(env, task, lambda t, phi: model.greedy(phi), algo, arch=arch, n_updates=n_updates,
                n_traj=n_traj, seed=seed, key=key, with_features=True, max_points=max_points)
@@ -85,7 +100,7 @@ def validation_arch(env: str, seed: int, run: int, archs) -> tuple:
 def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, seed: int,
                 dataset_path, kl_grid, models, cache_dir, n_estimators: int = 100,
                 fqi_seed: int = 0, algo: str = "xTRPO", n_jobs: int = 1,
-                max_points: int = 2000) -> pd.DataFrame:
+                max_points: int = 2000, target: str = "one-step") -> pd.DataFrame:
     """Meta-KL runs for every (H, psi) in ``models`` x run, with one arch per run.
 
     One fit of FQI's chain Q_1..Q_Hmax serves every H of a psi (:func:`cached_model`). With
@@ -108,13 +123,13 @@ def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, 
     for horizon, min_leaf in models:
         for run, arch in zip(runs, archs):
             jobs.append(dict(
-                label=f"{env}-{split}-H{horizon}-psi{min_leaf:g}-r{run}",
+                label=f"{env}-{split}-{target}-H{horizon}-psi{min_leaf:g}-r{run}",
                 ignore=("dataset_path", "fit_horizon"), extra={"dataset_sha256": dataset_digest},
                 kwargs=dict(env=env, split=split, run=run, arch=tuple(arch), n_updates=n_updates,
                             n_traj=n_traj, seed=seed, dataset_path=str(dataset_path),
                             kl_grid=tuple(kl_grid), horizon=horizon, min_leaf=min_leaf,
                             n_estimators=n_estimators, fqi_seed=fqi_seed, algo=algo,
-                            max_points=max_points, fit_horizon=max(h for h, _ in models))))
+                            max_points=max_points, fit_horizon=max(h for h, _ in models), target=target)))
             if by_split:
                 jobs[-1]["group"] = f"psi{min_leaf:g}"
     parts = map_resumable(meta_kl_run, jobs, cache_dir, n_workers=n_jobs, desc=f"Meta-KL {env} {split}")

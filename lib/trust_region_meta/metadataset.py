@@ -54,8 +54,12 @@ def sample_kl_bounds(rng: np.random.Generator, n: int, low: float, high: float,
 
 def collect_trajectory(env: str, index: int, n_updates: int, n_traj: int, archs,
                        kl_range=(1e-3, 1.0), log_uniform: bool = True, seed: int = 0,
-                       max_points: int = 2000, meta_seed: int = 0) -> pd.DataFrame:
+                       max_points: int = 2000, meta_seed: int = 0, per_trajectory: bool = False,
+                       policy_init: tuple = ()) -> pd.DataFrame:
     """Learning trajectory ``index`` of meta-dataset ``meta_seed``: ``n_updates`` tuples.
+
+    ``per_trajectory``: one random λ held for the whole trajectory instead of a fresh one each
+    step (notebook 09's constant-λ data); ``policy_init``: as in :func:`.learning.learn`.
 
     Returns:
         one row per t: ``traj, t, arch, task:<name>..., kl_bound, meta_reward, ret``,
@@ -65,9 +69,13 @@ def collect_trajectory(env: str, index: int, n_updates: int, n_traj: int, archs,
     rng = make_rng(seed, "collect", env, meta_seed, index)
     task = spec.sample_tasks(rng, 1)[0]
     arch = sample_arch(rng, archs)
-    kl_bounds = sample_kl_bounds(rng, n_updates, *kl_range, log_uniform=log_uniform)
+    if per_trajectory:
+        kl_bounds = np.repeat(sample_kl_bounds(rng, 1, *kl_range, log_uniform=log_uniform), n_updates)
+    else:
+        kl_bounds = sample_kl_bounds(rng, n_updates, *kl_range, log_uniform=log_uniform)
     run = learn(env, task, kl_bounds, "xTRPO", arch=arch, n_updates=n_updates, n_traj=n_traj,
-                seed=seed, key=("collect", env, meta_seed, index), with_features=True, max_points=max_points)
+                seed=seed, key=("collect", env, meta_seed, index), with_features=True, max_points=max_points,
+                policy_init=tuple(policy_init))
     feats = run[list(FEATURE_NAMES)].to_numpy()
     out = pd.DataFrame({"traj": index, "t": np.arange(n_updates), "arch": arch_label(arch)})
     for name, value in zip(spec.task_names, task):
@@ -82,16 +90,19 @@ def collect_trajectory(env: str, index: int, n_updates: int, n_traj: int, archs,
 
 def collect(env: str, n_trajectories: int, n_updates: int, n_traj: int, archs, cache_dir,
             kl_range=(1e-3, 1.0), log_uniform: bool = True, seed: int = 0, n_jobs: int = 1,
-            max_points: int = 2000, meta_seeds=(0,)) -> dict[int, pd.DataFrame]:
+            max_points: int = 2000, meta_seeds=(0,), per_trajectory: bool = False,
+            policy_init: tuple = ()) -> dict[int, pd.DataFrame]:
     """Collect (or resume) ``n_trajectories`` learning trajectories for each meta-dataset of
     ``meta_seeds`` (all of them one job list, so the workers stay busy); rows sorted by (traj, t).
 
     Returns:
         ``{meta_seed: dataset}``.
     """
-    jobs = [dict(label=f"{env}-m{m}-traj{i}", kwargs=dict(
+    mode = "const" if per_trajectory else "step"
+    jobs = [dict(label=f"{env}-{mode}-m{m}-traj{i}", kwargs=dict(
         env=env, index=i, n_updates=n_updates, n_traj=n_traj, archs=[tuple(a) for a in archs],
-        kl_range=tuple(kl_range), log_uniform=log_uniform, seed=seed, max_points=max_points, meta_seed=m))
+        kl_range=tuple(kl_range), log_uniform=log_uniform, seed=seed, max_points=max_points, meta_seed=m,
+        per_trajectory=per_trajectory, policy_init=tuple(policy_init)))
         for m in meta_seeds for i in range(n_trajectories)]
     parts = map_resumable(collect_trajectory, jobs, cache_dir, n_workers=n_jobs, desc=f"collecting {env}")
     return {m: pd.concat(parts[k * n_trajectories:(k + 1) * n_trajectories], ignore_index=True)
@@ -104,6 +115,15 @@ def collect_env(cfg, env: str, cache_dir) -> dict[int, pd.DataFrame]:
                    cfg.train_archs[env], cache_dir, kl_range=cfg.collect_range(env),
                    log_uniform=cfg.log_uniform, seed=cfg.seed, n_jobs=cfg.n_jobs,
                    max_points=cfg.max_points, meta_seeds=cfg.meta_seeds())
+
+
+def remaining_gain(dataset: pd.DataFrame) -> np.ndarray:
+    """Per tuple, the gain over the rest of its learning trajectory, ``J_T - J_t`` (T: the
+    trajectory's last batch, ``J_T = J_{T-1} + l_{T-1}``), shape (n,): a long-horizon target
+    next to the paper's one-step meta-reward ``l_t`` (notebook 09)."""
+    last = dataset.loc[dataset.groupby("traj")["t"].idxmax()].set_index("traj")
+    final = (last.ret + last.meta_reward).reindex(dataset.traj).to_numpy()
+    return final - dataset.ret.to_numpy()
 
 
 def dataset_summary(datasets: dict[tuple[str, int], pd.DataFrame]) -> pd.DataFrame:
