@@ -9,7 +9,7 @@ stage, ``resolve`` and ``from_notebook``, with every parameter checked by name.
 
 * :mod:`lib.trust_region_meta`: paper 1, *Trust Region Meta Learning for Policy
   Optimization* (Occorso et al.), notebooks 01-08;
-* :mod:`lib.bomrl`: paper 2, *BO-MRL* (Xu and Zhu, NeurIPS 2024), notebooks 09-10.
+* :mod:`lib.bomrl`: paper 2, *BO-MRL* (Xu and Zhu, NeurIPS 2024), notebooks 10-11.
 
 Each package's docstring is its chapter index and glossary (φ and λ mean different things in
 the two papers).

@@ -45,7 +45,7 @@ def resume_dir(profile: str, stage: str) -> Path:
     """Checkpoints that must outlive a fresh checkout. Created.
 
     For the full profile they are committed under ``data/full/<stage>/checkpoints/``, so a run
-    longer than one sitting (notebook 10: hours) resumes on another clone or machine and a
+    longer than one sitting (notebook 11: hours) resumes on another clone or machine and a
     finished run re-executes its notebook in seconds; for the quick profile it is :func:`cache_dir`.
     """
     if check_profile(profile) == "quick":

@@ -426,3 +426,24 @@ def meta_dataset_panels(datasets: dict, seed: int = 0):
         axes[1, j].xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return fig
+
+
+def gain_by_horizon(gains, setups):
+    """Notebook 09: paired gain J_k - J_0 against the fixed λ (log axis), one line and 90 % band per
+    horizon k, one panel per set-up (initial policy)."""
+    fig, axes = plt.subplots(1, len(setups), figsize=(4.2 * len(setups), 3.4), squeeze=False, sharey=False)
+    ks = sorted(gains.horizon.unique())
+    palette = dict(zip(ks, sns.color_palette("crest", len(ks))))
+    for j, setup in enumerate(setups):
+        ax = axes[0, j]
+        for k in ks:
+            part = gains[(gains.setup == setup) & (gains.horizon == k)].sort_values("fixed_kl")
+            ax.plot(part.fixed_kl, part.gain, marker="o", ms=3, color=palette[k], label=f"k = {k}")
+            ax.fill_between(part.fixed_kl, part.lo, part.hi, color=palette[k], alpha=0.2)
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set(xscale="log", title=setup, xlabel="fixed λ", ylabel="J_k − J_0 (mean, 90 % CI)" if j == 0 else "")
+    axes[0, -1].legend(title="steps k", fontsize=7)
+    fig.tight_layout()
+    caption(fig, f"paired gain after k xTRPO steps, {n_text(gains, 'runs')} per (set-up, λ); run i of every λ "
+                 "shares its task, initial policy and first batch")
+    return fig

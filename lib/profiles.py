@@ -206,7 +206,7 @@ class MetaConfig:
 
 @dataclass(frozen=True)
 class BOMRLConfig:
-    """Paper 2's exact Frozen Lake experiment (notebook 09).
+    """Paper 2's exact Frozen Lake experiment (notebook 10).
 
     Attributes:
         gamma: discount. n_holes: holes per map. goal_radii: task distributions (goal within
@@ -249,7 +249,7 @@ class BOMRLConfig:
 
 @dataclass(frozen=True)
 class LocomotionConfig:
-    """Paper 2's locomotion experiment (notebook 10), at a reduced scale (see the notebook).
+    """Paper 2's locomotion experiment (notebook 11), at a reduced scale (see the notebook).
 
     Attributes:
         families: task families (``lib.envs.locomotion.FAMILIES``).

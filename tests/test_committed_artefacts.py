@@ -19,7 +19,7 @@ from lib.parallel import plan_jobs
 from lib.paths import DATA, resume_dir
 from lib.profiles import resolve
 
-CHECKPOINTS = DATA / "full" / "10_locomotion" / "checkpoints"
+CHECKPOINTS = DATA / "full" / "11_locomotion" / "checkpoints"
 
 
 def _is_pickle(path) -> bool:
@@ -42,7 +42,7 @@ def test_the_committed_locomotion_run_is_complete_under_the_current_keys():
     jobs = locomotion_study.jobs(cfg, CHECKPOINTS)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no checkpoint may be set aside
-        keys, _, done = plan_jobs(locomotion_study.run_item, jobs, resume_dir("full", "10_locomotion"), portable=True)
+        keys, _, done = plan_jobs(locomotion_study.run_item, jobs, resume_dir("full", "11_locomotion"), portable=True)
     assert len(done) == len(keys) == 48
 
 

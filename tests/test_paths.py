@@ -9,13 +9,13 @@ def test_resume_dir_quick_is_gitignored_cache():
 
 def test_resume_dir_full_is_committed_under_data_full(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "DATA", tmp_path)
-    got = paths.resume_dir("full", "10_locomotion")
-    assert got == tmp_path / "full" / "10_locomotion" / "checkpoints" and got.is_dir()
+    got = paths.resume_dir("full", "11_locomotion")
+    assert got == tmp_path / "full" / "11_locomotion" / "checkpoints" and got.is_dir()
 
 
 def test_resume_dir_rejects_unknown_profile():
     with pytest.raises(ValueError):
-        paths.resume_dir("medium", "10_locomotion")
+        paths.resume_dir("medium", "11_locomotion")
 
 
 def test_a_notebook_run_too_early_names_the_notebooks_to_run_first(tmp_path, monkeypatch):

@@ -4,7 +4,7 @@
     python tools/rekey_locomotion.py --write
 
 A checkpoint's key digests the code its job imports (:mod:`lib.cache`), so any edit of those
-modules makes the committed run of notebook 10 (hours of compute) look stale. When a person
+modules makes the committed run of notebook 11 (hours of compute) look stale. When a person
 has checked that the edit does not change what an item computes (say, a new validation
 message in ``lib/policies.py``), this tool rewrites each checkpoint under the key of the
 current code: it matches a file by its item (family, method, seed index: the readable
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     parser.add_argument("--write", action="store_true", help="rewrite the files (default: dry run)")
     args = parser.parse_args(argv)
     cfg = resolve("locomotion", "full")
-    folder = resume_dir("full", "10_locomotion")
+    folder = resume_dir("full", "11_locomotion")
     moves = plan(folder, cfg)
     for old, new, key in moves:
         print(f"{old.name} -> {new.name}")

@@ -207,7 +207,7 @@ def ablation() -> tuple[str, str]:
 
 
 def frozen_lake() -> tuple[str, str]:
-    cmp = table("09_bomrl_frozen_lake", "comparison")
+    cmp = table("10_bomrl_frozen_lake", "comparison")
     maml = cmp[cmp.baseline == "MAML"]
     k = int((maml.verdict == "smaller").sum())
     word = f"BO-MRL's gap smaller than MAML's in {k} of {len(maml)} (metric, variance, steps) cells"
@@ -219,7 +219,7 @@ def frozen_lake() -> tuple[str, str]:
 
 
 def theory() -> tuple[str, str]:
-    fits, kf = table("09_bomrl_frozen_lake", "variance_fits"), table("09_bomrl_frozen_lake", "K_fits")
+    fits, kf = table("10_bomrl_frozen_lake", "variance_fits"), table("10_bomrl_frozen_lake", "K_fits")
     up = int((fits.lo > 0).sum())
     down = int((kf.b_lo > 0).sum())
     word = f"gap grows with task variance for {up} of {len(fits)} metrics; falls like 1/√K for {down} of {len(kf)}"
@@ -230,7 +230,7 @@ def theory() -> tuple[str, str]:
 
 
 def locomotion() -> tuple[str, str]:
-    cmp, ranks = table("10_locomotion", "comparison"), table("10_locomotion", "ranking")
+    cmp, ranks = table("11_locomotion", "comparison"), table("11_locomotion", "ranking")
     k, w = int((cmp.verdict == "better").sum()), int((cmp.verdict == "worse").sum())
     word = f"**not reproduced** at 1 % of the paper's sampling: BO-MRL better in {k}, worse in {w} of {len(cmp)} pairs" \
         if k < len(cmp) else f"holds in all {len(cmp)} pairs"
@@ -252,10 +252,10 @@ ROWS = [  # (claim, notebook, figure, function)
      "07_figure2", lambda: figure("07_figure2")),
     ("Fig. 3: Cartpole, Meta-KL beats the baselines (linear), matches on MLP(1,16), MLP(3,64)", "08_figure3",
      "08_figure3", lambda: figure("08_figure3")),
-    ("paper 2, Frozen Lake: BO-MRL adapts closer to the task optima than MAML", "09_bomrl_frozen_lake",
-     "09_bomrl_frozen_lake", frozen_lake),
-    ("(beyond the paper) the bound: gap ≤ O(1/√K) + O(Var)", "09_bomrl_frozen_lake", "09_bomrl_theory", theory),
-    ("paper 2, locomotion: every BO-MRL variant beats MAML-TRPO, ProMP, E-MAML", "10_locomotion", "10_locomotion",
+    ("paper 2, Frozen Lake: BO-MRL adapts closer to the task optima than MAML", "10_bomrl_frozen_lake",
+     "10_bomrl_frozen_lake", frozen_lake),
+    ("(beyond the paper) the bound: gap ≤ O(1/√K) + O(Var)", "10_bomrl_frozen_lake", "10_bomrl_theory", theory),
+    ("paper 2, locomotion: every BO-MRL variant beats MAML-TRPO, ProMP, E-MAML", "11_locomotion", "11_locomotion",
      locomotion),
 ]
 

@@ -9,11 +9,11 @@ Chapter index (notebook -> module):
 =====================  ==============================  ===========================================
 notebook               module                          what
 =====================  ==============================  ===========================================
-09_bomrl_frozen_lake   :mod:`.tabular`                 exact values of batches of tabular MDPs
+10_bomrl_frozen_lake   :mod:`.tabular`                 exact values of batches of tabular MDPs
                        :mod:`.exact`                   exact BO-MRL, implicit meta-gradient, MAML
                        :mod:`.frozen_lake_study`       meta-train and meta-test every method
                        :mod:`.frozen_lake_report`      task summaries, gradient check, claim lines
-10_locomotion          :mod:`.functional_policy`       the MLP policy as a function of parameters
+11_locomotion          :mod:`.functional_policy`       the MLP policy as a function of parameters
                        :mod:`.sampler`                 meta-batches of trajectories per task
                        :mod:`.sampled`                 BO-MRL on sampled trajectories (Alg 1-3)
                        :mod:`.baselines`               MAML-TRPO, E-MAML-TRPO, ProMP

@@ -1,4 +1,4 @@
-"""Notebook 09's checks and summaries around the Frozen Lake items.
+"""Notebook 10's checks and summaries around the Frozen Lake items.
 
 The items (meta-training and meta-test of every method per distribution and seed) are
 :mod:`lib.bomrl.frozen_lake_study`; this module describes the tasks, checks the implicit

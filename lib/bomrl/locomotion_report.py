@@ -1,4 +1,4 @@
-"""Notebook 10's measurements and summaries around the locomotion items.
+"""Notebook 11's measurements and summaries around the locomotion items.
 
 The items themselves (meta-training and meta-test, resumable) are
 :mod:`lib.bomrl.locomotion_study`; this module only measures the sampler, checks the

@@ -1,5 +1,5 @@
 """Paper 2's locomotion experiment: meta-train each method on a task family, meta-test it
-with 0..K adaptation steps on fresh tasks (notebook 10).
+with 0..K adaptation steps on fresh tasks (notebook 11).
 
 One work item = (family, method, seed index): meta-training for ``n_iters`` iterations
 (sample a meta-batch of tasks; ``n_traj`` trajectories of the meta-policy per task; adapt;

@@ -51,7 +51,7 @@ class SampledAlgConfig:
     """Constants of sampled BO-MRL.
 
     The defaults put the three adaptations on a comparable scale at the initial policy of
-    notebook 10 (Half-cheetah, MLP(2,64), 10 tasks x 10 trajectories): mean KL of the
+    notebook 11 (Half-cheetah, MLP(2,64), 10 tasks x 10 trajectories): mean KL of the
     adapted from the meta-policy ~4e-4 for Euclidean (= MAML's step), ~1e-3 for KL with
     lam_kl = 10 (lam_kl = 3 already gave 0.34: the penalised ratio objective is steep in
     lambda), and delta = 0.01 for the constrained one. The paper's values are unknown.

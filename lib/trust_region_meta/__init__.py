@@ -17,6 +17,7 @@ notebook               module                          what
 05_fqi_validation      :mod:`.fqi`, :mod:`.validation` FQI with Extra Trees; choosing (H, ψ)
 05-08                  :mod:`.meta_kl`                 Meta-KL runs, validation scores, comparisons
 06-08_figure1..3       :mod:`.figures`                 the figures' tables and claim lines
+09_minigolf_horizon    :mod:`.horizon`                 one-step vs whole-run gain (our extension)
 =====================  ==============================  ===========================================
 
 Glossary (paper -> code):
@@ -32,6 +33,7 @@ H, ψ                   ``fqi_horizon``, ``min_leaf``  FQI iterations, minimum l
 N, T                   ``n_traj``, ``n_updates``       trajectories per batch, updates per run
 MLP(h, n)              ``arch=(h, n)``                 Gaussian MLP policy, h hidden layers of n
 J                      ``ret``                         undiscounted return of one trajectory
+M                      ``meta_seed``, ``n_meta_models`` independent meta-datasets and meta-models
 c                      ``task``                        task parameters of an environment
 =====================  ==============================  ===========================================
 """

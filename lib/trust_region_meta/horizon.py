@@ -1,0 +1,145 @@
+"""Why Minigolf's Meta-KL loses (notebook 09): the one-step meta-reward against the gain over the run.
+
+The paper's meta-reward is the one-step gain ``l_t = J_{t+1} - J_t``. If the λ that is best over
+a whole run pays off only after several steps, a meta-model trained on ``l_t`` learns the short-run
+optimum instead. Three pieces of evidence, each a function here:
+
+* :func:`paired_gains`: in a fixed-λ sweep every λ of run i starts from the same policy and first
+  batch, so ``J_k - J_0`` is a paired k-step gain; :func:`best_by_horizon` reads the best λ per k.
+* :data:`SETUPS` and :func:`setup_sweeps`: the same sweep under other initial policies (mean
+  action ≈ 1 instead of ≈ 0, so no null strokes; σ0 = 0.3 instead of 1), to tell whether our
+  set-up creates the delay.
+* :func:`target_runs`: meta-models fitted on constant-λ learning trajectories with the paper's
+  target (FQI on ``l_t``, the paper's Minigolf (H, ψ)) and with the rest of the run's gain
+  ``J_T - J_t`` (our extension), each driving xTRPO on fresh tasks, for every meta-model seed.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from lib import paths
+from lib.io import save_table
+from lib.stats import t_interval
+from lib.trust_region_meta.fixed_kl import fixed_kl_sweep
+from lib.trust_region_meta.meta_kl import pooled_comparison, run_meta_kl
+from lib.trust_region_meta.metadataset import collect
+
+if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
+    from lib.profiles import MetaConfig
+
+STAGE = "09_minigolf_horizon"
+HORIZONS = (1, 2, 5, 10)  # k of J_k - J_0, plus the run's last step
+
+# Initial policy (mean0, std0) of each set-up check; () is the study's own (mean ≈ 0, σ0 = 1).
+SETUPS = {"ours: mean 0, σ0 1": (), "mean 1, σ0 1": (1.0, 1.0), "mean 0, σ0 0.3": (0.0, 0.3),
+          "mean 1, σ0 0.3": (1.0, 0.3)}
+
+# The two meta-models fitted on the constant-λ data: (label, target, H, ψ).
+TARGETS = (("paper: FQI on l_t, H=3, ψ=1e-3", "one-step", 3, 1e-3),
+           ("ours: regression of J_T - J_t, ψ=0.05", "run-gain", 0, 0.05))
+
+
+def paired_gains(fixed: pd.DataFrame, horizons=HORIZONS, level: float = 0.9) -> pd.DataFrame:
+    """Mean and t-interval over runs of the paired gain ``J_k - J_0`` of a fixed-λ sweep.
+
+    Args:
+        fixed: per-step runs (:func:`.fixed_kl.fixed_kl_sweep`; any extra key such as ``setup``
+            is kept). horizons: the k; the run's last step T is added.
+    Returns:
+        ``[setup,] env, algo, fixed_kl, horizon, gain, lo, hi, n`` (``horizon`` = k).
+    """
+    keys = [c for c in ("setup", "env", "algo", "fixed_kl") if c in fixed.columns]
+    j0 = fixed[fixed.step == 0].set_index(keys + ["run"]).ret
+    rows = []
+    for k in sorted({*horizons, int(fixed.step.max())}):
+        jk = fixed[fixed.step == k].set_index(keys + ["run"]).ret
+        d = (jk - j0).dropna().rename("gain").reset_index()
+        for key, g in d.groupby(keys, sort=False):
+            mean, lo, hi = t_interval(g.gain.to_numpy(), level)
+            rows.append({**dict(zip(keys, key)), "horizon": k, "gain": mean, "lo": lo, "hi": hi, "n": len(g)})
+    return pd.DataFrame(rows)
+
+
+def best_by_horizon(gains: pd.DataFrame) -> pd.DataFrame:
+    """The λ with the largest mean gain per (set-up, env, algo, horizon), and whether the one-step
+    best λ (k = 1) is also the best over the whole run (the largest k)."""
+    keys = [c for c in ("setup", "env", "algo") if c in gains.columns]
+    best = gains.loc[gains.groupby(keys + ["horizon"], sort=False).gain.idxmax()]
+    table = best.pivot_table(index=keys, columns="horizon", values="fixed_kl", sort=False)
+    table.columns = [f"best λ at k={k}" for k in table.columns]
+    table["one-step best = run best"] = table.iloc[:, 0] == table.iloc[:, -1]
+    return table.reset_index()
+
+
+def setup_sweeps(cfg: "MetaConfig", env: str = "minigolf", setups=SETUPS, algo: str = "xTRPO") -> pd.DataFrame:
+    """The linear-policy fixed-λ sweep (``algo``, every λ of the env's Λ, ``n_test_runs`` test
+    tasks) under each initial policy of ``setups``; column ``setup``. The study's own set-up
+    shares its runs with notebook 02."""
+    parts = [fixed_kl_sweep(cfg.sweep(env, (0, 0), (algo,), "test", init), paths.cache_dir(cfg.profile, "02_trpo_vs_xtrpo"))
+             .assign(setup=name) for name, init in setups.items()]
+    return pd.concat(parts, ignore_index=True)
+
+
+def constant_lambda_datasets(cfg: "MetaConfig", env: str = "minigolf") -> dict[int, str]:
+    """Collect (or resume) M meta-datasets of ``env`` whose learning trajectories hold one random
+    λ each (sizes of notebook 04), written to ``data/<profile>/09_minigolf_horizon/``.
+
+    Returns:
+        ``{meta_seed: path of its table}``.
+    """
+    data = collect(env, cfg.collect_trajectories[env], cfg.collect_updates[env], cfg.n_traj[env],
+                   cfg.train_archs[env], paths.cache_dir(cfg.profile, STAGE), kl_range=cfg.collect_range(env),
+                   log_uniform=cfg.log_uniform, seed=cfg.seed, n_jobs=cfg.n_jobs, max_points=cfg.max_points,
+                   meta_seeds=cfg.meta_seeds(), per_trajectory=True)
+    out = paths.data_dir(cfg.profile, STAGE)
+    files = {}
+    for m, d in data.items():
+        files[m] = out / f"constant_lambda_{env}_m{m}.csv"
+        save_table(d, files[m], params=asdict(cfg))
+    return files
+
+
+def target_runs(cfg: "MetaConfig", files: dict[int, str], env: str = "minigolf", targets=TARGETS) -> pd.DataFrame:
+    """Meta-KL (xTRPO, linear policy) on ``n_test_runs`` fresh tasks for each meta-model target of
+    ``targets`` and each meta-dataset of ``files``; columns ``meta_seed``, ``target``."""
+    parts = []
+    for m, path in files.items():
+        for label, target, horizon, psi in targets:
+            runs = range(cfg.n_test_runs)
+            part = run_meta_kl(env, "fresh", runs, [(0, 0)] * len(runs), cfg.test_updates[env], cfg.n_traj[env],
+                               cfg.seed, path, cfg.grid(env), [(horizon, psi)], paths.cache_dir(cfg.profile, STAGE),
+                               cfg.n_estimators, cfg.fqi_seed(m), "xTRPO", cfg.n_jobs, cfg.max_points, target)
+            parts.append(part.assign(meta_seed=m, target=label))
+    return pd.concat(parts, ignore_index=True)
+
+
+def fresh_baselines(cfg: "MetaConfig", env: str = "minigolf") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fixed-KL (TRPO and xTRPO, linear) on the fresh tasks and, to choose the best, on the
+    validation tasks: ``(fresh, val)`` per-step tables."""
+    cache = paths.cache_dir(cfg.profile, "02_trpo_vs_xtrpo")
+    return (fixed_kl_sweep(cfg.sweep(env, (0, 0), ("TRPO", "xTRPO"), "fresh"), cache),
+            fixed_kl_sweep(cfg.sweep(env, (0, 0), ("TRPO", "xTRPO"), "val"), cache))
+
+
+def target_comparison(meta: pd.DataFrame, fresh: pd.DataFrame, val: pd.DataFrame, level: float = 0.9,
+                      seed: int = 0) -> pd.DataFrame:
+    """Each target's Meta-KL minus the best Fixed-KL (chosen on the validation tasks, reported on
+    the fresh ones), pooled over meta-models (:func:`.meta_kl.pooled_comparison`); ``panel`` = target."""
+    parts = [pooled_comparison(g.assign(panel=label), fresh.assign(panel=label), "panel", level, seed,
+                               selection=val.assign(panel=label))
+             for label, g in meta.groupby("target", sort=False)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def chosen_lambdas(meta: pd.DataFrame) -> pd.DataFrame:
+    """Per target: the geometric mean of the λ Meta-KL chose and the shares at or below 0.01 and
+    in [0.05, 0.2] (the audit: the one-step model picks ≈ 0.01, the best fixed λ is 0.1)."""
+    lam = meta.dropna(subset=["kl_bound"])
+    return lam.groupby("target", sort=False).kl_bound.agg(
+        geometric_mean=lambda x: float(np.exp(np.log(x).mean())),
+        share_le_0_01=lambda x: float((x <= 0.01).mean()),
+        share_0_05_to_0_2=lambda x: float(x.between(0.05, 0.2).mean())).reset_index()

@@ -1,0 +1,34 @@
+"""Notebook 09's bookkeeping on synthetic runs whose answers are known."""
+import numpy as np
+import pandas as pd
+
+from lib.trust_region_meta.horizon import best_by_horizon, paired_gains
+from lib.trust_region_meta.metadataset import remaining_gain
+
+
+def delayed_sweep(n_runs=20, steps=11, seed=0):
+    """λ = 0.1 loses 1 per step for 2 steps then gains 2 per step; λ = 0.01 gains 0.5 per step."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for run in range(n_runs):
+        j0 = rng.normal()
+        for kl, path in ((0.01, lambda t: 0.5 * t), (0.1, lambda t: -t if t <= 2 else -2 + 2 * (t - 2))):
+            for t in range(steps):
+                rows.append(dict(env="e", algo="xTRPO", fixed_kl=kl, run=run, step=t, ret=j0 + path(t) + rng.normal(0, 0.1)))
+    return pd.DataFrame(rows)
+
+
+def test_paired_gains_find_a_delayed_payoff():
+    gains = paired_gains(delayed_sweep(), horizons=(1, 2, 5))
+    g = gains.set_index(["fixed_kl", "horizon"]).gain
+    assert abs(g[(0.1, 1)] + 1) < 0.1 and abs(g[(0.01, 10)] - 5) < 0.1 and abs(g[(0.1, 10)] - 14) < 0.1
+    best = best_by_horizon(gains).iloc[0]
+    assert best["best λ at k=1"] == 0.01 and best["best λ at k=10"] == 0.1
+    assert not best["one-step best = run best"]
+    assert set(gains.n) == {20}
+
+
+def test_remaining_gain_is_the_rest_of_the_run():
+    ds = pd.DataFrame(dict(traj=[0, 0, 0, 1, 1], t=[0, 1, 2, 0, 1], ret=[1.0, 2.0, 4.0, 0.0, -1.0],
+                           meta_reward=[1.0, 2.0, 3.0, -1.0, 5.0]))
+    np.testing.assert_allclose(remaining_gain(ds), [6.0, 5.0, 3.0, 4.0, 5.0])
