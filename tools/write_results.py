@@ -139,6 +139,20 @@ def validation() -> tuple[str, str]:
     return word, body
 
 
+SHOWN = ["panel", "metric", "meta", "fixed", "fixed_algo", "fixed_kl", "difference", "relative", "verdict"]
+
+
+def shown_comparison(cmp, extra=()):
+    """The columns a figure's table shows: the difference with its interval and relative to |best Fixed-KL|."""
+    shown = cmp.assign(difference=[ci(r.diff, r.lo, r.hi) for r in cmp.itertuples()],
+                       relative=[f"{r.diff / abs(r.fixed):+.1%}" for r in cmp.itertuples()])
+    return shown[SHOWN + list(extra)]
+
+
+def claim_allows(stage: str) -> str:
+    return "; ".join(f"{p}: {' or '.join(v)}" for p, v in CLAIMS[stage].items())
+
+
 def figure(stage: str) -> tuple[str, str]:
     if (FULL / stage / "pooled.csv").exists():
         return figure_pooled(stage)
@@ -149,13 +163,10 @@ def figure(stage: str) -> tuple[str, str]:
     per_panel = ", ".join(f"{p} {verdicts.loc[p, 'final']}/{verdicts.loc[p, 'auc']}" for p in held)
     head = f"**holds in {k} of {len(held)} panels**" if k else f"**not reproduced** (0 of {len(held)} panels)"
     word = f"{head}; final/AUC: {per_panel}"
-    shown = comparison.assign(difference=[ci(r.diff, r.lo, r.hi) for r in comparison.itertuples()],
-                              relative=[f"{r.diff / abs(r.fixed):+.1%}" for r in comparison.itertuples()])
-    shown = shown[["panel", "metric", "meta", "fixed", "fixed_algo", "fixed_kl", "difference", "relative", "verdict"]]
+    shown = shown_comparison(comparison)
     body = ("Meta-KL minus the best Fixed-KL (chosen per panel on the test runs), paired bootstrap 90 % interval "
             f"over {int(comparison.n_runs.max())} runs of one meta-model (relative: the difference over |best "
-            "Fixed-KL|). The claim allows, per panel: "
-            + "; ".join(f"{p}: {' or '.join(v)}" for p, v in CLAIMS[stage].items()) + ".\n\n" + md_table(shown)
+            "Fixed-KL|). The claim allows, per panel: " + claim_allows(stage) + ".\n\n" + md_table(shown)
             + "\n\n" + "; ".join(f"{p}: {'holds' if h else 'does not hold'}" for p, h in held.items()) + ".\n\n"
             + provenance(stage, "comparison"))
     if older(stage, "comparison"):
@@ -175,16 +186,13 @@ def figure_pooled(stage: str) -> tuple[str, str]:
     per_panel = ", ".join(f"{p} {verdicts.loc[p, 'final']}/{verdicts.loc[p, 'auc']} ({k_of[p]} of {m})" for p in held)
     head = f"**holds pooled in {k} of {len(held)} panels**" if k else f"**not reproduced** (0 of {len(held)} panels)"
     word = f"{head}; final/AUC pooled (meta-models for which it holds): {per_panel}"
-    shown = pooled.assign(difference=[ci(r.diff, r.lo, r.hi) for r in pooled.itertuples()],
-                          relative=[f"{r.diff / abs(r.fixed):+.1%}" for r in pooled.itertuples()])
-    shown = shown[["panel", "metric", "meta", "fixed", "fixed_algo", "fixed_kl", "difference", "relative", "verdict",
-                   "models_better", "models_worse"]]
+    shown = shown_comparison(pooled, ["models_better", "models_worse"])
     trend = table(stage, "lambda_trend")
     body = (f"Meta-KL minus the best Fixed-KL (chosen per panel on the validation tasks, reported on the test runs), "
             f"pooled over {m} meta-models (each its own meta-dataset and FQI fit) and {int(pooled.n_runs.max())} runs; "
             "90 % two-level bootstrap interval (meta-models, then runs); models_better / models_worse: meta-models "
-            "whose own paired interval lies above / below 0. The claim allows, per panel: "
-            + "; ".join(f"{p}: {' or '.join(v)}" for p, v in CLAIMS[stage].items()) + ".\n\n" + md_table(shown)
+            "whose own paired interval lies above / below 0. The claim allows, per panel: " + claim_allows(stage)
+            + ".\n\n" + md_table(shown)
             + "\n\n" + "; ".join(f"{p}: {'holds' if h else 'does not hold'} pooled, for {k_of[p]} of {m} meta-models"
                                    for p, h in held.items()) + ".\n\n"
             + "Meta-KL's λ against the step (slope of log10 λ, decades per step, two-level interval): "

@@ -35,7 +35,7 @@ from lib.trust_region_meta.metadataset import NEXT, PHI, remaining_gain, sample_
 _MODELS: dict = {}
 
 
-TARGETS = ("one-step", "run-gain")
+TARGET_KINDS = ("one-step", "run-gain")
 
 
 def fit_models(dataset: pd.DataFrame, kl_grid, horizon: int, min_leaf: float,
@@ -50,7 +50,7 @@ def fit_models(dataset: pd.DataFrame, kl_grid, horizon: int, min_leaf: float,
         return [fit_gain_model(dataset[PHI].to_numpy(), dataset.kl_bound.to_numpy(), remaining_gain(dataset),
                                kl_grid, min_leaf, n_estimators, seed)]
     if target != "one-step":
-        raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+        raise ValueError(f"target must be one of {TARGET_KINDS}, got {target!r}")
     return fit_fqi(dataset[PHI].to_numpy(), dataset.kl_bound.to_numpy(),
                    dataset.meta_reward.to_numpy(), dataset[NEXT].to_numpy(),
                    np.asarray(kl_grid, dtype=float), horizon, min_leaf,

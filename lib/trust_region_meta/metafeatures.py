@@ -108,7 +108,6 @@ class SampleSets:
         trees: k-d trees of these sets, built on first use (the batch is a reference three times:
             for its own entropies and for both cross-entropies with its neighbours in time).
         returns: (N,) per-trajectory undiscounted returns.
-        constant_state: True if every state is identical (Elikoeidis).
     """
 
     s: np.ndarray
@@ -116,7 +115,6 @@ class SampleSets:
     sas: np.ndarray
     traj: np.ndarray
     returns: np.ndarray
-    constant_state: bool
     trees: dict = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -138,9 +136,8 @@ def sample_sets(batch, obs_scale, act_scale: float, rng: np.random.Generator,
     if len(s) > max_points:
         idx = np.sort(rng.choice(len(s), size=max_points, replace=False))
         s, a, s2, traj = s[idx], a[idx], s2[idx], traj[idx]
-    constant = bool(np.ptp(s, axis=0).max() == 0 and np.ptp(s2, axis=0).max() == 0)
     return SampleSets(s=s, sa=np.hstack([s, a]), sas=np.hstack([s, a, s2]), traj=np.asarray(traj),
-                      returns=batch.returns, constant_state=constant)
+                      returns=batch.returns)
 
 
 # --- estimators for pooled, dependent steps and data with atoms --------------------------------
@@ -193,7 +190,6 @@ def _kth_other(query, ref, k, q_traj=None, r_traj=None, trees: dict | None = Non
     n, nq = len(ref), len(query)
     if q_traj is None:
         m = np.full(nq, n)
-        other = None
     else:
         m = n - np.bincount(r_traj, minlength=max(r_traj.max(), q_traj.max()) + 1)[q_traj]
     kk = np.minimum(np.broadcast_to(k, (nq,)), m)
@@ -225,21 +221,21 @@ def _digest(*arrays) -> tuple:
     return tuple(hash(a.tobytes()) if a is not None else None for a in arrays)
 
 
-def _knn_terms(query, ref, k, q_traj=None, r_traj=None, memo: dict | None = None,
-               trees: dict | None = None) -> np.ndarray:
+def _knn_terms(query, ref, k, q_traj=None, r_traj=None, memo: dict | None = None) -> np.ndarray:
     """Per query point, the k-NN estimate of -log density ``d log rho_k + log V_d + psi(m + 1) - psi(k)``
     (m reference points of other trajectories, k capped at m); (n,) zeros if d = 0.
 
     ``psi(m + 1)`` rather than ``log m``: the probability mass of the k-th neighbour's ball is
     Beta(k, m + 1 - k), so E log(mass) = psi(k) - psi(m + 1) exactly for a locally uniform density,
-    which matters in an atom's small groups."""
+    which matters in an atom's small groups. ``memo`` keeps the terms and the k-d trees
+    (``memo["trees"]``) of the calls on one pair of batches."""
     d = query.shape[1]
     if d == 0:
         return np.zeros(len(query))
     key = (k, *_digest(query, ref, q_traj, r_traj)) if memo is not None else None
     if key in (memo or {}):
         return memo[key]
-    rho, m, kk = _kth_other(query, ref, k, q_traj, r_traj, trees)
+    rho, m, kk = _kth_other(query, ref, k, q_traj, r_traj, _trees(memo))
     m, kk = np.maximum(m, 1), np.maximum(kk, 1)
     out = d * np.log(rho) + log_unit_ball_volume(d) + digamma(m + 1) - digamma(kk)
     if memo is not None:
@@ -269,13 +265,13 @@ def _row_ids(x: np.ndarray) -> np.ndarray:
 
 
 def _atoms(cq, cr, q_traj=None, r_traj=None):
-    """Genuine atoms of the conditioning block: ``(ids_q, ids_r, g, cont_r)``.
+    """Genuine atoms of the conditioning block: ``(ids_q, ids_r, g, cont_r, counts)``.
 
     Group ids of query and reference rows (equal rows, equal id); g: per query row, the reference
     rows equal to it, from other trajectories when ``q_traj`` is given (the query is the
     reference), all of them otherwise (another batch); cont_r: the reference rows that are not an
     atom, i.e. whose value occurs in fewer than two of the reference's trajectories (``r_traj``;
-    without it every distinct row is its own trajectory).
+    without it every distinct row is its own trajectory); counts: reference rows per group id.
     """
     if cq.shape[1] == 0:  # nothing to condition on: one group
         ids_q, ids_r = np.zeros(len(cq), int), np.zeros(len(cr), int)
@@ -288,14 +284,15 @@ def _atoms(cq, cr, q_traj=None, r_traj=None):
     n_ids = max(ids_q.max(initial=0), ids_r.max(initial=0)) + 1
     counts = np.bincount(ids_r, minlength=n_ids)
     r_traj = np.arange(len(cr)) if r_traj is None else r_traj
-    pair = ids_r.astype(np.int64) * (int(r_traj.max(initial=0)) + 1) + r_traj
-    pairs, inverse, pair_counts = np.unique(pair, return_inverse=True, return_counts=True)
-    n_traj = np.bincount(pairs // (int(r_traj.max(initial=0)) + 1), minlength=n_ids)
+    base = int(r_traj.max(initial=0)) + 1
+    pairs, inverse, pair_counts = np.unique(ids_r.astype(np.int64) * base + r_traj, return_inverse=True,
+                                            return_counts=True)
+    n_traj = np.bincount(pairs // base, minlength=n_ids)
     cont = n_traj[ids_r] < 2
     if q_traj is None:
-        return ids_q, ids_r, counts[ids_q], cont
+        return ids_q, ids_r, counts[ids_q], cont, counts
     own = pair_counts[inverse.ravel()]  # rows equal to this one in its own trajectory
-    return ids_q, ids_r, np.where(n_traj[ids_q] >= 2, counts[ids_q] - own, 0), cont
+    return ids_q, ids_r, np.where(n_traj[ids_q] >= 2, counts[ids_q] - own, 0), cont, counts
 
 
 def marginal_terms(cq, cr, k: int = K, q_traj=None, r_traj=None, memo: dict | None = None) -> np.ndarray:
@@ -316,16 +313,15 @@ def marginal_terms(cq, cr, k: int = K, q_traj=None, r_traj=None, memo: dict | No
     out = np.zeros(len(cq))
     if cq.shape[1] == 0:
         return out
-    ids_q, ids_r, g, cont = _atoms(cq, cr, q_traj, r_traj)
+    ids_q, _, g, cont, counts = _atoms(cq, cr, q_traj, r_traj)
     n = len(cr)
     atom = g >= 1
-    counts = np.bincount(ids_r, minlength=max(ids_q.max(initial=0), ids_r.max(initial=0)) + 1)
     out[atom] = -np.log(counts[ids_q[atom]] / n)
     if (~atom).any():
         ref = cont if cont.sum() > (k if q_traj is not None else 0) else np.ones(n, bool)
         rt = None if q_traj is None else r_traj[ref]
         qt = None if q_traj is None else q_traj[~atom]
-        out[~atom] = -np.log(ref.sum() / n) + _knn_terms(cq[~atom], cr[ref], k, qt, rt, memo, _trees(memo))
+        out[~atom] = -np.log(ref.sum() / n) + _knn_terms(cq[~atom], cr[ref], k, qt, rt, memo)
     return out
 
 
@@ -342,7 +338,7 @@ def conditional_terms(cq, tq, cr, tr, k: int = K, q_traj=None, r_traj=None,
     out = np.zeros(len(cq))
     if tq.shape[1] == 0:
         return out
-    ids_q, ids_r, g, cont = _atoms(cq, cr, q_traj, r_traj)
+    ids_q, ids_r, g, cont, _ = _atoms(cq, cr, q_traj, r_traj)
     atom = g >= 1
     if atom.any():
         # one tree for every atom: the group id as an extra coordinate, far beyond any distance in t
@@ -358,8 +354,8 @@ def conditional_terms(cq, tq, cr, tr, k: int = K, q_traj=None, r_traj=None,
         qt = None if q_traj is None else q_traj[~atom]
         rt = None if q_traj is None else r_traj[use]
         joint_q, joint_r = np.hstack([cq[~atom], tq[~atom]]), np.hstack([cr[use], tr[use]])
-        out[~atom] = (_knn_terms(joint_q, joint_r, k, qt, rt, memo, _trees(memo))
-                      - _knn_terms(cq[~atom], cr[use], k, qt, rt, memo, _trees(memo)))
+        out[~atom] = (_knn_terms(joint_q, joint_r, k, qt, rt, memo)
+                      - _knn_terms(cq[~atom], cr[use], k, qt, rt, memo))
     return out
 
 
