@@ -61,3 +61,17 @@ def test_killed_collection_resumes_to_the_identical_dataset(tmp_path):
     pd.testing.assert_frame_equal(resumed, fresh, check_exact=True)
     assert len(fresh) == ARGS["n_trajectories"] * ARGS["n_updates"]
     assert not list(cache.glob(".*"))  # no half-written temp files left behind
+
+
+def test_exact_policy_feature_dataset_swaps_only_the_policy_columns():
+    from lib.trust_region_meta.metadataset import EXACT, NEXT, PHI, collect_trajectory, with_exact_policy_features
+    from lib.trust_region_meta.metafeatures import POLICY_FEATURES
+    d = collect_trajectory("minigolf", 0, n_updates=4, n_traj=8, archs=[(0, 0)], seed=3)
+    x = with_exact_policy_features(d)
+    swapped = [f"phi:{n}" for n in POLICY_FEATURES] + [f"next:{n}" for n in POLICY_FEATURES]
+    kept = [c for c in PHI + NEXT if c not in swapped]
+    pd.testing.assert_frame_equal(x[kept], d[kept])
+    np.testing.assert_array_equal(x[[f"phi:{n}" for n in POLICY_FEATURES]].to_numpy(), d[EXACT].to_numpy())
+    # phi_{t+1} of tuple t is phi_t of tuple t + 1, for the exact columns too
+    np.testing.assert_array_equal(x[[f"next:{n}" for n in POLICY_FEATURES]].to_numpy()[:-1],
+                                  x[[f"phi:{n}" for n in POLICY_FEATURES]].to_numpy()[1:])

@@ -190,3 +190,64 @@ def test_minigolf_policy_features_on_a_zero_mean_start():
     assert repeats > 0.3
     assert abs(phi[mf.FEATURE_NAMES.index("H_a|s_t")] - 0.5 * np.log(2 * np.pi * np.e)) < 0.15
     assert abs(phi[mf.FEATURE_NAMES.index("KL_a|s_t||tm1")]) < 0.25
+
+
+def test_exact_policy_features_against_closed_forms():
+    """Gaussian policies with known means and stds: H, KL (both ways) and C = H + KL exactly."""
+    import torch
+    spec = get_spec("cartpole")
+    p_t, p_prev = make_policy(spec, (0, 0), seed=1), make_policy(spec, (0, 0), seed=2)
+    with torch.no_grad():
+        p_t.log_std.fill_(np.log(0.3))
+        p_prev.log_std.fill_(np.log(0.6))
+    rng = np.random.default_rng(0)
+    obs_t, obs_prev = rng.normal(size=(500, 4)), rng.normal(size=(400, 4))
+    f = mf.exact_policy_features(p_t, p_prev, obs_t, obs_prev, std0=spec.std0)
+    # entropy in action units of std0: 0.5 log(2 pi e) + log(sigma / std0)
+    assert f["H_a|s_t"] == pytest.approx(0.5 * np.log(2 * np.pi * np.e) + np.log(0.3 / spec.std0), abs=1e-12)
+    assert f["H_a|s_tm1"] == pytest.approx(0.5 * np.log(2 * np.pi * np.e) + np.log(0.6 / spec.std0), abs=1e-12)
+    with torch.no_grad():
+        mu_t = p_t.mean(torch.as_tensor(obs_t)).numpy()[:, 0]
+        mu_p = p_prev.mean(torch.as_tensor(obs_t)).numpy()[:, 0]
+    kl = np.log(0.6 / 0.3) + (0.3 ** 2 + (mu_t - mu_p) ** 2) / (2 * 0.6 ** 2) - 0.5
+    assert f["KL_a|s_t||tm1"] == pytest.approx(kl.mean(), rel=1e-10)
+    assert f["KL_a|s_tm1||t"] > 0
+    assert f["C_a|s_t,tm1"] == pytest.approx(f["H_a|s_t"] + f["KL_a|s_t||tm1"], abs=1e-12)
+    assert f["C_a|s_tm1,t"] == pytest.approx(f["H_a|s_tm1"] + f["KL_a|s_tm1||t"], abs=1e-12)
+
+
+def test_exact_policy_kl_of_a_run_is_the_realised_update_kl():
+    """In a learning run, exact KL_a|s_tm1||t at step t is the mean KL(pi_{t-1} || pi_t) over B_{t-1}'s
+    states, which is the KL TRPO measured for the update after step t - 1; and it is 0 at t = 0."""
+    from lib.trust_region_meta.learning import learn
+    spec = get_spec("minigolf")
+    run = learn("minigolf", spec.default_task, 0.05, "xTRPO", n_updates=4, n_traj=16, with_features=True, key=("x",))
+    exact = run["exact:KL_a|s_tm1||t"].to_numpy()
+    assert exact[0] == 0.0
+    np.testing.assert_allclose(exact[1:], run.kl.to_numpy()[:-1], rtol=1e-4)
+    h = 0.5 * np.log(2 * np.pi * np.e) + run.log_std - np.log(spec.std0)
+    np.testing.assert_allclose(run["exact:H_a|s_t"], h, atol=1e-12)
+
+
+def test_exact_policy_feature_set_changes_only_what_the_schedule_sees():
+    """feature_set="exact-policy" hands the schedule the closed-form policy features; the logged
+    k-NN features and the run itself (fixed lambda) are unchanged."""
+    from lib.trust_region_meta.learning import learn
+    seen = {}
+
+    def schedule(name):
+        def f(t, phi):
+            seen.setdefault(name, []).append(phi.copy())
+            return 0.05
+        return f
+    spec = get_spec("minigolf")
+    runs = {fs: learn("minigolf", spec.default_task, schedule(fs), n_updates=3, n_traj=16, with_features=True,
+                      key=("y",), feature_set=fs) for fs in ("knn", "exact-policy")}
+    cols = list(mf.FEATURE_NAMES)
+    np.testing.assert_array_equal(runs["knn"][cols].to_numpy(), runs["exact-policy"][cols].to_numpy())
+    idx = [mf.FEATURE_NAMES.index(n) for n in mf.POLICY_FEATURES]
+    exact = runs["knn"][[f"exact:{n}" for n in mf.POLICY_FEATURES]].to_numpy()[:3]
+    np.testing.assert_array_equal(np.array(seen["exact-policy"])[:, idx], exact)
+    np.testing.assert_array_equal(np.array(seen["knn"]), runs["knn"][cols].to_numpy()[:3])
+    with pytest.raises(ValueError, match="feature_set"):
+        learn("minigolf", spec.default_task, 0.05, n_updates=1, n_traj=4, feature_set="exact")

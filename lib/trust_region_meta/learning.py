@@ -8,6 +8,7 @@ The same loop serves every experiment of paper 1:
 """
 from __future__ import annotations
 
+import copy
 from typing import Callable, Sequence
 
 import numpy as np
@@ -49,6 +50,15 @@ def update(policy, batch, spec, kl_bound: float, algo: str = "xTRPO",
                      require_improvement=check_algo(algo) == "TRPO", config=config, dtype=dtype)
 
 
+FEATURE_SETS = ("knn", "exact-policy")
+
+
+def check_feature_set(name: str) -> str:
+    if name not in FEATURE_SETS:
+        raise ValueError(f"unknown feature_set {name!r}; choose one of {FEATURE_SETS}")
+    return name
+
+
 def as_schedule(kl_schedule, n_updates: int) -> Callable:
     """Normalise a number, a sequence or a callable into ``(t, phi_t) -> lambda``."""
     if callable(kl_schedule):
@@ -66,7 +76,7 @@ def learn(env: str, task, kl_schedule: float | Sequence[float] | Callable,
           algo: str = "xTRPO", arch=(0, 0), n_updates: int = 10, n_traj: int = 8,
           seed: int = 0, key: tuple = (), config: TRPOConfig = TRPOConfig(),
           with_features: bool = False, max_points: int = mf.MAX_POINTS,
-          policy_init: tuple = ()) -> pd.DataFrame:
+          policy_init: tuple = (), feature_set: str = "knn") -> pd.DataFrame:
     """Run ``n_updates`` TRPO/xTRPO updates from a fresh policy on one task.
 
     At every step t = 0..n_updates a batch B_t of ``n_traj`` trajectories is collected
@@ -84,13 +94,19 @@ def learn(env: str, task, kl_schedule: float | Sequence[float] | Callable,
         seed, key: the run's random streams derive from ``(seed, *key)``.
         policy_init: ``()`` for the default initial policy (mean ≈ 0, the env's std0), or
             ``(mean0, std0)`` (notebook 09's set-up checks).
+        feature_set: what a callable schedule sees as phi_t: ``"knn"`` (the 20 k-NN
+            metafeatures) or ``"exact-policy"`` (the six policy features replaced by their
+            closed forms, :func:`~lib.trust_region_meta.metafeatures.exact_policy_features`).
+            Both are logged either way, the exact ones as ``exact:<name>`` columns.
     Returns:
         tidy table, one row per step t: ``env, algo, arch, step, ret, ret_std,
         kl_bound, kl, accepted, n_backtracks`` (the last four describe the update made
         *after* step t's batch; NaN on the last row), ``log_std`` of pi_t and, with features, one column per
-        name in :data:`lib.trust_region_meta.metafeatures.FEATURE_NAMES`.
+        name in :data:`lib.trust_region_meta.metafeatures.FEATURE_NAMES` and the ``exact:``
+        policy features.
     """
     check_algo(algo)
+    check_feature_set(feature_set)
     if n_updates < 0 or n_traj < 2:
         raise ValueError(f"need n_updates >= 0 and n_traj >= 2, got {n_updates}, {n_traj}")
     schedule = as_schedule(kl_schedule, n_updates)
@@ -104,10 +120,11 @@ def learn(env: str, task, kl_schedule: float | Sequence[float] | Callable,
 
     def featurise(batch):
         sets = mf.sample_sets(batch, spec.obs_scale, spec.std0, feat_rng, max_points)
-        return sets, mf.batch_entropies(sets)
+        return sets, mf.batch_entropies(sets), batch.flat("obs"), copy.deepcopy(policy)
 
     if with_features:
         prev = featurise(rollout(spec, policy, tasks, feat_rng))
+    exact_idx = [mf.FEATURE_NAMES.index(n) for n in mf.POLICY_FEATURES]
     rows = []
     for t in range(n_updates + 1):
         batch = rollout(spec, policy, tasks, rng)
@@ -119,8 +136,13 @@ def learn(env: str, task, kl_schedule: float | Sequence[float] | Callable,
         if with_features:
             cur = featurise(batch)
             phi = mf.metafeatures(cur[0], prev[0], cur[1], prev[1])
+            exact = mf.exact_policy_features(cur[3], prev[3], cur[2], prev[2], spec.std0)
             prev = cur
             row.update(zip(mf.FEATURE_NAMES, phi))
+            row.update({f"exact:{n}": v for n, v in exact.items()})
+            if feature_set == "exact-policy":
+                phi = phi.copy()
+                phi[exact_idx] = [exact[n] for n in mf.POLICY_FEATURES]
         if t < n_updates:
             kl_bound = check_kl_bound(schedule(t, phi))
             info = update(policy, batch, spec, kl_bound, algo, config)

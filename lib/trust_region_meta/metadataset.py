@@ -24,10 +24,12 @@ from lib.parallel import map_resumable
 from lib.policies import arch_label
 from lib.seeding import rng as make_rng
 from lib.trust_region_meta.learning import learn
-from lib.trust_region_meta.metafeatures import FEATURE_NAMES
+from lib.trust_region_meta.metafeatures import FEATURE_NAMES, POLICY_FEATURES
 
 PHI = [f"phi:{name}" for name in FEATURE_NAMES]
 NEXT = [f"next:{name}" for name in FEATURE_NAMES]
+EXACT = [f"exact:{name}" for name in POLICY_FEATURES]
+EXACT_NEXT = [f"exact_next:{name}" for name in POLICY_FEATURES]
 
 
 def dataset_file(profile: str, env: str, meta_seed: int):
@@ -63,7 +65,8 @@ def collect_trajectory(env: str, index: int, n_updates: int, n_traj: int, archs,
 
     Returns:
         one row per t: ``traj, t, arch, task:<name>..., kl_bound, meta_reward, ret``,
-        the 20 ``phi:`` columns of phi_t and the 20 ``next:`` columns of phi_{t+1}.
+        the 20 ``phi:`` columns of phi_t and the 20 ``next:`` columns of phi_{t+1}, and the six
+        policy features in closed form, ``exact:`` (at t) and ``exact_next:`` (at t + 1).
     """
     spec = get_spec(env)
     rng = make_rng(seed, "collect", env, meta_seed, index)
@@ -85,6 +88,19 @@ def collect_trajectory(env: str, index: int, n_updates: int, n_traj: int, archs,
     out["ret"] = run.ret.to_numpy()[:-1]
     out[PHI] = feats[:-1]
     out[NEXT] = feats[1:]
+    exact = run[[f"exact:{n}" for n in POLICY_FEATURES]].to_numpy()
+    out[EXACT] = exact[:-1]
+    out[EXACT_NEXT] = exact[1:]
+    return out
+
+
+def with_exact_policy_features(dataset: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a meta-dataset whose six k-NN policy features (``phi:`` and ``next:``) are
+    replaced by their closed forms (the ``exact:`` columns): the exact-policy-feature ablation."""
+    out = dataset.copy()
+    for name in POLICY_FEATURES:
+        out[f"phi:{name}"] = dataset[f"exact:{name}"]
+        out[f"next:{name}"] = dataset[f"exact_next:{name}"]
     return out
 
 

@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 
 from lib.envs import get_spec
+from lib.policies import gaussian_entropy, gaussian_kl
 
 MIN_DIST = 1e-10
 K = 3
@@ -405,6 +407,36 @@ def metafeatures(cur: SampleSets, prev: SampleSets, h_cur: dict | None = None,
              + [x for n in names for x in (c_fwd[n] - h_cur[n], c_bwd[n] - h_prev[n])]
              + [float(np.mean(cur.returns)), float(np.var(cur.returns, ddof=1))])
     return np.asarray(feats, dtype=np.float64)
+
+
+POLICY_FEATURES = tuple(n for n in FEATURE_NAMES if "a|s" in n)
+
+
+def exact_policy_features(policy_t, policy_prev, obs_t, obs_prev, std0: float) -> dict:
+    """The six policy features of Table 1 in closed form for Gaussian policies (nats): the
+    exact counterparts of the k-NN ``H_a|s``, ``C_a|s`` and ``KL_a|s`` of :func:`metafeatures`.
+
+    In the features' action units (actions divided by ``std0``), ``H(a|s) = sum_j ½ log(2πe) +
+    log σ_j - log std0`` at every state; ``KL_a|s_t||tm1 = mean over B_t's states of
+    KL(π_t(·|s) || π_{t-1}(·|s))`` (scale-free), ``KL_a|s_tm1||t`` the same over B_{t-1}'s states
+    with the roles swapped, and ``C = H + KL``.
+
+    Args:
+        policy_t, policy_prev: the :class:`lib.policies.GaussianPolicy` of B_t and of B_{t-1}.
+        obs_t: (n, obs_dim) states of B_t; obs_prev: (m, obs_dim) of B_{t-1} (raw, as stored).
+        std0: the env's initial policy std (the features' action unit).
+    Returns:
+        ``{name: value}`` for the names of :data:`POLICY_FEATURES`.
+    """
+    with torch.no_grad():
+        obs_t, obs_prev = torch.as_tensor(obs_t), torch.as_tensor(obs_prev)
+        ls_t, ls_p = policy_t.log_std, policy_prev.log_std
+        h_t = float(gaussian_entropy(ls_t)) - ls_t.numel() * np.log(std0)
+        h_p = float(gaussian_entropy(ls_p)) - ls_p.numel() * np.log(std0)
+        kl_fwd = float(gaussian_kl(policy_t.mean(obs_t), ls_t, policy_prev.mean(obs_t), ls_p).mean())
+        kl_bwd = float(gaussian_kl(policy_prev.mean(obs_prev), ls_p, policy_t.mean(obs_prev), ls_t).mean())
+    return {"H_a|s_t": h_t, "H_a|s_tm1": h_p, "C_a|s_t,tm1": h_t + kl_fwd, "C_a|s_tm1,t": h_p + kl_bwd,
+            "KL_a|s_t||tm1": kl_fwd, "KL_a|s_tm1||t": kl_bwd}
 
 
 def knn_vs_exact(runs: pd.DataFrame) -> pd.DataFrame:
