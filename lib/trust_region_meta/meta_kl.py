@@ -30,7 +30,8 @@ from lib.stats import (
 from lib.trust_region_meta.fixed_kl import fixed_kl_sweep
 from lib.trust_region_meta.fqi import FQIModel, fit_fqi, fit_gain_model
 from lib.trust_region_meta.learning import learn, run_setup
-from lib.trust_region_meta.metadataset import NEXT, PHI, remaining_gain, sample_arch
+from lib.trust_region_meta.learning import check_feature_set
+from lib.trust_region_meta.metadataset import NEXT, PHI, remaining_gain, sample_arch, with_exact_policy_features
 
 _MODELS: dict = {}
 
@@ -39,13 +40,18 @@ TARGET_KINDS = ("one-step", "run-gain")
 
 
 def fit_models(dataset: pd.DataFrame, kl_grid, horizon: int, min_leaf: float,
-               n_estimators: int = 100, seed: int = 0, target: str = "one-step") -> list[FQIModel]:
+               n_estimators: int = 100, seed: int = 0, target: str = "one-step",
+               features: str = "knn") -> list[FQIModel]:
     """The meta-models of a meta-dataset table (columns of :mod:`lib.trust_region_meta.metadataset`).
 
     ``target="one-step"`` (the paper): FQI Q_1..Q_horizon on the meta-reward l_t.
     ``"run-gain"`` (our extension, notebook 09): one regression of the rest of the run's gain
     J_T - J_t (:func:`.metadataset.remaining_gain`), returned as ``[model]`` with horizon 0.
+    ``features="exact-policy"``: the six policy features in closed form replace the k-NN ones
+    (:func:`.metadataset.with_exact_policy_features`; the ablation of notebook 05).
     """
+    if check_feature_set(features) == "exact-policy":
+        dataset = with_exact_policy_features(dataset)
     if target == "run-gain":
         return [fit_gain_model(dataset[PHI].to_numpy(), dataset.kl_bound.to_numpy(), remaining_gain(dataset),
                                kl_grid, min_leaf, n_estimators, seed)]
@@ -59,17 +65,18 @@ def fit_models(dataset: pd.DataFrame, kl_grid, horizon: int, min_leaf: float,
 
 def cached_model(dataset_path: str, kl_grid, horizon: int, min_leaf: float,
                  n_estimators: int, seed: int, fit_horizon: int | None = None,
-                 target: str = "one-step") -> FQIModel:
+                 target: str = "one-step", features: str = "knn") -> FQIModel:
     """Q_horizon fitted on the dataset file, memoised per process (by file identity).
 
     ``fit_horizon`` >= horizon runs that many iterations once and memoises every Q_h on the
     way (Q_h does not depend on how many iterations follow it).
     """
     stat = os.stat(dataset_path)
-    base = (dataset_path, stat.st_mtime_ns, stat.st_size, tuple(kl_grid), min_leaf, n_estimators, seed, target)
+    base = (dataset_path, stat.st_mtime_ns, stat.st_size, tuple(kl_grid), min_leaf, n_estimators, seed, target,
+            features)
     if base + (horizon,) not in _MODELS:
         models = fit_models(pd.read_csv(dataset_path), kl_grid, max(horizon, fit_horizon or 0, 1),
-                            min_leaf, n_estimators, seed, target)
+                            min_leaf, n_estimators, seed, target, features)
         _MODELS.clear()  # one chain per process: fully grown forests take ~200 MB each
         for model in models:
             _MODELS[base + (model.horizon,)] = model
@@ -79,13 +86,15 @@ def cached_model(dataset_path: str, kl_grid, horizon: int, min_leaf: float,
 def meta_kl_run(env: str, split: str, run: int, arch, n_updates: int, n_traj: int, seed: int,
                 dataset_path: str, kl_grid, horizon: int, min_leaf: float,
                 n_estimators: int = 100, fqi_seed: int = 0, algo: str = "xTRPO",
-                max_points: int = 2000, fit_horizon: int | None = None, target: str = "one-step") -> pd.DataFrame:
+                max_points: int = 2000, fit_horizon: int | None = None, target: str = "one-step",
+                features: str = "knn") -> pd.DataFrame:
     """One learning run with lambda_t chosen greedily by the meta-model (per-step table);
-    ``target`` as in :func:`fit_models` (``horizon`` 0 for ``"run-gain"``)."""
-    model = cached_model(dataset_path, kl_grid, horizon, min_leaf, n_estimators, fqi_seed, fit_horizon, target)
+    ``target`` and ``features`` as in :func:`fit_models` (``horizon`` 0 for ``"run-gain"``)."""
+    model = cached_model(dataset_path, kl_grid, horizon, min_leaf, n_estimators, fqi_seed, fit_horizon, target,
+                         features)
     task, key = run_setup(env, split, seed, run)
     df = learn(env, task, lambda t, phi: model.greedy(phi), algo, arch=arch, n_updates=n_updates,
-               n_traj=n_traj, seed=seed, key=key, with_features=True, max_points=max_points)
+               n_traj=n_traj, seed=seed, key=key, with_features=True, max_points=max_points, feature_set=features)
     df.insert(3, "run", run)
     df.insert(4, "fqi_horizon", horizon)
     df.insert(5, "min_leaf", min_leaf)
@@ -100,8 +109,9 @@ def validation_arch(env: str, seed: int, run: int, archs) -> tuple:
 def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, seed: int,
                 dataset_path, kl_grid, models, cache_dir, n_estimators: int = 100,
                 fqi_seed: int = 0, algo: str = "xTRPO", n_jobs: int = 1,
-                max_points: int = 2000, target: str = "one-step") -> pd.DataFrame:
-    """Meta-KL runs for every (H, psi) in ``models`` x run, with one arch per run.
+                max_points: int = 2000, target: str = "one-step", features: str = "knn") -> pd.DataFrame:
+    """Meta-KL runs for every (H, psi) in ``models`` x run, with one arch per run (``target`` and
+    ``features`` as in :func:`fit_models`).
 
     One fit of FQI's chain Q_1..Q_Hmax serves every H of a psi (:func:`cached_model`). With
     several psi and at least as many of them as workers, the runs of one psi are one group
@@ -123,13 +133,14 @@ def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, 
     for horizon, min_leaf in models:
         for run, arch in zip(runs, archs):
             jobs.append(dict(
-                label=f"{env}-{split}-{target}-H{horizon}-psi{min_leaf:g}-r{run}",
+                label=f"{env}-{split}-{target}-{features}-H{horizon}-psi{min_leaf:g}-r{run}",
                 ignore=("dataset_path", "fit_horizon"), extra={"dataset_sha256": dataset_digest},
                 kwargs=dict(env=env, split=split, run=run, arch=tuple(arch), n_updates=n_updates,
                             n_traj=n_traj, seed=seed, dataset_path=str(dataset_path),
                             kl_grid=tuple(kl_grid), horizon=horizon, min_leaf=min_leaf,
                             n_estimators=n_estimators, fqi_seed=fqi_seed, algo=algo,
-                            max_points=max_points, fit_horizon=max(h for h, _ in models), target=target)))
+                            max_points=max_points, fit_horizon=max(h for h, _ in models), target=target,
+                            features=features)))
             if by_split:
                 jobs[-1]["group"] = f"psi{min_leaf:g}"
     parts = map_resumable(meta_kl_run, jobs, cache_dir, n_workers=n_jobs, desc=f"Meta-KL {env} {split}")

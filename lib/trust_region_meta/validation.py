@@ -6,6 +6,10 @@ drawn per run; the same runs for every meta-model); the score is the mean return
 steps of all runs, and the pick per (environment, meta-model) is the highest score
 (:func:`.meta_kl.validation_scores`, :func:`.meta_kl.choose_model`); :func:`pick_stability`
 says how often the M meta-models agree.
+
+Ablation (:func:`exact_feature_runs`, :func:`exact_feature_comparison`): each validated meta-model
+refitted with the six policy features in closed form instead of their k-NN estimates, both driving
+xTRPO on the same fresh tasks (a split no choice has seen), paired run by run.
 """
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from lib import paths
 from lib.io import load_table
 from lib.trust_region_meta.fqi import distinct_psis, leaf_size
 from lib.trust_region_meta.metadataset import dataset_file
+from lib.stats import t_interval, two_level_bootstrap, verdict
+from lib.trust_region_meta.learning import FEATURE_SETS
 from lib.trust_region_meta.meta_kl import fit_models, run_meta_kl, validation_arch
 from lib.trust_region_meta.metafeatures import FEATURE_NAMES
 
@@ -98,3 +104,64 @@ def pick_table(chosen: pd.DataFrame, scores: pd.DataFrame, tuples: dict, paper=P
         score.append(s[same].score.mean() if any(same) else np.nan)
     table["paper's pick: score"] = score
     return table
+
+
+def exact_feature_runs(cfg: "MetaConfig", chosen: pd.DataFrame) -> pd.DataFrame:
+    """Meta-KL runs of every validated (env, meta-model) pick on ``n_val_runs`` fresh tasks, with the
+    k-NN metafeatures and with the exact policy features (model refitted on them; the run sees
+    them): per-step tables with columns ``features`` and ``meta_seed``. Both feature sets share
+    each run's task, architecture, initial policy and first batch (common random numbers)."""
+    parts = []
+    for env in cfg.envs:
+        runs = range(cfg.n_val_runs)
+        archs = [validation_arch(env, cfg.seed, r, cfg.train_archs[env]) for r in runs]
+        for _, pick in chosen[chosen.env == env].iterrows():
+            m = int(pick.meta_seed)
+            for features in FEATURE_SETS:
+                part = run_meta_kl(env, "fresh", runs, archs, cfg.val_updates[env], cfg.n_traj[env], cfg.seed,
+                                   dataset_file(cfg.profile, env, m), cfg.grid(env),
+                                   [(int(pick.fqi_horizon), float(pick.min_leaf))],
+                                   paths.cache_dir(cfg.profile, "05_fqi_validation"), cfg.n_estimators,
+                                   cfg.fqi_seed(m), "xTRPO", cfg.n_jobs, cfg.max_points, features=features)
+                part.insert(3, "meta_seed", m)
+                part.insert(4, "features", features)
+                parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def exact_feature_comparison(runs: pd.DataFrame, level: float = 0.9, seed: int = 0) -> pd.DataFrame:
+    """Exact minus k-NN policy features, on the validation score (mean return over all steps of a
+    run), paired by run: per (env, meta-model) a t-interval over runs, and ``pooled`` over the
+    meta-models with the two-level bootstrap (meta-models, then runs).
+
+    Returns:
+        ``env, meta_seed ("pooled" for the pool), n_runs, knn, exact, diff, lo, hi, verdict``.
+    """
+    score = runs.groupby(["env", "meta_seed", "features", "run"], as_index=False).ret.mean()
+    wide = score.pivot_table(index=["env", "meta_seed", "run"], columns="features", values="ret").reset_index()
+    wide["diff"] = wide["exact-policy"] - wide["knn"]
+    rows = []
+    for env, g in wide.groupby("env", sort=False):
+        for m, gm in g.groupby("meta_seed"):
+            mean, lo, hi = t_interval(gm["diff"].to_numpy(), level)
+            rows.append(dict(env=env, meta_seed=str(m), n_runs=len(gm), knn=gm.knn.mean(),
+                             exact=gm["exact-policy"].mean(), diff=mean, lo=lo, hi=hi))
+        matrix = g.pivot(index="meta_seed", columns="run", values="diff").to_numpy()
+        mean, lo, hi = two_level_bootstrap(matrix, level, seed=seed)
+        rows.append(dict(env=env, meta_seed="pooled", n_runs=int(np.isfinite(matrix).sum()), knn=g.knn.mean(),
+                         exact=g["exact-policy"].mean(), diff=mean, lo=lo, hi=hi))
+    out = pd.DataFrame(rows)
+    out["verdict"] = [verdict(lo, hi, "exact better", "k-NN better") for lo, hi in zip(out.lo, out.hi)]
+    return out
+
+
+def exact_feature_ablation(cfg: "MetaConfig", chosen: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Notebook 05's ablation tables: ``{"exact_feature_runs": ..., "exact_feature_comparison": ...}``
+    (:func:`exact_feature_runs`, :func:`exact_feature_comparison`)."""
+    runs = exact_feature_runs(cfg, chosen)
+    return {"exact_feature_runs": runs, "exact_feature_comparison": exact_feature_comparison(runs)}
+
+
+def top_importances(importances: pd.DataFrame, n: int = 3) -> pd.DataFrame:
+    """The ``n`` most important inputs per env of an :func:`importances` table."""
+    return importances.sort_values("importance", ascending=False).groupby("env", sort=False).head(n)
