@@ -11,7 +11,11 @@ optimum instead. Three pieces of evidence, each a function here:
   set-up creates the delay.
 * :func:`target_runs`: meta-models fitted on constant-λ learning trajectories with the paper's
   target (FQI on ``l_t``, the paper's Minigolf (H, ψ)) and with the rest of the run's gain
-  ``J_T - J_t`` (our extension), each driving xTRPO on fresh tasks, for every meta-model seed.
+  ``J_T - J_t`` (our extension), each driving xTRPO on fresh tasks, for every meta-model seed;
+  and the paper's recipe on a third collection whose per-step λ is uniform on [1e-3, 0.2] (the
+  range around the best fixed λ, on a linear scale) instead of log-uniform on [1e-3, 1]: does our
+  collection's λ distribution, rather than the one-step target, make the model pick small λ?
+  (:data:`COLLECTIONS`, :func:`meta_datasets`).
 """
 from __future__ import annotations
 
@@ -38,9 +42,15 @@ HORIZONS = (1, 2, 5, 10)  # k of J_k - J_0, plus the run's last step
 SETUPS = {"ours: mean 0, σ0 1": (), "mean 1, σ0 1": (1.0, 1.0), "mean 0, σ0 0.3": (0.0, 0.3),
           "mean 1, σ0 0.3": (1.0, 0.3)}
 
-# The two meta-models fitted on the constant-λ data: (label, target, H, ψ).
-TARGETS = (("paper: FQI on l_t, H=3, ψ=1e-3", "one-step", 3, 1e-3),
-           ("ours: regression of J_T - J_t, ψ=0.05", "run-gain", 0, 0.05))
+# Meta-datasets of section 3 (sizes and streams of notebook 04: trajectory i of meta-dataset m has
+# the task and architecture of notebook 04's, only its λ differ): name -> collect() options.
+COLLECTIONS = {"constant_lambda": dict(per_trajectory=True),
+               "uniform_0.2": dict(per_trajectory=False, kl_range=(1e-3, 0.2), log_uniform=False)}
+
+# The meta-models of section 3: (label, collection, target, H, ψ).
+TARGETS = (("paper: FQI on l_t, H=3, ψ=1e-3", "constant_lambda", "one-step", 3, 1e-3),
+           ("ours: regression of J_T - J_t, ψ=0.05", "constant_lambda", "run-gain", 0, 0.05),
+           ("paper's recipe, per-step λ ~ U[1e-3, 0.2]: FQI on l_t, H=3, ψ=1e-3", "uniform_0.2", "one-step", 3, 1e-3))
 
 
 def paired_gains(fixed: pd.DataFrame, horizons=HORIZONS, level: float = 0.9) -> pd.DataFrame:
@@ -84,31 +94,32 @@ def setup_sweeps(cfg: "MetaConfig", env: str = "minigolf", setups=SETUPS, algo: 
     return pd.concat(parts, ignore_index=True)
 
 
-def constant_lambda_datasets(cfg: "MetaConfig", env: str = "minigolf") -> dict[int, str]:
-    """Collect (or resume) M meta-datasets of ``env`` whose learning trajectories hold one random
-    λ each (sizes of notebook 04), written to ``data/<profile>/09_minigolf_horizon/``.
+def meta_datasets(cfg: "MetaConfig", name: str, env: str = "minigolf") -> dict[int, str]:
+    """Collect (or resume) the M meta-datasets of ``env`` of collection ``name`` (:data:`COLLECTIONS`;
+    sizes of notebook 04), written to ``data/<profile>/09_minigolf_horizon/<name>_<env>_m<m>.csv``.
 
     Returns:
         ``{meta_seed: path of its table}``.
     """
+    options = dict(kl_range=cfg.collect_range(env), log_uniform=cfg.log_uniform) | COLLECTIONS[name]
     data = collect(env, cfg.collect_trajectories[env], cfg.collect_updates[env], cfg.n_traj[env],
-                   cfg.train_archs[env], paths.cache_dir(cfg.profile, STAGE), kl_range=cfg.collect_range(env),
-                   log_uniform=cfg.log_uniform, seed=cfg.seed, n_jobs=cfg.n_jobs, max_points=cfg.max_points,
-                   meta_seeds=cfg.meta_seeds(), per_trajectory=True)
+                   cfg.train_archs[env], paths.cache_dir(cfg.profile, STAGE), seed=cfg.seed, n_jobs=cfg.n_jobs,
+                   max_points=cfg.max_points, meta_seeds=cfg.meta_seeds(), **options)
     out = paths.data_dir(cfg.profile, STAGE)
     files = {}
     for m, d in data.items():
-        files[m] = out / f"constant_lambda_{env}_m{m}.csv"
-        save_table(d, files[m], params=asdict(cfg))
+        files[m] = out / f"{name}_{env}_m{m}.csv"
+        save_table(d, files[m], params=asdict(cfg) | {"collection": name})
     return files
 
 
-def target_runs(cfg: "MetaConfig", files: dict[int, str], env: str = "minigolf", targets=TARGETS) -> pd.DataFrame:
-    """Meta-KL (xTRPO, linear policy) on ``n_test_runs`` fresh tasks for each meta-model target of
-    ``targets`` and each meta-dataset of ``files``; columns ``meta_seed``, ``target``."""
+def target_runs(cfg: "MetaConfig", env: str = "minigolf", targets=TARGETS) -> pd.DataFrame:
+    """Meta-KL (xTRPO, linear policy) on ``n_test_runs`` fresh tasks for each meta-model of ``targets``
+    (its collection's M meta-datasets, :func:`meta_datasets`); columns ``meta_seed``, ``target``."""
+    files = {name: meta_datasets(cfg, name, env) for name in dict.fromkeys(c for _, c, *_ in targets)}
     parts = []
-    for m, path in files.items():
-        for label, target, horizon, psi in targets:
+    for label, collection, target, horizon, psi in targets:
+        for m, path in files[collection].items():
             runs = range(cfg.n_test_runs)
             part = run_meta_kl(env, "fresh", runs, [(0, 0)] * len(runs), cfg.test_updates[env], cfg.n_traj[env],
                                cfg.seed, path, cfg.grid(env), [(horizon, psi)], paths.cache_dir(cfg.profile, STAGE),
