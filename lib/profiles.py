@@ -248,6 +248,44 @@ class BOMRLConfig:
 
 
 @dataclass(frozen=True)
+class AuthorsFrozenLakeConfig:
+    """Notebook 12: paper 2's Frozen Lake as its authors ran it (their values by default).
+
+    Attributes:
+        kinds: ``"hole"`` (high task variance) and/or ``"nohole"`` (low).
+        n_seeds: independent repetitions (new minibatches and samples; the maps are theirs).
+        n_iters, batch_size, lr: meta-iterations, maps per iteration, Adam step.
+        episodes, length, td_step: one data collection (episodes x steps) and its TD(0) step.
+        sgd_steps, sgd_lr: their Alg(1) solver. pg_step: their "MAML" step.
+        n_adapt_steps: adaptation steps at meta-test. n_heldout: held-out maps per kind.
+        n_jobs: parallel workers.
+    """
+
+    profile: str
+    seed: int = 0
+    kinds: tuple = ("hole", "nohole")
+    n_seeds: int = 5
+    n_iters: int = 150
+    batch_size: int = 5
+    lr: float = 0.03
+    episodes: int = 500
+    length: int = 49
+    td_step: float = 0.3
+    sgd_steps: int = 20
+    sgd_lr: float = 0.6
+    pg_step: float = 50.0
+    n_adapt_steps: int = 4
+    n_heldout: int = 20
+    n_jobs: int = field(default_factory=default_n_jobs)
+
+    def summary(self) -> str:
+        return (f"profile={self.profile} seed={self.seed} kinds={list(self.kinds)} seeds={self.n_seeds}\n"
+                f"{self.n_iters} meta-iterations x {self.batch_size} maps, Adam {self.lr}; data {self.episodes} episodes x "
+                f"{self.length} steps, TD step {self.td_step}; Alg(1) {self.sgd_steps} SGD steps of {self.sgd_lr}; "
+                f"PG step {self.pg_step}; {self.n_adapt_steps} adaptation steps; {self.n_heldout} held-out maps")
+
+
+@dataclass(frozen=True)
 class LocomotionConfig:
     """Paper 2's locomotion experiment (notebook 11), at a reduced scale (see the notebook).
 
@@ -308,11 +346,12 @@ _QUICK = {
         n_val_runs=3, n_test_runs=4, max_points=400, n_meta_models=2),
     "bomrl": dict(goal_radii=(1, 6), n_train_tasks=30, n_test_tasks=30, checkpoints=(0, 5, 20),
                   batch_size=10, n_seeds=2, n_adapt_steps=3),
+    "bomrl_authors": dict(n_seeds=2, n_iters=3, episodes=20, n_heldout=3, n_adapt_steps=2),
     "locomotion": dict(horizon=20, meta_batch=2, n_traj=2, n_iters=2, checkpoints=(0, 2),
                        n_test_tasks=2, n_adapt_steps=2, n_seeds=1, arch=(1, 16)),
 }
 _CLASSES = {"envs": EnvsConfig, "trpo_sweep": SweepConfig, "meta": MetaConfig, "bomrl": BOMRLConfig,
-            "locomotion": LocomotionConfig}
+            "bomrl_authors": AuthorsFrozenLakeConfig, "locomotion": LocomotionConfig}
 
 
 def resolve(stage: str, profile: str = "quick", **overrides):
@@ -460,6 +499,13 @@ def _validate(cfg) -> None:
         _validate_bomrl(cfg)
     if isinstance(cfg, LocomotionConfig):
         _validate_locomotion(cfg)
+    if isinstance(cfg, AuthorsFrozenLakeConfig):
+        for kind in cfg.kinds:
+            if kind not in ("hole", "nohole"):
+                raise ValueError(f"kinds: unknown kind {kind!r}; choose 'hole' or 'nohole'")
+        for name in ("lr", "td_step", "sgd_lr", "pg_step"):
+            if not getattr(cfg, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(cfg, name)}")
     if isinstance(cfg, MetaConfig):
         if len(cfg.kl_range) != 2 or not 0 < cfg.kl_range[0] < cfg.kl_range[1]:
             raise ValueError(f"kl_range must be (low, high) with 0 < low < high, got {cfg.kl_range}")
@@ -510,7 +556,7 @@ def _validate_locomotion(cfg) -> None:
 
 # notebook prefix -> stage of its config; parameters of a notebook that are not config fields
 NOTEBOOK_STAGES = {"01": "envs", "02": "trpo_sweep", "03": "meta", "04": "meta", "05": "meta", "06": "meta",
-                   "07": "meta", "08": "meta", "09": "bomrl", "10": "locomotion"}
+                   "07": "meta", "08": "meta", "09": "meta", "10": "bomrl", "11": "locomotion", "12": "bomrl_authors"}
 NOTEBOOK_ONLY = {"kl_bound"}
 WORKER_FIELDS = ("n_jobs", "n_workers")  # 0 in a parameters cell means all cores
 

@@ -50,3 +50,15 @@ def test_notebook_is_thin_and_parameterised(path):
     assert "The outputs saved in this notebook are the quick profile" in "".join(first["source"]), \
         "the first cell says that the saved numbers are smoke-test sizes and links the full-profile tables"
     assert not any("injected-parameters" in t for t in tags), "commit notebooks run without -p"
+
+
+def test_runner_knows_the_stage_of_every_notebook():
+    """The runner checks parameters with ``NOTEBOOK_STAGES[prefix]``: it must name the stage the
+    notebook itself resolves (a renumbering once left 11 without one, and ``make reproduce`` stopped)."""
+    import re
+
+    from lib.profiles import NOTEBOOK_STAGES
+    for path in NOTEBOOKS:
+        src = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+        stage = re.search(r'profiles\.from_notebook\("([a-z_]+)"', src).group(1)
+        assert NOTEBOOK_STAGES.get(path.name[:2]) == stage, path.name

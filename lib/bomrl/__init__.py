@@ -19,6 +19,8 @@ notebook               module                          what
                        :mod:`.baselines`               MAML-TRPO, E-MAML-TRPO, ProMP
                        :mod:`.locomotion_study`        the locomotion items, resumable, and their tables
                        :mod:`.locomotion_report`       sampler speed, gradient check, intervals, claims
+12_bomrl_authors_...   :mod:`.authors_frozen_lake`     the authors' Frozen Lake: maps, data, Alg(1)/(2)
+                       :mod:`.authors_frozen_lake_study` their protocol beside exact versions, tables
 =====================  ==============================  ===========================================
 
 Glossary (paper -> code):
@@ -32,6 +34,7 @@ paper                  code                            meaning
                        ``lam_euclidean``               region)
 δ                      ``delta``                       KL radius of our KL-constrained variant
 Alg(1), Alg(3)         ``"kl"``, ``"euclidean"``       D = KL(π_φ‖π_θ), D = ½‖θ − φ‖²
+Alg(2)                 ``"kl_reverse"``                D = KL(π_θ‖π_φ) (the authors' second metric)
 Γ, P(Γ)                ``tasks``, ``goal_radius``      task distribution (Frozen Lake goal radius)
 J_τ                    ``J``                           discounted return of task τ
 =====================  ==============================  ===========================================

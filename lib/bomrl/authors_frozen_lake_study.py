@@ -1,0 +1,144 @@
+"""Notebook 12: the authors' Frozen Lake protocol run here, beside exact versions, with intervals over seeds.
+
+One work item = one (task kind, seed): it meta-trains every method of :data:`METHODS` on the
+authors' maps (:mod:`.authors_frozen_lake`), then meta-tests each prior on their maps (as they
+did) and on held-out maps from their generator's rules, with 0..4 adaptation steps. Items are
+checkpointed (:func:`lib.parallel.map_resumable`).
+"""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import torch
+
+from lib.bomrl import authors_frozen_lake as af
+from lib.parallel import map_resumable
+from lib.seeding import rng as make_rng
+from lib.stats import t_interval
+
+# (label, training method, metric, test adaptation, test data, prior of, λ factor)
+METHODS = (
+    ("authors: Alg(1)", "authors", "kl", "alg", "sampled", None, 1.0),
+    ("authors: Alg(2)", "authors", "kl_reverse", "alg", "sampled", None, 1.0),
+    ("authors' MAML: PG from the Alg(1) prior", None, "kl", "pg", "sampled", "authors: Alg(1)", 1.0),
+    ("authors' MAML: PG from the Alg(2) prior", None, "kl_reverse", "pg", "sampled", "authors: Alg(2)", 1.0),
+    ("random init + Alg(1)", "zero", "kl", "alg", "sampled", None, "factor"),
+    ("random init + Alg(2)", "zero", "kl_reverse", "alg", "sampled", None, "factor"),
+    ("exact data, first-order: Alg(1)", "exact data", "kl", "alg", "exact", None, 1.0),
+    ("exact data, first-order: Alg(2)", "exact data", "kl_reverse", "alg", "exact", None, 1.0),
+    ("exact implicit (ours): Alg(1)", "exact implicit", "kl", "alg", "exact", None, 1.0),
+    ("exact implicit (ours): Alg(2)", "exact implicit", "kl_reverse", "alg", "exact", None, 1.0),
+    ("MAML-trained prior: PG", "MAML prior", "kl", "pg", "exact", None, 1.0),
+)
+LABELS = tuple(m[0] for m in METHODS)
+ITEM_IGNORES = ("cfg.profile", "cfg.kinds", "cfg.n_seeds", "cfg.n_jobs")
+
+
+def protocol(cfg) -> af.Protocol:
+    """The :class:`.authors_frozen_lake.Protocol` of a config (its sizes and step sizes)."""
+    return af.Protocol(n_iters=cfg.n_iters, batch_size=cfg.batch_size, lr=cfg.lr, episodes=cfg.episodes,
+                       length=cfg.length, td_step=cfg.td_step, sgd_steps=cfg.sgd_steps, sgd_lr=cfg.sgd_lr,
+                       pg_step=cfg.pg_step, n_adapt_steps=cfg.n_adapt_steps)
+
+
+def test_sets(cfg, kind: str, maps_file) -> dict:
+    """``{"their maps": tasks, "held-out maps": tasks}`` (held-out drawn from ``(seed, "heldout", kind)``)."""
+    maps = af.load_maps(maps_file, kind)
+    held = af.heldout_maps(make_rng(cfg.seed, "authors-fl-heldout", kind), cfg.n_heldout, kind)
+    return {"their maps": af.make_tasks(maps, kind), "held-out maps": af.make_tasks(held, kind)}
+
+
+def run_item(cfg, kind: str, seed: int, maps_file: str) -> dict:
+    """Meta-train and meta-test every method of :data:`METHODS` for one (kind, seed).
+
+    Returns:
+        ``curves`` (``kind, seed, method, test_set, step, J, gap``: means over the test maps, exact
+        J), ``history`` (``kind, seed, method, iter, J_meta, J_adapted``) and ``seconds`` per method.
+    """
+    proto = protocol(cfg)
+    sets = test_sets(cfg, kind, maps_file)
+    train = sets["their maps"]
+    priors, curves, history, seconds = {}, [], [], {}
+    for label, method, metric, adaptation, data, prior_of, lam_factor in METHODS:
+        start = time.perf_counter()
+        rng = make_rng(cfg.seed, "authors-fl", kind, label, seed)
+        if prior_of is not None:
+            prior = priors[prior_of]
+        elif method == "zero":
+            prior = torch.zeros(af.N_STATES, af.N_ACTIONS, dtype=af.DTYPE)
+        else:
+            prior, hist = af.meta_train(method, metric, train, kind, rng, proto)
+            history.append(hist.assign(kind=kind, seed=seed, method=label))
+        priors[label] = prior
+        lam = af.TEST_LAM[(kind, metric)] * (af.RANDOM_INIT_FACTOR[kind] if lam_factor == "factor" else 1.0)
+        for name, tasks in sets.items():
+            J = af.meta_test(prior, tasks, kind, adaptation, metric, data, rng, proto, lam)
+            gap = af.optimal_returns(tasks)[:, None] - J
+            for step in range(J.shape[1]):
+                curves.append(dict(kind=kind, seed=seed, method=label, test_set=name, step=step,
+                                   J=float(J[:, step].mean()), gap=float(gap[:, step].mean())))
+        seconds[label] = time.perf_counter() - start
+    return dict(curves=pd.DataFrame(curves), history=pd.concat(history, ignore_index=True), seconds=seconds)
+
+
+def run_all(cfg, cache_dir, maps_file) -> dict[str, pd.DataFrame]:
+    """Every (kind, seed) of ``cfg``, resumable: ``curves``, ``history``, ``seconds`` tables."""
+    jobs = [dict(label=f"{k}-s{s}", ignore=ITEM_IGNORES + ("maps_file",),
+                 extra={"maps_sha256": [af.npy_sha256(m) for kind in af.KINDS for m in af.load_maps(maps_file, kind)]},
+                 kwargs=dict(cfg=cfg, kind=k, seed=s, maps_file=str(maps_file)))
+            for k in cfg.kinds for s in range(cfg.n_seeds)]
+    out = map_resumable(run_item, jobs, cache_dir, n_workers=cfg.n_jobs, desc="authors' Frozen Lake")
+    sec = [dict(kind=j["kwargs"]["kind"], seed=j["kwargs"]["seed"], method=m, seconds=v)
+           for j, o in zip(jobs, out) for m, v in o["seconds"].items()]
+    return dict(curves=pd.concat([o["curves"] for o in out], ignore_index=True),
+                history=pd.concat([o["history"] for o in out], ignore_index=True), seconds=pd.DataFrame(sec))
+
+
+def gap_table(curves: pd.DataFrame, step: int = 1, level: float = 0.9) -> pd.DataFrame:
+    """Mean optimality gap after ``step`` adaptations over seeds, with a t-interval over seeds:
+    ``kind, test_set, method, gap, lo, hi, n_seeds``."""
+    rows = []
+    for (kind, test_set, method), g in curves[curves.step == step].groupby(["kind", "test_set", "method"], sort=False):
+        mean, lo, hi = t_interval(g.gap.to_numpy(), level)
+        rows.append(dict(kind=kind, test_set=test_set, method=method, gap=mean, lo=lo, hi=hi, n_seeds=len(g)))
+    return pd.DataFrame(rows)
+
+
+SIDE_BY_SIDE = (("Alg(1)", "authors: Alg(1)"), ("Alg(2)", "authors: Alg(2)"),
+                ("PG", "authors' MAML: PG from the Alg(1) prior"))
+
+
+def side_by_side(gaps: pd.DataFrame) -> pd.DataFrame:
+    """Their reported one-step gaps (:data:`.authors_frozen_lake.REPORTED_GAPS`) beside what their
+    protocol gives here on their maps, and beside the exact-implicit and held-out numbers:
+    ``kind, bar, reported, here, lo, hi, inside`` (``inside``: the reported value is in our interval)."""
+    rows = []
+    ours = gaps[gaps.test_set == "their maps"].set_index(["kind", "method"])
+    for kind in gaps.kind.unique():
+        for bar, method in SIDE_BY_SIDE:
+            r = ours.loc[(kind, method)]
+            reported = af.REPORTED_GAPS[(kind, bar)]
+            rows.append(dict(kind=kind, bar=bar, method_here=method, reported=reported, here=r.gap, lo=r.lo,
+                             hi=r.hi, inside=bool(r.lo <= reported <= r.hi)))
+    return pd.DataFrame(rows)
+
+
+def comparisons(curves: pd.DataFrame, step: int = 1, level: float = 0.9) -> pd.DataFrame:
+    """Paired by seed: each BO-MRL variant's gap minus its baselines' (their "MAML" from the same
+    prior, random init, the MAML-trained prior): ``kind, test_set, method, baseline, diff, lo, hi``
+    (diff < 0: BO-MRL's gap is smaller)."""
+    pairs = [("authors: Alg(1)", "authors' MAML: PG from the Alg(1) prior"),
+             ("authors: Alg(2)", "authors' MAML: PG from the Alg(2) prior"),
+             ("authors: Alg(1)", "random init + Alg(1)"), ("authors: Alg(2)", "random init + Alg(2)"),
+             ("exact implicit (ours): Alg(1)", "MAML-trained prior: PG"),
+             ("exact implicit (ours): Alg(2)", "MAML-trained prior: PG"),
+             ("exact implicit (ours): Alg(1)", "exact data, first-order: Alg(1)"),
+             ("exact implicit (ours): Alg(2)", "exact data, first-order: Alg(2)")]
+    wide = curves[curves.step == step].pivot_table(index=["kind", "test_set", "seed"], columns="method", values="gap")
+    rows = []
+    for (kind, test_set), g in wide.groupby(level=["kind", "test_set"], sort=False):
+        for a, b in pairs:
+            mean, lo, hi = t_interval((g[a] - g[b]).to_numpy(), level)
+            rows.append(dict(kind=kind, test_set=test_set, method=a, baseline=b, diff=mean, lo=lo, hi=hi))
+    return pd.DataFrame(rows)

@@ -1,0 +1,116 @@
+"""The BO-MRL authors' Frozen Lake protocol (lib.bomrl.authors_frozen_lake) against closed forms."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lib.bomrl import authors_frozen_lake as af
+from lib.bomrl import exact
+from lib.paths import ROOT
+
+MAPS = ROOT / "data" / "external" / "bomrl_authors_frozen_lake_maps.csv"
+
+
+def test_committed_maps_are_the_authors_files(tmp_path):
+    """Each committed map, written as np.save writes it, has the SHA-256 recorded from their repository."""
+    table = pd.read_csv(MAPS)
+    assert (table.groupby("kind").size() == pd.Series({"hole": 10, "nohole": 20})).all()
+    assert set(table.commit) == {af.MAPS_COMMIT} and set(table.repository) == {af.MAPS_REPOSITORY}
+    for kind in af.KINDS:
+        assert len(af.load_maps(MAPS, kind)) == (10 if kind == "hole" else 20)
+    bad = table.copy()
+    bad.loc[0, "map"] = "SFFF/FFFF/FFFH/FFFG"
+    bad.to_csv(tmp_path / "maps.csv", index=False)
+    with pytest.raises(ValueError, match="checksum"):
+        af.load_maps(tmp_path / "maps.csv", "hole")
+
+
+@pytest.mark.parametrize("kind", af.KINDS)
+def test_optimal_return_is_the_shortest_path_closed_form(kind):
+    """Goal 6 moves away, +1 per step once entered: J* = γ^5 / (1 - γ) = 1.6384 on every map."""
+    tasks = af.make_tasks(af.load_maps(MAPS, kind), kind)
+    np.testing.assert_allclose(af.optimal_returns(tasks), af.GAMMA ** 5 / (1 - af.GAMMA), atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", af.KINDS)
+def test_exact_return_matches_gymnasium_rollouts_with_their_reward_rule(kind):
+    """A random softmax policy: exact J against 3000 Gymnasium episodes (is_slippery=False, the dynamics
+    map: the task map for holes, all-frozen otherwise), reward of the cell entered, 49 steps."""
+    from gymnasium.envs.toy_text.frozen_lake import FrozenLakeEnv
+    desc = af.load_maps(MAPS, kind)[5 if kind == "hole" else 0]
+    tasks = af.make_tasks([desc], kind)
+    logits = torch.as_tensor(np.random.default_rng(1).normal(size=(16, 4)))
+    J = float(af.exact_data(tasks, logits.unsqueeze(0))["J"][0])
+    dyn = list(desc) if kind == "hole" else ["SFFF", "FFFF", "FFFF", "FFFG"]
+    env = FrozenLakeEnv(desc=dyn, is_slippery=False)
+    pi = torch.softmax(logits, -1).numpy()
+    rng = np.random.default_rng(2)
+    flat = "".join(desc)
+    rets = []
+    for _ in range(3000):
+        env.reset(seed=int(rng.integers(1 << 30)))
+        s, g = 0, 0.0
+        for t in range(49):
+            s, *_ = env.step(int(rng.choice(4, p=pi[s])))
+            g += af.GAMMA ** t * {"G": 1.0, "H": af.PENALTY[kind]}.get(flat[s], 0.0)
+        rets.append(g)
+    assert abs(np.mean(rets) - J) < 4 * np.std(rets) / np.sqrt(len(rets)) + 1e-4
+
+
+def test_td_q_and_visit_weights_converge_to_the_exact_ones():
+    """Expected-SARSA TD(0) on deterministic dynamics has a noise-free target: with enough episodes the
+    sampled Q equals Q^π on visited pairs and d approaches the discounted visitation."""
+    tasks = af.make_tasks(af.load_maps(MAPS, "hole")[2:4], "hole")
+    logits = torch.as_tensor(np.random.default_rng(0).normal(size=(2, 16, 4)))
+    s = af.sampled_data(tasks, logits, np.random.default_rng(3), episodes=2000)
+    e = af.exact_data(tasks, logits)
+    visited = s["d"].unsqueeze(-1) * e["pi"] > 0.01  # pairs taken often enough for TD to converge
+    assert visited.sum() > 10 and (s["Q"] - e["Q"]).abs()[visited].max() < 1e-2
+    assert (s["d"] - e["d"]).abs().sum(-1).max() < 0.05
+    assert (s["J"] - e["J"]).abs().max() < 0.05
+
+
+def test_alg2_is_the_reverse_kl_maximiser_and_alg1_approaches_the_forward_kl_one():
+    tasks = af.make_tasks(af.load_maps(MAPS, "nohole")[:3], "nohole")
+    phi = torch.as_tensor(np.random.default_rng(4).normal(size=(16, 3)))
+    data = af.exact_data(tasks, af.full(phi).expand(3, -1, -1))
+    lam = 0.5
+    visited = data["d"] > 1e-9
+    # Alg(2) against the exact reverse-KL solution of lib.bomrl.exact (reduced logits)
+    ours = exact.reverse_kl_solution(phi, exact.data_of(phi, tasks), lam)
+    theirs = af.adapt(af.full(phi).expand(3, -1, -1), data, lam, "kl_reverse")
+    np.testing.assert_allclose(torch.softmax(theirs, -1)[visited], torch.softmax(af.full(ours), -1)[visited], atol=1e-10)
+    # Alg(1): many SGD steps reach the exact forward-KL solution (Newton); 20 steps do not quite
+    sol, _ = exact.solve_inner(phi, tasks, exact.AlgConfig(metric="kl", lam=lam))
+    target = torch.softmax(af.full(sol), -1)[visited]
+    many = torch.softmax(af.adapt(af.full(phi).expand(3, -1, -1), data, lam, "kl", sgd_steps=3000), -1)[visited]
+    assert (many - target).abs().max() < 1e-3
+    with pytest.raises(ValueError, match="Alg"):
+        af.adapt(phi, data, lam, "euclidean")
+
+
+def test_first_order_gradient_is_the_scaled_policy_gradient_at_the_adapted_policy():
+    """With exact data, d π A = (1 - γ) dJ/dθ for full softmax logits."""
+    tasks = af.make_tasks(af.load_maps(MAPS, "hole")[4:6], "hole")
+    theta = torch.as_tensor(np.random.default_rng(5).normal(size=(2, 16, 4)), dtype=torch.float64).requires_grad_(True)
+    J = af.exact_data(tasks, theta)["J"].sum()
+    grad = torch.autograd.grad(J, theta)[0]
+    fo = af.first_order_gradient(af.exact_data(tasks, theta.detach()))
+    np.testing.assert_allclose(fo, (1 - af.GAMMA) * grad.mean(0), atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", af.KINDS)
+def test_heldout_maps_follow_their_generator_rules(kind):
+    maps = af.heldout_maps(np.random.default_rng(6), 30, kind)
+    for m in maps:
+        flat = "".join(m)
+        assert flat[0] == "S" and flat[-1] == "G" and set(flat) <= set("SFHG")
+        if kind == "hole":
+            assert all(m[i][j] in "SF" for i in range(4) for j in range(4) if i + j <= 2)
+    assert sum("H" in "".join(m) for m in maps) > 10
+
+
+def test_meta_training_improves_the_adapted_return_on_exact_data():
+    tasks = af.make_tasks(af.load_maps(MAPS, "hole"), "hole")
+    _, hist = af.meta_train("exact data", "kl_reverse", tasks, "hole", np.random.default_rng(0), af.Protocol(n_iters=40))
+    assert hist.J_adapted.iloc[-5:].mean() > hist.J_adapted.iloc[:5].mean() + 0.1
