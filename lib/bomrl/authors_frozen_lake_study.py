@@ -121,7 +121,7 @@ def side_by_side(gaps: pd.DataFrame) -> pd.DataFrame:
         for bar, method in SIDE_BY_SIDE:
             r = ours.loc[(kind, method)]
             reported = af.REPORTED_GAPS[(kind, bar)]
-            vs_star = reported + af.GAMMA ** 5 / (1 - af.GAMMA) - af.REPORTED_Y_OPT[kind]
+            vs_star = reported + af.GAMMA ** 5 / (1 - af.GAMMA) - af.REPORTED_Y_OPT[(kind, bar)]
             rows.append(dict(kind=kind, bar=bar, method_here=method, reported=reported, **{"reported_vs_J*": vs_star},
                              here=r.gap, lo=r.lo, hi=r.hi, inside=bool(r.lo <= vs_star <= r.hi)))
     return pd.DataFrame(rows)
