@@ -16,6 +16,9 @@ optimum instead. Three pieces of evidence, each a function here:
   range around the best fixed λ, on a linear scale) instead of log-uniform on [1e-3, 1]: does our
   collection's λ distribution, rather than the one-step target, make the model pick small λ?
   (:data:`COLLECTIONS`, :func:`meta_datasets`).
+* :func:`recipe_in_setups`: in every set-up whose one-step best λ is also the whole run's best
+  (:func:`coinciding_setups`), the paper's recipe rerun from that initial policy: per-step random λ
+  collection, FQI on ``l_t``, Meta-KL on fresh tasks against the best Fixed-KL of the same set-up.
 """
 from __future__ import annotations
 
@@ -154,3 +157,54 @@ def chosen_lambdas(meta: pd.DataFrame) -> pd.DataFrame:
         geometric_mean=lambda x: float(np.exp(np.log(x).mean())),
         share_le_0_01=lambda x: float((x <= 0.01).mean()),
         share_0_05_to_0_2=lambda x: float(x.between(0.05, 0.2).mean())).reset_index()
+
+
+def coinciding_setups(best: pd.DataFrame, algo: str = "xTRPO") -> list[str]:
+    """The set-ups of a :func:`best_by_horizon` table whose one-step best λ is the whole run's best."""
+    rows = best[(best.algo == algo) & best["one-step best = run best"].astype(bool)]
+    return [name for name in SETUPS if name in set(rows.setup)]
+
+
+RECIPE_COLUMNS = ["panel", "metric", "fixed_algo", "fixed_kl", "meta", "fixed", "diff", "lo", "hi", "n_models",
+                  "n_runs", "verdict", "models_better", "models_worse"]
+
+
+def recipe_in_setups(cfg: "MetaConfig", setups, env: str = "minigolf", level: float = 0.9) -> dict[str, pd.DataFrame]:
+    """The paper's recipe (per-step random λ as notebook 04, FQI on ``l_t`` with the paper's Minigolf
+    (H, ψ) = (3, 1e-3)) rerun from each set-up's initial policy (:data:`SETUPS`): M meta-datasets
+    collected from that policy, Meta-KL on ``n_test_runs`` fresh tasks from it, against the best
+    Fixed-KL from it (chosen on the validation tasks), pooled over meta-models.
+
+    Returns:
+        ``{"recipe_runs": per-step Meta-KL runs (columns ``meta_seed, setup``), "recipe_comparison":
+        one :func:`.meta_kl.pooled_comparison` block per set-up (``panel`` = set-up)}``; no rows if
+        ``setups`` is empty.
+    """
+    runs, comparisons = [], []
+    cache, fixed_cache = paths.cache_dir(cfg.profile, STAGE), paths.cache_dir(cfg.profile, "02_trpo_vs_xtrpo")
+    for name in setups:
+        init = tuple(SETUPS[name])
+        slug = "ours" if not init else f"mean{init[0]:g}_std{init[1]:g}"
+        data = collect(env, cfg.collect_trajectories[env], cfg.collect_updates[env], cfg.n_traj[env],
+                       cfg.train_archs[env], cache, kl_range=cfg.collect_range(env), log_uniform=cfg.log_uniform,
+                       seed=cfg.seed, n_jobs=cfg.n_jobs, max_points=cfg.max_points, meta_seeds=cfg.meta_seeds(),
+                       policy_init=init)
+        meta = []
+        for m, d in data.items():
+            path = paths.data_dir(cfg.profile, STAGE) / f"recipe_{slug}_{env}_m{m}.csv"
+            save_table(d, path, params=asdict(cfg) | {"setup": name})
+            part = run_meta_kl(env, "fresh", range(cfg.n_test_runs), [(0, 0)] * cfg.n_test_runs, cfg.test_updates[env],
+                               cfg.n_traj[env], cfg.seed, path, cfg.grid(env), [(3, 1e-3)], cache, cfg.n_estimators,
+                               cfg.fqi_seed(m), "xTRPO", cfg.n_jobs, cfg.max_points, policy_init=init)
+            meta.append(part.assign(meta_seed=m, setup=name))
+        meta = pd.concat(meta, ignore_index=True)
+        fresh, val = (fixed_kl_sweep(cfg.sweep(env, (0, 0), ("TRPO", "xTRPO"), split, init), fixed_cache)
+                      for split in ("fresh", "val"))
+        comparisons.append(pooled_comparison(meta.assign(panel=name), fresh.assign(panel=name), "panel", level,
+                                             cfg.seed, selection=val.assign(panel=name)))
+        runs.append(meta)
+    if not setups:
+        return {"recipe_runs": pd.DataFrame(columns=["env", "run", "step", "ret", "meta_seed", "setup"]),
+                "recipe_comparison": pd.DataFrame(columns=RECIPE_COLUMNS)}
+    return {"recipe_runs": pd.concat(runs, ignore_index=True),
+            "recipe_comparison": pd.concat(comparisons, ignore_index=True)}

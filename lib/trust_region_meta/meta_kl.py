@@ -87,14 +87,16 @@ def meta_kl_run(env: str, split: str, run: int, arch, n_updates: int, n_traj: in
                 dataset_path: str, kl_grid, horizon: int, min_leaf: float,
                 n_estimators: int = 100, fqi_seed: int = 0, algo: str = "xTRPO",
                 max_points: int = 2000, fit_horizon: int | None = None, target: str = "one-step",
-                features: str = "knn") -> pd.DataFrame:
+                features: str = "knn", policy_init: tuple = ()) -> pd.DataFrame:
     """One learning run with lambda_t chosen greedily by the meta-model (per-step table);
-    ``target`` and ``features`` as in :func:`fit_models` (``horizon`` 0 for ``"run-gain"``)."""
+    ``target`` and ``features`` as in :func:`fit_models` (``horizon`` 0 for ``"run-gain"``), ``policy_init``
+    as in :func:`.learning.learn`."""
     model = cached_model(dataset_path, kl_grid, horizon, min_leaf, n_estimators, fqi_seed, fit_horizon, target,
                          features)
     task, key = run_setup(env, split, seed, run)
     df = learn(env, task, lambda t, phi: model.greedy(phi), algo, arch=arch, n_updates=n_updates,
-               n_traj=n_traj, seed=seed, key=key, with_features=True, max_points=max_points, feature_set=features)
+               n_traj=n_traj, seed=seed, key=key, with_features=True, max_points=max_points, feature_set=features,
+               policy_init=tuple(policy_init))
     df.insert(3, "run", run)
     df.insert(4, "fqi_horizon", horizon)
     df.insert(5, "min_leaf", min_leaf)
@@ -109,7 +111,8 @@ def validation_arch(env: str, seed: int, run: int, archs) -> tuple:
 def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, seed: int,
                 dataset_path, kl_grid, models, cache_dir, n_estimators: int = 100,
                 fqi_seed: int = 0, algo: str = "xTRPO", n_jobs: int = 1,
-                max_points: int = 2000, target: str = "one-step", features: str = "knn") -> pd.DataFrame:
+                max_points: int = 2000, target: str = "one-step", features: str = "knn",
+                policy_init: tuple = ()) -> pd.DataFrame:
     """Meta-KL runs for every (H, psi) in ``models`` x run, with one arch per run (``target`` and
     ``features`` as in :func:`fit_models`).
 
@@ -140,7 +143,7 @@ def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, 
                             kl_grid=tuple(kl_grid), horizon=horizon, min_leaf=min_leaf,
                             n_estimators=n_estimators, fqi_seed=fqi_seed, algo=algo,
                             max_points=max_points, fit_horizon=max(h for h, _ in models), target=target,
-                            features=features)))
+                            features=features, policy_init=tuple(policy_init))))
             if by_split:
                 jobs[-1]["group"] = f"psi{min_leaf:g}"
     parts = map_resumable(meta_kl_run, jobs, cache_dir, n_workers=n_jobs, desc=f"Meta-KL {env} {split}")
