@@ -32,3 +32,14 @@ def test_remaining_gain_is_the_rest_of_the_run():
     ds = pd.DataFrame(dict(traj=[0, 0, 0, 1, 1], t=[0, 1, 2, 0, 1], ret=[1.0, 2.0, 4.0, 0.0, -1.0],
                            meta_reward=[1.0, 2.0, 3.0, -1.0, 5.0]))
     np.testing.assert_allclose(remaining_gain(ds), [6.0, 5.0, 3.0, 4.0, 5.0])
+
+
+def test_coinciding_setups_reads_the_best_by_horizon_table():
+    from lib.trust_region_meta import horizon
+    names = list(horizon.SETUPS)
+    best = pd.DataFrame({"setup": names, "env": "minigolf", "algo": "xTRPO",
+                         "one-step best = run best": [False, True, False, True]})
+    assert horizon.coinciding_setups(best) == [names[1], names[3]]
+    assert horizon.coinciding_setups(best.assign(algo="TRPO")) == []
+    empty = horizon.recipe_in_setups(None, [])
+    assert list(empty["recipe_comparison"].columns) == horizon.RECIPE_COLUMNS and empty["recipe_runs"].empty

@@ -180,6 +180,9 @@ def recipe_in_setups(cfg: "MetaConfig", setups, env: str = "minigolf", level: fl
         one :func:`.meta_kl.pooled_comparison` block per set-up (``panel`` = set-up)}``; no rows if
         ``setups`` is empty.
     """
+    if not setups:
+        return {"recipe_runs": pd.DataFrame(columns=["env", "run", "step", "ret", "meta_seed", "setup"]),
+                "recipe_comparison": pd.DataFrame(columns=RECIPE_COLUMNS)}
     runs, comparisons = [], []
     cache, fixed_cache = paths.cache_dir(cfg.profile, STAGE), paths.cache_dir(cfg.profile, "02_trpo_vs_xtrpo")
     for name in setups:
@@ -203,8 +206,5 @@ def recipe_in_setups(cfg: "MetaConfig", setups, env: str = "minigolf", level: fl
         comparisons.append(pooled_comparison(meta.assign(panel=name), fresh.assign(panel=name), "panel", level,
                                              cfg.seed, selection=val.assign(panel=name)))
         runs.append(meta)
-    if not setups:
-        return {"recipe_runs": pd.DataFrame(columns=["env", "run", "step", "ret", "meta_seed", "setup"]),
-                "recipe_comparison": pd.DataFrame(columns=RECIPE_COLUMNS)}
     return {"recipe_runs": pd.concat(runs, ignore_index=True),
             "recipe_comparison": pd.concat(comparisons, ignore_index=True)}
