@@ -215,7 +215,8 @@ def feature_importances(importances):
     return grid.figure
 
 
-BOMRL_COLORS = {"BO-MRL (KL)": "#0072B2", "BO-MRL (Euclidean)": "#009E73", "BO-MRL (KL-constrained)": "#CC79A7",
+BOMRL_COLORS = {"BO-MRL (KL)": "#0072B2", "BO-MRL (reverse KL)": "#56B4E9", "BO-MRL (Euclidean)": "#009E73",
+                "BO-MRL (KL-constrained)": "#CC79A7",
                 "MAML": "#D55E00", "Uniform init + Alg (KL)": "#999999"}
 
 

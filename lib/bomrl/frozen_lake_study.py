@@ -20,8 +20,10 @@ from lib.parallel import map_resumable
 from lib.seeding import rng as make_rng
 from lib.stats import curve_summary, t_interval, verdict
 
-METHOD_ORDER = ("BO-MRL (KL)", "BO-MRL (Euclidean)", "BO-MRL (KL-constrained)", "MAML", "Uniform init + Alg (KL)")
-METRIC_OF = {"BO-MRL (KL)": "kl", "BO-MRL (Euclidean)": "euclidean", "BO-MRL (KL-constrained)": "kl_constrained"}
+METHOD_ORDER = ("BO-MRL (KL)", "BO-MRL (reverse KL)", "BO-MRL (Euclidean)", "BO-MRL (KL-constrained)", "MAML",
+                "Uniform init + Alg (KL)")
+METRIC_OF = {"BO-MRL (KL)": "kl", "BO-MRL (reverse KL)": "kl_reverse", "BO-MRL (Euclidean)": "euclidean",
+             "BO-MRL (KL-constrained)": "kl_constrained"}
 
 
 def methods(cfg) -> list[exact.Method]:
@@ -30,10 +32,13 @@ def methods(cfg) -> list[exact.Method]:
     MAML's step size is ``(1 - gamma) / (2 lambda_euclidean)``: its PG step is then exactly
     the first-order solution of the Euclidean Alg (``grad_theta f = (1 - gamma) grad J`` at
     theta = phi), so MAML and BO-MRL (Euclidean) differ only in solving Alg to optimality.
+    The authors' names: Alg(1) = KL, Alg(2) = reverse KL (same λ as Alg(1); solved in closed form),
+    Alg(3) = Euclidean; KL-constrained is our own extra.
     """
     kl = exact.AlgConfig("kl", lam=cfg.lam_kl)
     return [
         exact.Method("BO-MRL (KL)", "bomrl", kl),
+        exact.Method("BO-MRL (reverse KL)", "bomrl", exact.AlgConfig("kl_reverse", lam=cfg.lam_kl)),
         exact.Method("BO-MRL (Euclidean)", "bomrl", exact.AlgConfig("euclidean", lam=cfg.lam_euclidean)),
         exact.Method("BO-MRL (KL-constrained)", "bomrl", exact.AlgConfig("kl_constrained", delta=cfg.delta)),
         exact.Method("MAML", "maml", alpha=(1 - cfg.gamma) / (2 * cfg.lam_euclidean)),
@@ -62,7 +67,7 @@ def run_item(cfg, goal_radius: int, seed: int) -> dict:
     train, test = draw_tasks(cfg, goal_radius, seed)
     j_star = tabular.optimal(test)["J"].numpy()
     theta_star = tabular.soft_optimal(test, cfg.temperature)
-    variance = {m: exact.task_variance(theta_star, m) for m in ("kl", "euclidean")}
+    variance = {m: exact.task_variance(theta_star, m) for m in ("kl", "kl_reverse", "euclidean")}
     rows, hist, seconds = [], [], {}
     for method in methods(cfg):
         t0 = time.perf_counter()
@@ -112,7 +117,7 @@ def gap_vs_variance(curves: pd.DataFrame, variance: pd.DataFrame, K: int, step: 
     task variance under that metric (the x of the theorem's bound)."""
     rows = []
     for method, metric in METRIC_OF.items():
-        vm = "euclidean" if metric == "euclidean" else "kl"
+        vm = metric if metric in ("euclidean", "kl_reverse") else "kl"
         c = curves[(curves.method == method) & (curves.K == K) & (curves.step == step)]
         v = variance[variance.metric == vm]
         rows.append(c.merge(v, on=["goal_radius", "seed"])[["method", "goal_radius", "seed", "gap", "variance"]])
