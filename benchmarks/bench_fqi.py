@@ -3,7 +3,7 @@
     make bench-install                                  # the peers (once)
     .venv/bin/python benchmarks/bench_fqi.py            # ~10 min on 2 cores
 
-The committed full-profile meta-dataset ``data/full/04_meta_dataset/cartpole.csv``
+The committed full-profile meta-dataset ``data/full/04_meta_dataset/cartpole_m0.csv``
 (15 000 tuples <phi_t, lambda_t, l_t, phi_t+1>). Both fit H iterations of FQI with 100
 Extra Trees, every feature tried at each split, no bootstrap, the same minimum split
 (15 samples = psi 1e-3 of 15 000, the validated Cartpole psi), meta-discount 1, one thread:
@@ -37,7 +37,7 @@ PSI = 1e-3
 N_ESTIMATORS = 100
 
 
-def load(path=DATA / "full" / "04_meta_dataset" / "cartpole.csv"):
+def load(path=DATA / "full" / "04_meta_dataset" / "cartpole_m0.csv"):
     df = pd.read_csv(path)
     return (df[PHI].to_numpy(), df.kl_bound.to_numpy(), df.meta_reward.to_numpy(), df[NEXT].to_numpy())
 
