@@ -33,9 +33,10 @@ def s_of(phi_vec, phi, d, g_post, cfg):
 # L-BFGS stops at |grad| ~ 1e-7, so Alg(1)'s FD needs a larger step h, whose O(h^2)
 # truncation error limits the agreement to ~1e-4
 @pytest.mark.parametrize("cfg,h,rtol", [(exact("kl", lam_kl=2.0), 1e-3, 1e-3),
+                                        (exact("kl_reverse", lam_kl=2.0), 1e-3, 1e-3),
                                         (exact("euclidean", lam_euclidean=5.0), 1e-5, 1e-6),
                                         (exact("kl_constrained", delta=0.02), 1e-5, 1e-6)],
-                         ids=["kl", "euclidean", "kl_constrained"])
+                         ids=["kl", "kl_reverse", "euclidean", "kl_constrained"])
 def test_meta_gradient_matches_finite_differences(phi, data, cfg, h, rtol):
     theta = bd.adapt(phi, data, cfg)
     g_post = torch.as_tensor(np.random.default_rng(6).normal(size=fp.flat(phi).numel()))
@@ -59,6 +60,17 @@ def test_kl_alg_is_a_stationary_point_of_the_penalised_surrogate(phi, data):
     far = fp.flat(theta).detach() - fp.flat(phi).detach()
     near = fp.flat(bd.adapt(phi, data, exact("kl", lam_kl=20.0))).detach() - fp.flat(phi).detach()
     assert float(near.norm()) < float(far.norm())
+
+
+def test_reverse_kl_alg_is_a_stationary_point_and_differs_from_the_forward_one(phi, data):
+    cfg = exact("kl_reverse", lam_kl=2.0)
+    theta = fp.detach(bd.adapt(phi, data, cfg))
+    phi_c = [p.detach() for p in phi]
+    grad = fp.flat(torch.autograd.grad(bd.inner_objective(theta, phi_c, data, 2.0, reverse=True), theta))
+    assert float(grad.norm()) < 1e-5 * float(bd.surrogate_gradient(fp.detach(phi), data).norm())
+    forward = fp.flat(bd.adapt(phi, data, exact("kl", lam_kl=2.0))).detach()
+    assert float((fp.flat(theta).detach() - forward).norm()) > 1e-6
+    assert bd.LABELS["kl_reverse"] == "BO-MRL (reverse KL)"
 
 
 def test_euclidean_alg_is_the_maml_step(phi, data):

@@ -9,11 +9,13 @@ normalised advantages ``A``), and the surrogate is the sample mean
   solved by L-BFGS from phi. Meta-gradient by implicit differentiation of the optimality
   condition ``grad_theta F(theta', phi) = 0``: ``v = (-H_theta theta)^-1 g'`` by conjugate
   gradient on Hessian-vector products, then ``grad_phi [grad_theta F(theta', phi) . v]``.
-* ``euclidean`` (Alg(2), PG-like): the maximiser of the first-order model
+* ``kl_reverse`` (the authors' Alg(2)): the same with the reverse KL, ``lam_kl mean_s KL(pi_theta ||
+  pi_phi)``, solved and differentiated like ``kl``.
+* ``euclidean`` (the authors' Alg(3), PG-like): the maximiser of the first-order model
   ``grad L(phi)^T (theta - phi) - lam_euc ||theta - phi||^2``, i.e.
   ``theta' = phi + grad L(phi) / (2 lam_euc)`` -- MAML's inner step with
   alpha = 1 / (2 lam_euc); its Jacobian ``I + H_L / (2 lam_euc)`` is exact by autograd.
-* ``kl_constrained`` (Alg(3), TRPO-like): the maximiser of the first-order model subject to
+* ``kl_constrained`` (our own extra, TRPO-like): the maximiser of the first-order model subject to
   the quadratic KL model ``0.5 d^T F d <= delta``: ``theta' = phi + beta x``,
   ``x = F(phi)^-1 grad L(phi)``, ``beta = sqrt(2 delta / grad L^T x)`` (a natural-gradient
   step to the trust-region boundary). Meta-gradient by implicit differentiation of
@@ -41,9 +43,9 @@ from lib.bomrl import functional_policy as fp
 from lib.bomrl.sampler import TaskData
 from lib.trpo import TRPOConfig, conjugate_gradient, line_search, natural_step
 
-METRICS = ("kl", "euclidean", "kl_constrained")
+METRICS = ("kl", "euclidean", "kl_constrained", "kl_reverse")
 LABELS = {"kl": "BO-MRL (KL)", "euclidean": "BO-MRL (Euclidean)",
-          "kl_constrained": "BO-MRL (KL-constrained)"}
+          "kl_constrained": "BO-MRL (KL-constrained)", "kl_reverse": "BO-MRL (reverse KL)"}
 
 
 @dataclass(frozen=True)
@@ -101,9 +103,11 @@ def surrogate(theta, phi, d: TaskData) -> torch.Tensor:
     return (d.weights() * ratio * d.adv).sum()
 
 
-def inner_objective(theta, phi, d: TaskData, lam: float) -> torch.Tensor:
-    """Alg(1)'s objective ``L(theta) - lam mean_s KL(pi_phi(.|s) || pi_theta(.|s))``."""
-    return surrogate(theta, phi, d) - lam * (d.weights() * fp.kl(phi, theta, d.obs)).sum()
+def inner_objective(theta, phi, d: TaskData, lam: float, reverse: bool = False) -> torch.Tensor:
+    """Alg(1)'s objective ``L(theta) - lam mean_s KL(pi_phi(.|s) || pi_theta(.|s))``; with ``reverse``
+    the authors' Alg(2), ``KL(pi_theta || pi_phi)``."""
+    surr = surrogate(theta, phi, d)  # built before the KL term: the order of autograd's sums, as before Alg(2)
+    return surr - lam * (d.weights() * (fp.kl(theta, phi, d.obs) if reverse else fp.kl(phi, theta, d.obs))).sum()
 
 
 def surrogate_gradient(phi, d: TaskData, create_graph: bool = False) -> torch.Tensor:
@@ -118,11 +122,12 @@ def policy_gradient(theta, d: TaskData) -> torch.Tensor:
     return surrogate_gradient(fp.detach(theta), d).detach()
 
 
-def kl_stationarity(theta, phi, d: TaskData, lam: float) -> float:
-    """``|grad F(theta)| / |grad F(phi)|`` for Alg(1)'s objective F (0 at a stationary point)."""
+def kl_stationarity(theta, phi, d: TaskData, lam: float, reverse: bool = False) -> float:
+    """``|grad F(theta)| / |grad F(phi)|`` for Alg(1)'s (or, ``reverse``, Alg(2)'s) objective F
+    (0 at a stationary point)."""
     phi_c = [p.detach() for p in phi]
     th = fp.detach(theta)
-    grad = fp.flat(torch.autograd.grad(inner_objective(th, phi_c, d, lam), th))
+    grad = fp.flat(torch.autograd.grad(inner_objective(th, phi_c, d, lam, reverse), th))
     return float(grad.norm()) / max(float(surrogate_gradient(fp.detach(phi_c), d).norm()), 1e-300)
 
 
@@ -144,13 +149,14 @@ def solve_kl(phi, d: TaskData, cfg: SampledAlgConfig, theta0=None):
     (0 at an exact stationary point), the accuracy the implicit gradient relies on.
     """
     phi_c = [p.detach() for p in phi]
+    reverse = cfg.metric == "kl_reverse"
     theta = fp.detach(phi_c if theta0 is None else theta0)
     opt = torch.optim.LBFGS(theta, lr=1.0, max_iter=cfg.lbfgs_iters, line_search_fn="strong_wolfe",
                             tolerance_grad=1e-10, tolerance_change=1e-14)
 
     def closure():
         opt.zero_grad()
-        loss = -inner_objective(theta, phi_c, d, cfg.lam_kl)
+        loss = -inner_objective(theta, phi_c, d, cfg.lam_kl, reverse)
         loss.backward()
         grads_finite = all(torch.isfinite(t.grad).all() for t in theta)
         if not (torch.isfinite(loss) and grads_finite):
@@ -165,7 +171,7 @@ def solve_kl(phi, d: TaskData, cfg: SampledAlgConfig, theta0=None):
         theta = phi_c  # defensive: never return NaN parameters
     with torch.no_grad():
         kl = float((d.weights() * fp.kl(phi_c, theta, d.obs)).sum())
-    return theta, dict(kl=kl, stationarity=kl_stationarity(theta, phi_c, d, cfg.lam_kl))
+    return theta, dict(kl=kl, stationarity=kl_stationarity(theta, phi_c, d, cfg.lam_kl, reverse))
 
 
 def _natural_step(phi, d: TaskData, cfg: SampledAlgConfig, create_graph: bool = False):
@@ -180,7 +186,7 @@ def _natural_step(phi, d: TaskData, cfg: SampledAlgConfig, create_graph: bool = 
 def adapt(phi, d: TaskData, cfg: SampledAlgConfig):
     """Alg(pi_phi, lambda, tau) on the one-time data ``d``: adapted parameters (no graph)."""
     phi = fp.detach(phi)
-    if cfg.metric == "kl":
+    if cfg.metric in ("kl", "kl_reverse"):
         return solve_kl(phi, d, cfg)[0]
     if cfg.metric == "euclidean":
         step = fp.unflat(surrogate_gradient(phi, d), phi)
@@ -201,15 +207,15 @@ def meta_gradient(phi, d: TaskData, theta, g_post: torch.Tensor, cfg: SampledAlg
         theta_phi = fp.flat(phi) + surrogate_gradient(phi, d, create_graph=True) / (2 * cfg.lam_euclidean)
         out = torch.autograd.grad(theta_phi @ g_post, phi)
         return fp.flat(out).detach(), {}
-    if cfg.metric == "kl":
+    if cfg.metric in ("kl", "kl_reverse"):
         return _implicit_kl(phi, d, theta, g_post, cfg)
     return _implicit_constrained(phi, d, g_post, cfg)
 
 
 def _implicit_kl(phi, d, theta, g_post, cfg):
     theta = fp.detach(theta)
-    grad_theta = fp.flat(torch.autograd.grad(inner_objective(theta, phi, d, cfg.lam_kl), theta,
-                                             create_graph=True))
+    grad_theta = fp.flat(torch.autograd.grad(inner_objective(theta, phi, d, cfg.lam_kl, cfg.metric == "kl_reverse"),
+                                             theta, create_graph=True))
 
     def neg_hvp(v):
         hv = torch.autograd.grad(grad_theta @ v, theta, retain_graph=True)
@@ -250,8 +256,8 @@ class SampledBOMRL:
         grads, stationarity = [], []
         for d, theta, dp in zip(pre, thetas, post):
             grads.append(meta_gradient(phi, d, theta, policy_gradient(theta, dp), cfg)[0])
-            if cfg.metric == "kl":
-                stationarity.append(kl_stationarity(theta, phi, d, cfg.lam_kl))
+            if cfg.metric in ("kl", "kl_reverse"):
+                stationarity.append(kl_stationarity(theta, phi, d, cfg.lam_kl, cfg.metric == "kl_reverse"))
         meta_grad = torch.stack(grads).mean(0)
         extra = dict(stationarity=float(np.mean(stationarity))) if stationarity else {}
         phi_bar = [p.detach() for p in phi]
