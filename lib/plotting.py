@@ -483,8 +483,9 @@ def authors_gap_panels(summary, reported: dict, kinds, test_sets, methods):
             ax.set_xlabel("number of policy adaptation steps")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel("optimality gap J* − J (90% CI)" if j == 0 else "")
-    axes[0, 0].legend(fontsize=6, loc="lower left")
     fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     caption(fig, f"bands: 90 % t-interval over {n_text(summary, 'seeds')} (each seed: the mean over the test maps); "
                  "returns evaluated exactly; gaps below 1e-4 drawn at 1e-4")
     return fig
