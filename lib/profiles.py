@@ -12,6 +12,7 @@ import numbers
 import os
 from dataclasses import MISSING, dataclass, field, fields, replace
 
+from lib.bomrl.authors_frozen_lake import Protocol
 from lib.bomrl.exact import AlgConfig
 from lib.envs import check_env_name
 from lib.envs.frozen_lake import check_distribution
@@ -265,16 +266,16 @@ class AuthorsFrozenLakeConfig:
     seed: int = 0
     kinds: tuple = ("hole", "nohole")
     n_seeds: int = 5
-    n_iters: int = 150
-    batch_size: int = 5
-    lr: float = 0.03
-    episodes: int = 500
-    length: int = 49
-    td_step: float = 0.3
-    sgd_steps: int = 20
-    sgd_lr: float = 0.6
-    pg_step: float = 50.0
-    n_adapt_steps: int = 4
+    n_iters: int = Protocol.n_iters  # the protocol's sizes and step sizes: their values, one source
+    batch_size: int = Protocol.batch_size
+    lr: float = Protocol.lr
+    episodes: int = Protocol.episodes
+    length: int = Protocol.length
+    td_step: float = Protocol.td_step
+    sgd_steps: int = Protocol.sgd_steps
+    sgd_lr: float = Protocol.sgd_lr
+    pg_step: float = Protocol.pg_step
+    n_adapt_steps: int = Protocol.n_adapt_steps
     n_heldout: int = 20
     n_jobs: int = field(default_factory=default_n_jobs)
 

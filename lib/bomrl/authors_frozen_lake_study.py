@@ -8,6 +8,7 @@ checkpointed (:func:`lib.parallel.map_resumable`).
 from __future__ import annotations
 
 import time
+from dataclasses import fields
 
 import pandas as pd
 import torch
@@ -36,10 +37,8 @@ ITEM_IGNORES = ("cfg.profile", "cfg.kinds", "cfg.n_seeds", "cfg.n_jobs")
 
 
 def protocol(cfg) -> af.Protocol:
-    """The :class:`.authors_frozen_lake.Protocol` of a config (its sizes and step sizes)."""
-    return af.Protocol(n_iters=cfg.n_iters, batch_size=cfg.batch_size, lr=cfg.lr, episodes=cfg.episodes,
-                       length=cfg.length, td_step=cfg.td_step, sgd_steps=cfg.sgd_steps, sgd_lr=cfg.sgd_lr,
-                       pg_step=cfg.pg_step, n_adapt_steps=cfg.n_adapt_steps)
+    """The :class:`.authors_frozen_lake.Protocol` of a config: its fields of the same names."""
+    return af.Protocol(**{f.name: getattr(cfg, f.name) for f in fields(af.Protocol) if hasattr(cfg, f.name)})
 
 
 def test_sets(cfg, kind: str, maps_file) -> dict:
@@ -84,8 +83,8 @@ def run_item(cfg, kind: str, seed: int, maps_file: str) -> dict:
 
 def run_all(cfg, cache_dir, maps_file) -> dict[str, pd.DataFrame]:
     """Every (kind, seed) of ``cfg``, resumable: ``curves``, ``history``, ``seconds`` tables."""
-    jobs = [dict(label=f"{k}-s{s}", ignore=ITEM_IGNORES + ("maps_file",),
-                 extra={"maps_sha256": [af.npy_sha256(m) for kind in af.KINDS for m in af.load_maps(maps_file, kind)]},
+    maps_sha256 = [af.npy_sha256(m) for kind in af.KINDS for m in af.load_maps(maps_file, kind)]
+    jobs = [dict(label=f"{k}-s{s}", ignore=ITEM_IGNORES + ("maps_file",), extra={"maps_sha256": maps_sha256},
                  kwargs=dict(cfg=cfg, kind=k, seed=s, maps_file=str(maps_file)))
             for k in cfg.kinds for s in range(cfg.n_seeds)]
     out = map_resumable(run_item, jobs, cache_dir, n_workers=cfg.n_jobs, desc="authors' Frozen Lake")

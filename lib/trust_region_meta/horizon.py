@@ -97,14 +97,16 @@ def setup_sweeps(cfg: "MetaConfig", env: str = "minigolf", setups=SETUPS, algo: 
     return pd.concat(parts, ignore_index=True)
 
 
-def meta_datasets(cfg: "MetaConfig", name: str, env: str = "minigolf") -> dict[int, str]:
-    """Collect (or resume) the M meta-datasets of ``env`` of collection ``name`` (:data:`COLLECTIONS`;
-    sizes of notebook 04), written to ``data/<profile>/09_minigolf_horizon/<name>_<env>_m<m>.csv``.
+def meta_datasets(cfg: "MetaConfig", name: str, env: str = "minigolf", **options) -> dict[int, str]:
+    """Collect (or resume) the M meta-datasets of ``env`` of collection ``name`` (:data:`COLLECTIONS`, or
+    notebook 04's per-step λ for a name not there; ``options`` are more :func:`.metadataset.collect`
+    arguments, e.g. ``policy_init``; sizes of notebook 04), written to
+    ``data/<profile>/09_minigolf_horizon/<name>_<env>_m<m>.csv``.
 
     Returns:
         ``{meta_seed: path of its table}``.
     """
-    options = dict(kl_range=cfg.collect_range(env), log_uniform=cfg.log_uniform) | COLLECTIONS[name]
+    options = dict(kl_range=cfg.collect_range(env), log_uniform=cfg.log_uniform) | COLLECTIONS.get(name, {}) | options
     data = collect(env, cfg.collect_trajectories[env], cfg.collect_updates[env], cfg.n_traj[env],
                    cfg.train_archs[env], paths.cache_dir(cfg.profile, STAGE), seed=cfg.seed, n_jobs=cfg.n_jobs,
                    max_points=cfg.max_points, meta_seeds=cfg.meta_seeds(), **options)
@@ -131,12 +133,12 @@ def target_runs(cfg: "MetaConfig", env: str = "minigolf", targets=TARGETS) -> pd
     return pd.concat(parts, ignore_index=True)
 
 
-def fresh_baselines(cfg: "MetaConfig", env: str = "minigolf") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fixed-KL (TRPO and xTRPO, linear) on the fresh tasks and, to choose the best, on the
-    validation tasks: ``(fresh, val)`` per-step tables."""
+def fresh_baselines(cfg: "MetaConfig", env: str = "minigolf", policy_init: tuple = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fixed-KL (TRPO and xTRPO, linear, from ``policy_init``) on the fresh tasks and, to choose the
+    best, on the validation tasks: ``(fresh, val)`` per-step tables."""
     cache = paths.cache_dir(cfg.profile, "02_trpo_vs_xtrpo")
-    return (fixed_kl_sweep(cfg.sweep(env, (0, 0), ("TRPO", "xTRPO"), "fresh"), cache),
-            fixed_kl_sweep(cfg.sweep(env, (0, 0), ("TRPO", "xTRPO"), "val"), cache))
+    return (fixed_kl_sweep(cfg.sweep(env, (0, 0), ("TRPO", "xTRPO"), "fresh", policy_init), cache),
+            fixed_kl_sweep(cfg.sweep(env, (0, 0), ("TRPO", "xTRPO"), "val", policy_init), cache))
 
 
 def target_comparison(meta: pd.DataFrame, fresh: pd.DataFrame, val: pd.DataFrame, level: float = 0.9,
@@ -184,25 +186,16 @@ def recipe_in_setups(cfg: "MetaConfig", setups, env: str = "minigolf", level: fl
         return {"recipe_runs": pd.DataFrame(columns=["env", "run", "step", "ret", "meta_seed", "setup"]),
                 "recipe_comparison": pd.DataFrame(columns=RECIPE_COLUMNS)}
     runs, comparisons = [], []
-    cache, fixed_cache = paths.cache_dir(cfg.profile, STAGE), paths.cache_dir(cfg.profile, "02_trpo_vs_xtrpo")
     for name in setups:
         init = tuple(SETUPS[name])
-        slug = "ours" if not init else f"mean{init[0]:g}_std{init[1]:g}"
-        data = collect(env, cfg.collect_trajectories[env], cfg.collect_updates[env], cfg.n_traj[env],
-                       cfg.train_archs[env], cache, kl_range=cfg.collect_range(env), log_uniform=cfg.log_uniform,
-                       seed=cfg.seed, n_jobs=cfg.n_jobs, max_points=cfg.max_points, meta_seeds=cfg.meta_seeds(),
-                       policy_init=init)
-        meta = []
-        for m, d in data.items():
-            path = paths.data_dir(cfg.profile, STAGE) / f"recipe_{slug}_{env}_m{m}.csv"
-            save_table(d, path, params=asdict(cfg) | {"setup": name})
-            part = run_meta_kl(env, "fresh", range(cfg.n_test_runs), [(0, 0)] * cfg.n_test_runs, cfg.test_updates[env],
-                               cfg.n_traj[env], cfg.seed, path, cfg.grid(env), [(3, 1e-3)], cache, cfg.n_estimators,
-                               cfg.fqi_seed(m), "xTRPO", cfg.n_jobs, cfg.max_points, policy_init=init)
-            meta.append(part.assign(meta_seed=m, setup=name))
-        meta = pd.concat(meta, ignore_index=True)
-        fresh, val = (fixed_kl_sweep(cfg.sweep(env, (0, 0), ("TRPO", "xTRPO"), split, init), fixed_cache)
-                      for split in ("fresh", "val"))
+        files = meta_datasets(cfg, "recipe_" + ("ours" if not init else f"mean{init[0]:g}_std{init[1]:g}"), env,
+                              policy_init=init)
+        meta = pd.concat([run_meta_kl(env, "fresh", range(cfg.n_test_runs), [(0, 0)] * cfg.n_test_runs,
+                                      cfg.test_updates[env], cfg.n_traj[env], cfg.seed, path, cfg.grid(env), [(3, 1e-3)],
+                                      paths.cache_dir(cfg.profile, STAGE), cfg.n_estimators, cfg.fqi_seed(m), "xTRPO",
+                                      cfg.n_jobs, cfg.max_points, policy_init=init).assign(meta_seed=m, setup=name)
+                          for m, path in files.items()], ignore_index=True)
+        fresh, val = fresh_baselines(cfg, env, init)
         comparisons.append(pooled_comparison(meta.assign(panel=name), fresh.assign(panel=name), "panel", level,
                                              cfg.seed, selection=val.assign(panel=name)))
         runs.append(meta)

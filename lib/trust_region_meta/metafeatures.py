@@ -36,7 +36,6 @@ import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 
-from lib.envs import get_spec
 from lib.policies import gaussian_entropy, gaussian_kl
 
 MIN_DIST = 1e-10
@@ -441,17 +440,14 @@ def exact_policy_features(policy_t, policy_prev, obs_t, obs_prev, std0: float) -
 
 def knn_vs_exact(runs: pd.DataFrame) -> pd.DataFrame:
     """The k-NN policy features of learning runs next to their closed forms, per env (means
-    over steps): H(a|s) against the Gaussian policy's entropy ½ log(2πe) + log σ (in the
-    standardised action units of the features), and KL(a|s)(t−1‖t) against the update's
-    realised mean KL.
+    over steps): H(a|s) against the Gaussian policy's entropy (the run's ``exact:H_a|s_t``,
+    :func:`exact_policy_features`), and KL(a|s)(t−1‖t) against the update's realised mean KL.
 
     Args:
         runs: :func:`lib.trust_region_meta.learning.learn` tables with features, stacked.
     """
-    std0 = runs.env.map(lambda e: get_spec(e).std0)
-    exact_h = 0.5 * np.log(2 * np.pi * np.e) + runs.log_std - np.log(std0)
     prev_kl = runs.groupby("env").kl.shift(1)
-    d = runs.assign(_h=exact_h, _kl=prev_kl)
+    d = runs.assign(_h=runs["exact:H_a|s_t"], _kl=prev_kl)
     return d.groupby("env").apply(lambda g: pd.Series({
         "H(a|s) knn": g["H_a|s_t"].mean(),
         "H(a|s) exact": g._h.mean(),
