@@ -122,15 +122,21 @@ def validation() -> tuple[str, str]:
     params = manifest("05_fqi_validation", "chosen")["params"]
     tuples = {e: params["collect_trajectories"][e] * params["collect_updates"][e] for e in params["envs"]}
     picks = pick_table(chosen, scores, tuples)
-    lines, same = [], 0
+    lines, same, models = [], {}, {}
     for _, r in picks.iterrows():
-        text = f"{r.env}: validated (H = {r.fqi_horizon}, ψ = {r.min_leaf:g}), score {r.score:.3g}"
+        seed = f" (meta-model {int(r.meta_seed)})" if "meta_seed" in picks.columns else ""
+        text = f"{r.env}{seed}: validated (H = {r.fqi_horizon}, ψ = {r.min_leaf:g}), score {r.score:.3g}"
         if r.env in PAPER_CHOICE:
             h, psi = PAPER_CHOICE[r.env]
             text += f"; the paper's (H = {h}, ψ = {psi:g}) scores {r[PAPER_SCORE]:.3g}"
-            same += int(r.fqi_horizon == h and np.isclose(r.min_leaf, psi))
+            same[r.env] = same.get(r.env, 0) + int(r.fqi_horizon == h and np.isclose(r.min_leaf, psi))
+            models[r.env] = models.get(r.env, 0) + 1
         lines.append(text)
-    word = f"the paper's pick is validated for {same} of {len(PAPER_CHOICE)} environments"
+    if all(n == 1 for n in models.values()):
+        word = f"the paper's pick is validated for {sum(same.values())} of {len(PAPER_CHOICE)} environments"
+    else:  # one pick per meta-model: count them per environment
+        word = "the paper's pick is validated for " + ", ".join(
+            f"{env}: {same[env]} of {models[env]} meta-models" for env in sorted(models))
     reading = "ψ read as a minimum split (before round two)" if old else "ψ = minimum leaf fraction"
     body = f"Mean return over the validation runs of every (H, ψ), {reading}:\n\n" + "\n".join(f"* {x}" for x in lines)
     if old:

@@ -1,7 +1,8 @@
 """Environments of both papers.
 
 Paper 1: Elikoeidis, Minigolf, Cartpole, registered here by name. Paper 2: Frozen Lake task
-distributions (:mod:`.frozen_lake`) and MuJoCo locomotion families (:mod:`.locomotion`).
+distributions (:mod:`.frozen_lake`) and MuJoCo locomotion families (:mod:`.locomotion`;
+:mod:`.mujoco_batch` steps HalfCheetah on bare MuJoCo for the authors' protocol).
 
 ``get_spec(name)`` returns the :class:`~lib.envs.spec.EnvSpec` the algorithms use;
 ``make(name, task=None)`` returns the Gymnasium environment.

@@ -1,0 +1,178 @@
+"""The authors' locomotion protocol: filter, policy, returns, sampler and the meta-gradient."""
+import numpy as np
+import pytest
+import torch
+
+from lib.bomrl import authors_locomotion as al
+from lib.bomrl import functional_policy as fp
+from lib.bomrl.sampler import TaskData
+from lib.policies import DTYPE
+
+TINY = al.Protocol(hidden=4, horizon=6, cg_iters=200)
+
+
+def authors_running_stat(xs):
+    """The authors' RunningStat.push, one observation at a time (running_state.py)."""
+    n, m, s = 0, np.zeros(xs.shape[1]), np.zeros(xs.shape[1])
+    for x in xs:
+        n += 1
+        if n == 1:
+            m = x.copy()
+        else:
+            old = m.copy()
+            m = old + (x - old) / n
+            s = s + (x - old) * (x - m)
+    return m, np.sqrt(s / (n - 1))
+
+
+def test_filter_merge_equals_the_authors_sequential_statistics():
+    rng = np.random.default_rng(0)
+    xs = rng.normal(3.0, 2.0, size=(257, 4))
+    norm = al.ObsNorm.empty(4)
+    for chunk in np.array_split(xs, 5):
+        norm = norm.update(chunk)
+    mean, std = authors_running_stat(xs)
+    np.testing.assert_allclose(norm.mean, mean, rtol=1e-12)
+    np.testing.assert_allclose(norm.std(), std, rtol=1e-12)
+    y = norm(np.array([[1e6, -1e6, 3.0, 3.0]]))
+    assert y[0, 0] == 5.0 and y[0, 1] == -5.0
+    np.testing.assert_allclose(y[0, 2:], (3.0 - mean[2:]) / (std[2:] + 1e-8))
+    again = al.ObsNorm.from_state(norm.state())
+    np.testing.assert_array_equal(again(xs), norm(xs))
+
+
+def test_initial_policy_is_the_authors():
+    params = al.init_policy(17, 6, seed=3)
+    assert [tuple(p.shape) for p in params] == [(128, 17), (128,), (128, 128), (128,), (6, 128), (6,), (6,)]
+    assert float(params[0].detach().abs().max()) <= 1 / np.sqrt(17)
+    assert float(params[4].detach().abs().max()) <= 0.1 / np.sqrt(128) and float(params[5].detach().abs().max()) == 0.0
+    np.testing.assert_allclose(torch.exp(params[-1]).detach().numpy(), np.exp(-0.7))
+    same = al.init_policy(17, 6, seed=3)
+    assert all(torch.equal(a, b) for a, b in zip(params, same))
+
+
+def test_discounted_returns_closed_form():
+    rew = np.random.default_rng(1).normal(size=(3, 7))
+    g = al.discounted_returns(rew, 0.9)
+    for t in range(7):
+        np.testing.assert_allclose(g[:, t], (rew[:, t:] * 0.9 ** np.arange(7 - t)).sum(1))
+
+
+def test_batched_actions_are_each_tasks_policy():
+    """Stacked per-task policies give each task's own mean (noise switched off by a tiny std)."""
+    plist = [al.init_policy(5, 2, seed=s, proto=TINY) for s in range(3)]
+    for p in plist:
+        p[-1].data.fill_(-40.0)
+    obs = torch.randn(3, 4, 5, dtype=DTYPE)
+    out = al._batched_actions(al._stack(plist), obs, torch.Generator().manual_seed(0))
+    for k, p in enumerate(plist):
+        torch.testing.assert_close(out[k], fp.mean(p, obs[k]).detach(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("family", al.FAMILIES)
+def test_sample_shapes_rewards_and_centred_returns(family):
+    proto = al.Protocol(horizon=5)
+    tasks = [0.5, 1.5] if family.endswith("vel") else [-1.0, 1.0]
+    params = al.init_policy(17, 6, seed=0)
+    norm = al.ObsNorm.empty(17).update(np.random.default_rng(0).normal(size=(50, 17)))
+    data, raw, info = al.sample(family, params, tasks, 3, norm, seed=4, proto=proto)
+    assert len(data) == 2 and info["steps"] == 2 * 3 * 10 and raw.shape == (60, 17)
+    for d in data:
+        assert d.obs.shape == (3, 5, 17) and d.act.shape == (3, 5, 6)
+        assert abs(float(d.adv.mean())) < 1e-10
+        assert float(d.obs.abs().max()) <= 5.0
+    again = al.sample(family, params, tasks, 3, norm, seed=4, proto=proto)[0]
+    assert all(torch.equal(a.adv, b.adv) for a, b in zip(data, again))
+    # the tail changes the returns of the kept steps, not the kept steps themselves
+    short = al.sample(family, params, tasks, 3, norm, seed=4, proto=al.Protocol(horizon=5, tail=False))[0]
+    assert torch.equal(short[0].obs, data[0].obs) and not torch.equal(short[0].adv, data[0].adv)
+    np.testing.assert_array_equal(short[0].returns, data[0].returns)
+
+
+def _toy_task(seed=0, n=40, obs_dim=3, act_dim=2):
+    gen = torch.Generator().manual_seed(seed)
+    obs = torch.randn(1, n, obs_dim, generator=gen, dtype=DTYPE)
+    act = torch.randn(1, n, act_dim, generator=gen, dtype=DTYPE)
+    adv = torch.randn(1, n, generator=gen, dtype=DTYPE)
+    return TaskData(obs, act, torch.ones(1, n, dtype=DTYPE), adv - adv.mean(), np.zeros(1), 0.0)
+
+
+@pytest.mark.parametrize("metric", ["kl", "kl_reverse", "euclidean"])
+def test_adam_solver_stops_at_the_distance_bound(metric):
+    d = _toy_task()
+    phi = al.init_policy(3, 2, seed=1, proto=TINY)
+    proto = al.Protocol(hidden=4, inner_lr=0.3, inner_steps=200, max_distance=0.05)
+    theta, info = al.adapt(phi, d, metric, proto)
+    assert info["steps"] < 200 and info["distance"] > 0.05
+    # one step before the last is still inside the bound: the check comes before each step
+    small, info_small = al.adapt(phi, d, metric, al.Protocol(hidden=4, inner_lr=1e-3, inner_steps=5))
+    assert info_small["steps"] == 5 and info_small["distance"] < 0.05
+
+
+def _solve(phi, d, metric, lam):
+    """The inner problem solved to stationarity by L-BFGS (for finite differences)."""
+    theta = fp.detach(phi)
+    opt = torch.optim.LBFGS(theta, max_iter=500, tolerance_grad=1e-13, tolerance_change=1e-16,
+                            line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = al.inner_objective(theta, phi, d, metric, lam)
+        loss.backward()
+        return loss
+
+    for _ in range(5):
+        opt.step(closure)
+    return [t.detach() for t in theta]
+
+
+@pytest.mark.parametrize("metric", ["kl", "kl_reverse", "euclidean"])
+def test_meta_gradient_is_the_implicit_derivative_without_the_surrogates_cross_term(metric):
+    """Finite differences of the post-adaptation loss at theta'(phi) equal the authors' meta-gradient
+    plus the term they drop, -d/dphi <grad_theta (-gain / lam), x> (both by autograd)."""
+    lam = 0.5
+    pre, post = _toy_task(0, n=200), _toy_task(1, n=200)
+    linear = al.Protocol(layers=0, lam=lam, cg_iters=500)  # a strictly convex distance: a unique theta'
+    phi = al.init_policy(3, 2, seed=2, proto=linear)
+    theta = _solve(phi, pre, metric, lam)
+    assert al.stationarity(theta, phi, pre, metric, lam) < 1e-6 and al.distance(metric, phi, theta, pre) > 0.01
+    post_logp = fp.log_prob(theta, post.obs, post.act).detach()
+
+    def post_loss(th):
+        return float(-(post.weights() * post.adv * torch.exp(fp.log_prob(th, post.obs, post.act) - post_logp)).sum())
+
+    g = al.post_loss_gradient(theta, post)
+    x = al.implicit_direction(phi, theta, pre, g, metric, linear)
+    phi_v = fp.detach(phi)
+    authors = fp.flat(torch.autograd.grad(al.outer_loss(phi_v, [theta], [pre], [x], metric), phi_v))
+    th = fp.detach(theta)
+    phi_v = fp.detach(phi)
+    cross_in_theta = fp.flat(torch.autograd.grad(
+        -al.smooth_gain(th, fp.log_prob(phi_v, pre.obs, pre.act), pre) / lam, th, create_graph=True))
+    cross = -fp.flat(torch.autograd.grad(cross_in_theta @ x, phi_v))
+    v = torch.randn(authors.shape[0], generator=torch.Generator().manual_seed(5), dtype=DTYPE)
+    eps = 1e-4
+    plus = _solve([p.detach() + eps * s for p, s in zip(phi, fp.unflat(v, phi))], pre, metric, lam)
+    minus = _solve([p.detach() - eps * s for p, s in zip(phi, fp.unflat(v, phi))], pre, metric, lam)
+    fd = (post_loss(plus) - post_loss(minus)) / (2 * eps)
+    scale = abs(float(authors @ v)) + abs(float(cross @ v))  # for Alg(3) the two nearly cancel
+    assert fd == pytest.approx(float((authors + cross) @ v), abs=1e-3 * scale)
+    assert abs(float(cross @ v)) > 1e-3 * abs(fd)  # the dropped term is not zero here
+
+
+def test_outer_step_respects_the_kl_bound_and_lowers_the_outer_loss():
+    pre = [_toy_task(0), _toy_task(2)]
+    post = [_toy_task(1), _toy_task(3)]
+    method = al.AuthorsBOMRL("Alg(1)", "halfcheetah-vel", al.Protocol(hidden=4))
+    phi = al.init_policy(3, 2, seed=2, proto=TINY)
+    thetas = [method.adapt(phi, d) for d in pre]
+    new, info = method.outer(phi, pre, post, thetas)
+    assert info["accepted"] and 0 < info["kl"] <= 1e-2
+    assert 0 <= info["stationarity"]
+
+
+def test_unknown_names_are_refused():
+    with pytest.raises(ValueError, match="ant-vel"):
+        al.AuthorsBOMRL("Alg(1)", "ant-vel")
+    with pytest.raises(ValueError, match="Alg\\(4\\)"):
+        al.AuthorsBOMRL("Alg(4)", "halfcheetah-vel")
