@@ -310,7 +310,7 @@ def adapt(phi, d: TaskData, metric: str, proto: Protocol = Protocol()) -> tuple[
     for _ in range(proto.inner_steps):
         opt.zero_grad()
         dist = distance(metric, phi_c, theta, d)
-        if float(dist) > proto.max_distance:
+        if float(dist.detach()) > proto.max_distance:
             break
         loss = -smooth_gain(theta, phi_logp, d) / proto.lam + dist
         loss.backward()
