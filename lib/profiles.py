@@ -331,6 +331,46 @@ class LocomotionConfig:
                    else f"{self.n_workers} local Dask workers"))
 
 
+@dataclass(frozen=True)
+class LocomotionAuthorsConfig:
+    """Paper 2's HalfCheetah experiment on its authors' protocol (:mod:`lib.bomrl.authors_locomotion`).
+
+    Attributes:
+        families: ``halfcheetah-vel``, ``halfcheetah-dir``. methods: ``Alg(1)``-``Alg(3)`` and
+            the gradient baselines (``lib.bomrl.authors_locomotion_study.METHODS``).
+        meta_batch: tasks per meta-iteration per family (theirs: 10 velocity, 4 direction).
+        n_traj: trajectories per task before adaptation (theirs 20); post_factor: after
+            adaptation, that many times more (theirs 5). horizon: steps per trajectory;
+            tail: continue each trajectory as long again for the return's tail (theirs: yes).
+        n_iters: meta-iterations (theirs 500). checkpoints: iterations with a meta-test on
+            their fixed goals (0.1 ... 1.9, or -1 and +1) with 0..n_adapt_steps adaptation steps.
+        n_seeds: independent repetitions (theirs 1). n_workers, scheduler: as notebook 11's.
+    """
+
+    profile: str
+    seed: int = 0
+    families: tuple = ("halfcheetah-vel", "halfcheetah-dir")
+    methods: tuple = ("Alg(1)", "Alg(2)", "Alg(3)", "MAML-TRPO", "ProMP", "E-MAML-TRPO")
+    meta_batch: dict = field(default_factory=lambda: {"halfcheetah-vel": 10, "halfcheetah-dir": 4})
+    n_traj: int = 20
+    post_factor: int = 5
+    horizon: int = 200
+    tail: bool = True
+    n_iters: int = 80
+    checkpoints: tuple = (0, 20, 40, 80)
+    n_adapt_steps: int = 3
+    n_seeds: int = 2
+    n_workers: int = field(default_factory=default_n_jobs)
+    scheduler: str = ""
+
+    def summary(self) -> str:
+        return (f"profile={self.profile} seed={self.seed} families={list(self.families)} "
+                f"methods={list(self.methods)}\nmeta-batch {dict(self.meta_batch)} tasks x {self.n_traj} "
+                f"trajectories (x {self.post_factor} after adaptation), horizon {self.horizon}"
+                f"{' + tail' if self.tail else ''}, {self.n_iters} meta-iterations, meta-test at "
+                f"{list(self.checkpoints)} with {self.n_adapt_steps} adaptation steps, {self.n_seeds} seeds")
+
+
 _QUICK = {
     "envs": dict(n_tasks=3, n_traj=100),
     "trpo_sweep": dict(kl_grid=(1e-3, 1e-2, 0.1, 1.0), n_runs=4,
@@ -350,9 +390,12 @@ _QUICK = {
     "bomrl_authors": dict(n_seeds=2, n_iters=3, episodes=20, n_heldout=3, n_adapt_steps=2),
     "locomotion": dict(horizon=20, meta_batch=2, n_traj=2, n_iters=2, checkpoints=(0, 2),
                        n_test_tasks=2, n_adapt_steps=2, n_seeds=1, arch=(1, 16)),
+    "locomotion_authors": dict(meta_batch={"halfcheetah-vel": 2, "halfcheetah-dir": 2}, n_traj=2, post_factor=2,
+                               horizon=10, n_iters=2, checkpoints=(0, 2), n_adapt_steps=1, n_seeds=1),
 }
 _CLASSES = {"envs": EnvsConfig, "trpo_sweep": SweepConfig, "meta": MetaConfig, "bomrl": BOMRLConfig,
-            "bomrl_authors": AuthorsFrozenLakeConfig, "locomotion": LocomotionConfig}
+            "bomrl_authors": AuthorsFrozenLakeConfig, "locomotion": LocomotionConfig,
+            "locomotion_authors": LocomotionAuthorsConfig}
 
 
 def resolve(stage: str, profile: str = "quick", **overrides):

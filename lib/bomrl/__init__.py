@@ -23,6 +23,7 @@ notebook               module                          what
                        :mod:`.authors_frozen_lake_study` their protocol beside exact versions, tables
 (next: authors'        :mod:`.authors_locomotion`      the authors' HalfCheetah protocol: policy, filter,
 locomotion)                                            sampler, Alg(1)-(3) by Adam, their meta-gradient
+                       :mod:`.authors_locomotion_study` resumable items on their protocol, tables
 =====================  ==============================  ===========================================
 
 Glossary (paper -> code):
