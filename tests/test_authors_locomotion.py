@@ -7,6 +7,7 @@ from lib.bomrl import authors_locomotion as al
 from lib.bomrl import functional_policy as fp
 from lib.bomrl.sampler import TaskData
 from lib.policies import DTYPE
+from lib.rollouts import rewards_to_go
 
 TINY = al.Protocol(hidden=4, horizon=6, cg_iters=200)
 
@@ -51,9 +52,10 @@ def test_initial_policy_is_the_authors():
     assert all(torch.equal(a, b) for a, b in zip(params, same))
 
 
-def test_discounted_returns_closed_form():
+def test_returns_of_full_length_trajectories_closed_form():
+    """The sampler's returns: ``rewards_to_go`` with every step real (HalfCheetah never ends)."""
     rew = np.random.default_rng(1).normal(size=(3, 7))
-    g = al.discounted_returns(rew, 0.9)
+    g = rewards_to_go(rew, np.ones_like(rew), 0.9)
     for t in range(7):
         np.testing.assert_allclose(g[:, t], (rew[:, t:] * 0.9 ** np.arange(7 - t)).sum(1))
 

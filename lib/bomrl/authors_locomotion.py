@@ -52,6 +52,7 @@ from lib.bomrl import functional_policy as fp
 from lib.bomrl.sampler import TaskData
 from lib.envs.mujoco_batch import HalfCheetahBatch
 from lib.policies import DTYPE
+from lib.rollouts import rewards_to_go
 from lib.trpo import TRPOConfig, conjugate_gradient, line_search, natural_step
 
 FAMILIES = ("halfcheetah-vel", "halfcheetah-dir")
@@ -193,16 +194,6 @@ def task_rewards(family: str, tasks: np.ndarray, vel: np.ndarray, act: np.ndarra
     return term - CTRL_COST * (act**2).sum(-1)
 
 
-def discounted_returns(rew: np.ndarray, gamma: float) -> np.ndarray:
-    """(n, T) rewards-to-go ``G_t = sum_{k >= t} gamma^(k - t) r_k`` of (n, T) rewards."""
-    out = np.empty_like(rew)
-    acc = np.zeros(rew.shape[0])
-    for t in range(rew.shape[1] - 1, -1, -1):
-        acc = rew[:, t] + gamma * acc
-        out[:, t] = acc
-    return out
-
-
 def sample(family: str, params, tasks, n_traj: int, norm: ObsNorm, seed: int,
            proto: Protocol = Protocol()) -> tuple[list[TaskData], np.ndarray, dict]:
     """``n_traj`` trajectories per task of one policy (or one per task), as the authors sample them.
@@ -251,7 +242,7 @@ def sample(family: str, params, tasks, n_traj: int, norm: ObsNorm, seed: int,
         physics += time.perf_counter() - t0
         rew[:, t] = task_rewards(family, row_task, vel, a)
     seconds = time.perf_counter() - start
-    g = discounted_returns(rew, proto.gamma)[:, :horizon]
+    g = rewards_to_go(rew, np.ones_like(rew), proto.gamma)[:, :horizon]  # no trajectory ends early
     data = []
     ones = torch.ones(n_traj, horizon, dtype=DTYPE)
     for j, task in enumerate(tasks):
