@@ -306,7 +306,9 @@ def theory_panels(gap_var, fits, gap_k):
 
 LOCOMOTION_COLORS = {"BO-MRL (KL)": "#0072B2", "BO-MRL (Euclidean)": "#009E73",
                      "BO-MRL (KL-constrained)": "#CC79A7", "MAML-TRPO": "#D55E00",
-                     "ProMP": "#E69F00", "E-MAML-TRPO": "#999999"}
+                     "ProMP": "#E69F00", "E-MAML-TRPO": "#999999",
+                     # notebook 13: the paper's names (Alg(2) = reverse KL, Alg(3) = Euclidean)
+                     "Alg(1)": "#0072B2", "Alg(2)": "#56B4E9", "Alg(3)": "#009E73"}
 FAMILY_TITLES = {"halfcheetah-vel": "Half-cheetah, goal velocity", "halfcheetah-dir": "Half-cheetah, moving direction",
                  "ant-vel": "Ant, goal velocity", "ant-dir": "Ant, moving direction"}
 
@@ -488,4 +490,66 @@ def authors_gap_panels(summary, reported: dict, kinds, test_sets, methods):
     fig.legend(handles, labels, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     caption(fig, f"bands: 90 % t-interval over {n_text(summary, 'seeds')} (each seed: the mean over the test maps); "
                  "returns evaluated exactly; gaps below 1e-4 drawn at 1e-4")
+    return fig
+
+
+def authors_training_curves(ours, theirs, families):
+    """Notebook 13: return after one adaptation step against the meta-iteration, ours (solid, the
+    range over seeds shaded) beside the authors' raw logs (dotted, unscaled), one panel per family.
+
+    Args:
+        ours: ``family, method, iter, mean, lo, hi, n`` (block means; lo/hi: range over seeds).
+        theirs: ``family, method, iter, ret`` (block means of their ``training_log_*.csv``).
+    """
+    fig, axes = plt.subplots(1, len(families), figsize=(5.2 * len(families), 3.8), squeeze=False)
+    for ax, fam in zip(axes[0], families):
+        for method, color in LOCOMOTION_COLORS.items():
+            part = ours[(ours.family == fam) & (ours.method == method)]
+            if len(part):
+                band(ax, part, x="iter", label=f"{method} (ours)", color=color)
+            log = theirs[(theirs.family == fam) & (theirs.method == method)]
+            if len(log):
+                ax.plot(log["iter"], log["ret"], linestyle=":", color=color, linewidth=1.2,
+                        label=f"{method} (authors' log)")
+        ax.set_title(FAMILY_TITLES.get(fam, fam))
+        ax.set_xlabel("meta-iteration")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0, 0].set_ylabel("return after 1 adaptation step")
+    handles, labels = axes[0, -1].get_legend_handles_labels()
+    fig.tight_layout()
+    fig.legend(handles, labels, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    caption(fig, f"ours: training tasks, mean of {n_text(ours, 'seeds')}, shaded: range over seeds; dotted: the "
+                 "authors' logs (their fixed goals, one seed), before graph1.py's offsets and factors; "
+                 "both in blocks of 5 iterations")
+    return fig
+
+
+def authors_meta_test(beside, families, level: float = 0.9):
+    """Notebook 13: meta-test return against adaptation steps at the last checkpoint, ours (solid,
+    band) and the paper's plotted values (dotted, crosses), one panel per family.
+
+    Args:
+        beside: ``family, method, step, ours, lo, hi, paper``
+            (:func:`lib.bomrl.authors_locomotion_report.beside_paper`).
+    """
+    fig, axes = plt.subplots(1, len(families), figsize=(5.2 * len(families), 3.8), squeeze=False)
+    for ax, fam in zip(axes[0], families):
+        for method, color in LOCOMOTION_COLORS.items():
+            part = beside[(beside.family == fam) & (beside.method == method)].sort_values("step")
+            if not len(part):
+                continue
+            band(ax, part.rename(columns={"ours": "mean"}), label=f"{method} (ours)", color=color, marker="o",
+                 markersize=3)
+            paper = part.dropna(subset=["paper"])
+            if len(paper):
+                ax.plot(paper.step, paper.paper, linestyle=":", marker="x", color=color, label=f"{method} (paper)")
+        ax.set_title(FAMILY_TITLES.get(fam, fam))
+        ax.set_xlabel("number of policy adaptation steps")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0, 0].set_ylabel(f"average return (mean, {level:.0%} CI)".replace("%", " %"))
+    handles, labels = axes[0, -1].get_legend_handles_labels()
+    fig.tight_layout()
+    fig.legend(handles, labels, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    caption(fig, f"bands: {level:.0%} t-interval over the fixed test goals of all seeds pooled (goal variation "
+                 "only); crosses: the values the paper's graph.py plots".replace("%", " %"))
     return fig

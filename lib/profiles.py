@@ -343,7 +343,7 @@ class LocomotionAuthorsConfig:
             adaptation, that many times more (theirs 5). horizon: steps per trajectory;
             tail: continue each trajectory as long again for the return's tail (theirs: yes).
         n_iters: meta-iterations (theirs 500). checkpoints: iterations with a meta-test on
-            their fixed goals (0.1 ... 1.9, or -1 and +1) with 0..n_adapt_steps adaptation steps.
+            their fixed goals (0.0, 0.1 ... 1.9, or +1 and -1) with 0..n_adapt_steps adaptation steps.
         n_seeds: independent repetitions (theirs 1). n_workers, scheduler: as notebook 11's.
     """
 
@@ -600,7 +600,7 @@ def _validate_locomotion(cfg) -> None:
 
 # notebook prefix -> stage of its config; parameters of a notebook that are not config fields
 NOTEBOOK_STAGES = {"01": "envs", "02": "trpo_sweep", "03": "meta", "04": "meta", "05": "meta", "06": "meta",
-                   "07": "meta", "08": "meta", "09": "meta", "10": "bomrl", "11": "locomotion", "12": "bomrl_authors"}
+                   "07": "meta", "08": "meta", "09": "meta", "10": "bomrl", "11": "locomotion", "12": "bomrl_authors", "13": "locomotion_authors"}
 NOTEBOOK_ONLY = {"kl_bound"}
 WORKER_FIELDS = ("n_jobs", "n_workers")  # 0 in a parameters cell means all cores
 

@@ -30,7 +30,7 @@ def test_an_item_trains_and_tests(cfg, tmp_path):
     assert {"stationarity", "inner_steps", "distance", "kl"} <= set(hist.columns)
     assert (hist["kl"] <= 1e-2 + 1e-12).all()
     assert sorted(test["iter"].unique()) == [0, 2] and sorted(test["step"].unique()) == [0, 1]
-    assert len(test) == 2 * 2 * 19  # checkpoints x steps x the authors' 19 velocity goals
+    assert len(test) == 2 * 2 * 20  # checkpoints x steps x the authors' 20 velocity goals (0.0 ... 1.9)
 
 
 def test_methods_share_the_tasks_and_the_first_batch(cfg, tmp_path):

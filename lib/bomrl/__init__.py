@@ -21,9 +21,11 @@ notebook               module                          what
                        :mod:`.locomotion_report`       sampler speed, gradient check, intervals, claims
 12_bomrl_authors_...   :mod:`.authors_frozen_lake`     the authors' Frozen Lake: maps, data, Alg(1)/(2)
                        :mod:`.authors_frozen_lake_study` their protocol beside exact versions, tables
-(next: authors'        :mod:`.authors_locomotion`      the authors' HalfCheetah protocol: policy, filter,
-locomotion)                                            sampler, Alg(1)-(3) by Adam, their meta-gradient
+13_bomrl_authors_...   :mod:`.authors_locomotion`      the authors' HalfCheetah protocol: policy, filter,
+                                                       sampler, Alg(1)-(3) by Adam, their meta-gradient
                        :mod:`.authors_locomotion_study` resumable items on their protocol, tables
+                       :mod:`.authors_locomotion_report` their logs and figure values beside ours,
+                                                       inner stationarity, learning checks, claims
 =====================  ==============================  ===========================================
 
 Glossary (paper -> code):

@@ -58,7 +58,8 @@ from lib.trpo import TRPOConfig, conjugate_gradient, line_search, natural_step
 FAMILIES = ("halfcheetah-vel", "halfcheetah-dir")
 METRICS = {"Alg(1)": "kl", "Alg(2)": "kl_reverse", "Alg(3)": "euclidean"}
 DIR_TASKS = (-1.0, 1.0, -1.0, 1.0)
-TEST_TASKS = {"halfcheetah-vel": tuple(round(0.1 * k, 1) for k in range(1, 20)), "halfcheetah-dir": (-1.0, 1.0)}
+# meta-test goals of BOMRL_my/test_HalfCheetah_{vel,dir}.py: target_v = 0.1 k for k in range(20), and +1, -1
+TEST_TASKS = {"halfcheetah-vel": tuple(round(0.1 * k, 1) for k in range(20)), "halfcheetah-dir": (1.0, -1.0)}
 CTRL_COST = 0.05
 
 

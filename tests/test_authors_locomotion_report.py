@@ -1,0 +1,89 @@
+"""Notebook 13's summaries: the authors' committed numbers as read, and the comparisons on
+synthetic tables whose answer is known."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib.bomrl import authors_locomotion_report as rep
+
+
+def test_authors_logs_are_their_500_iterations_in_blocks_of_5():
+    raw = pd.read_csv(rep.LOGS_FILE)
+    blocks = rep.authors_logs(block=5)
+    assert set(map(tuple, blocks[["family", "method"]].drop_duplicates().to_numpy())) == {
+        (f, m) for f in ("halfcheetah-vel", "halfcheetah-dir") for m in ("Alg(1)", "Alg(2)", "Alg(3)", "MAML-TRPO")}
+    one = raw[(raw.family == "halfcheetah-vel") & (raw.method == "Alg(1)")]
+    assert len(one) == 500 and one["iter"].tolist() == list(range(500))
+    first = blocks[(blocks.family == "halfcheetah-vel") & (blocks.method == "Alg(1)") & (blocks["iter"] == 0)]
+    assert first.ret.item() == pytest.approx(one.ret.iloc[:5].mean(), abs=1e-12)
+    assert first.ret.item() == pytest.approx(-221.0, abs=10)  # their log starts at -227.5, -218.7, ...
+    # the research notes' last-50-iteration means of the raw logs (paper2_authors_protocol.md, 2.6)
+    last50 = raw.groupby(["family", "method"]).ret.apply(lambda s: s.iloc[-50:].mean())
+    assert last50[("halfcheetah-vel", "Alg(3)")] == pytest.approx(-72.0, abs=0.05)
+    assert last50[("halfcheetah-dir", "Alg(1)")] == pytest.approx(300.0, abs=0.05)
+
+
+def test_authors_results_apply_graph_py_factor():
+    res = rep.authors_results()
+    assert (res.plotted == res.value * res.plot_factor).all()
+    scaled = res[res.plot_factor != 1.0]
+    assert set(map(tuple, scaled[["family", "method"]].drop_duplicates().to_numpy())) == {
+        ("halfcheetah-dir", "Alg(2)"), ("halfcheetah-dir", "Alg(3)")}
+    one = res[(res.family == "halfcheetah-vel") & (res.method == "Alg(1)")].sort_values("step")
+    assert one.plotted.round(2).tolist() == [-105.81, -59.62, -41.18, -33.63]
+
+
+def synthetic_test(n_seeds=3, n_goals=20, shift=5.0, noise=1.0, seed=0):
+    """Meta-test rows in which Alg(1) = MAML-TRPO + shift + noise, step 1 = step 0 + 10."""
+    r = np.random.default_rng(seed)
+    rows = []
+    for s in range(n_seeds):
+        for k in range(n_goals):
+            base, eps = r.normal(-100, 20), r.normal(0, noise)
+            for step in (0, 1):
+                for method, add in (("MAML-TRPO", 0.0), ("Alg(1)", shift + eps)):
+                    rows.append(dict(family="halfcheetah-vel", method=method, seed=s, iter=40, step=step,
+                                     task_id=k, task=0.1 * k, ret=base + add + 10 * step))
+    return pd.DataFrame(rows)
+
+
+def test_compare_to_baselines_finds_a_known_shift_and_counts_seeds():
+    c = rep.compare_to_baselines(synthetic_test(shift=5.0))
+    row = c.iloc[0]
+    assert (row.method, row.baseline) == ("Alg(1)", "MAML-TRPO")
+    assert row.lo < 5.0 < row.hi and row.hi - row.lo < 2.0
+    assert row.verdict == "better" and row.seeds_better == row.n_seeds == 3
+    flat = rep.compare_to_baselines(synthetic_test(shift=0.0, seed=1)).iloc[0]
+    assert flat.lo < 0 < flat.hi and flat.verdict == "indistinguishable"
+
+
+def test_learning_checks_read_rises_and_one_seed():
+    test = synthetic_test()
+    hist = pd.DataFrame([dict(family="halfcheetah-vel", method=m, seed=s, iter=i, post_return=slope * i + s)
+                         for m, slope in (("Alg(1)", 1.0), ("MAML-TRPO", -1.0)) for s in range(3) for i in range(40)])
+    checks = rep.learning_checks(hist, test, window=10).set_index("method")
+    assert checks.loc["Alg(1)", "meta"] == pytest.approx(30.0) and checks.loc["Alg(1)", "meta_verdict"] == "rises"
+    assert checks.loc["MAML-TRPO", "meta_verdict"] == "falls"
+    assert checks.loc["Alg(1)", "adapt"] == pytest.approx(10.0) and checks.loc["Alg(1)", "adapt_verdict"] == "rises"
+    one = rep.learning_checks(hist[hist.seed == 0], test[test.seed == 0]).set_index("method")
+    assert one.loc["Alg(1)", "meta_verdict"] == "one seed" and np.isnan(one.loc["Alg(1)", "lo_meta"])
+
+
+def test_training_curves_range_over_seeds():
+    hist = pd.DataFrame([dict(family="halfcheetah-dir", method="Alg(2)", seed=s, iter=i, post_return=float(s))
+                         for s in range(2) for i in range(10)])
+    c = rep.training_curves(hist, block=5)
+    assert c["iter"].tolist() == [0, 5] and (c.lo == 0.0).all() and (c.hi == 1.0).all() and (c["mean"] == 0.5).all()
+
+
+def test_outer_kl_bound_is_the_authors_per_method():
+    h = pd.DataFrame(dict(family=["halfcheetah-vel", "halfcheetah-dir", "halfcheetah-dir"],
+                          method=["Alg(1)", "Alg(3)", "MAML-TRPO"]))
+    assert rep.outer_kl_bound(h).tolist() == [1e-2, 3e-2, 3e-3]
+
+
+def test_within_kl_bound_skips_promp_and_catches_a_violation():
+    h = pd.DataFrame(dict(family=["halfcheetah-vel"] * 3, method=["Alg(1)", "ProMP", "MAML-TRPO"],
+                          kl=[0.01, np.nan, 0.0099]))
+    assert rep.within_kl_bound(h)
+    assert not rep.within_kl_bound(h.assign(kl=[0.0101, np.nan, 0.0099]))
