@@ -87,3 +87,16 @@ def test_within_kl_bound_skips_promp_and_catches_a_violation():
                           kl=[0.01, np.nan, 0.0099]))
     assert rep.within_kl_bound(h)
     assert not rep.within_kl_bound(h.assign(kl=[0.0101, np.nan, 0.0099]))
+
+
+def test_each_family_is_read_at_its_own_last_checkpoint():
+    vel = synthetic_test(n_seeds=2, n_goals=3)
+    direction = synthetic_test(n_seeds=2, n_goals=2).assign(family="halfcheetah-dir", iter=120)
+    early = vel.assign(iter=0, ret=vel.ret - 1000)  # an earlier checkpoint must not enter
+    test = pd.concat([vel, direction, early], ignore_index=True)
+    iv = rep.return_intervals(test)["return_intervals"].set_index(["family", "method", "step"])
+    assert iv.loc[("halfcheetah-vel", "Alg(1)", 0), "iter"] == 40
+    assert iv.loc[("halfcheetah-dir", "Alg(1)", 0), "iter"] == 120
+    assert iv.loc[("halfcheetah-vel", "Alg(1)", 0), "n_tasks"] == 6
+    c = rep.compare_to_baselines(test).set_index("family")
+    assert (c["diff"] > 4).all()

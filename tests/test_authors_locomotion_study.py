@@ -45,7 +45,7 @@ def test_methods_share_the_tasks_and_the_first_batch(cfg, tmp_path):
 def test_a_resumed_item_equals_an_uninterrupted_one(cfg, tmp_path):
     whole = st.run_item(cfg, "halfcheetah-vel", "Alg(2)", 0, str(tmp_path / "whole.partial"))
     partial = str(tmp_path / "cut.partial")
-    st.run_item(replace(cfg, n_iters=1), "halfcheetah-vel", "Alg(2)", 0, partial)  # stops after iteration 1
+    st.run_item(replace(cfg, n_iters={**cfg.n_iters, "halfcheetah-vel": 1}), "halfcheetah-vel", "Alg(2)", 0, partial)  # stops after iteration 1
     resumed = st.run_item(cfg, "halfcheetah-vel", "Alg(2)", 0, partial)
     for name in ("history", "test"):
         timing = [c for c in whole[name].columns if c.endswith("_s")]

@@ -67,31 +67,54 @@ def training_curves(history: pd.DataFrame, block: int = 5) -> pd.DataFrame:
             .agg(mean="mean", lo="min", hi="max", n="size"))
 
 
-def paired_matrix(test: pd.DataFrame, a: str, b: str, family: str, step: int, iteration: int) -> np.ndarray:
-    """(seeds, test goals) matrix of ``ret(a) - ret(b)`` at one checkpoint and step."""
-    sub = test[(test.family == family) & (test["iter"] == iteration) & (test.step == step)]
+def last_checkpoint(test: pd.DataFrame) -> pd.DataFrame:
+    """The meta-test rows at each family's last checkpoint (families train for different lengths)."""
+    return test[test["iter"] == test.groupby("family")["iter"].transform("max")]
+
+
+def return_intervals(test: pd.DataFrame, level: float = 0.9) -> dict[str, pd.DataFrame]:
+    """Return after each adaptation step at each family's last checkpoint.
+
+    Returns:
+        ``return_intervals``: ``family, method, step, iter, mean, lo, hi, n_tasks, n_seeds`` (t-interval
+        over the goals of all seeds pooled: goal variation only); ``return_seed_means``:
+        ``family, method, step, seed, ret`` (each seed's mean over the goals).
+    """
+    last = last_checkpoint(test)
+    rows = []
+    for (fam, method, step), g in last.groupby(["family", "method", "step"], sort=False):
+        mean, lo, hi = t_interval(g.ret.to_numpy(), level)
+        rows.append(dict(family=fam, method=method, step=step, iter=int(g["iter"].iloc[0]), mean=mean, lo=lo,
+                         hi=hi, n_tasks=len(g), n_seeds=g.seed.nunique()))
+    seeds = last.groupby(["family", "method", "step", "seed"], sort=False).ret.mean().reset_index()
+    return dict(return_intervals=pd.DataFrame(rows), return_seed_means=seeds)
+
+
+def paired_matrix(last: pd.DataFrame, a: str, b: str, family: str, step: int) -> np.ndarray:
+    """(seeds, test goals) matrix of ``ret(a) - ret(b)`` in ``last`` (one checkpoint per family)."""
+    sub = last[(last.family == family) & (last.step == step)]
     wide = sub.pivot_table(index=["seed", "task_id"], columns="method", values="ret")
     diff = (wide[a] - wide[b]).unstack("task_id")
     return diff.to_numpy()
 
 
 def compare_to_baselines(test: pd.DataFrame, step: int = 1, level: float = 0.9, seed: int = 0) -> pd.DataFrame:
-    """Each Alg(k) minus each gradient baseline after ``step`` adaptation steps at the last checkpoint.
+    """Each Alg(k) minus each gradient baseline after ``step`` adaptation steps at the family's last checkpoint.
 
     Pairs share the seed's initial policy, filter warm-up, training tasks and environment seeds
     (common random numbers). Returns ``family, method, baseline, ret, ret_baseline, diff, lo, hi``
     (two-level bootstrap: seeds, then goals), ``seeds_better`` (seeds whose mean difference is
     positive), ``n_seeds``, ``verdict``.
     """
-    last = int(test["iter"].max())
+    last = last_checkpoint(test)
     rows = []
     for fam in test.family.unique():
         present = set(test[test.family == fam].method)
         for ours in [m for m in BOMRL_METHODS if m in present]:
             for base in [m for m in GRADIENT_METHODS if m in present]:
-                x = paired_matrix(test, ours, base, fam, step, last)
+                x = paired_matrix(last, ours, base, fam, step)
                 mean, lo, hi = two_level_bootstrap(x, level, seed=seed)
-                g = test[(test.family == fam) & (test["iter"] == last) & (test.step == step)]
+                g = last[(last.family == fam) & (last.step == step)]
                 rows.append(dict(family=fam, method=ours, baseline=base, ret=g[g.method == ours].ret.mean(),
                                  ret_baseline=g[g.method == base].ret.mean(), diff=mean, lo=lo, hi=hi,
                                  seeds_better=int((np.nanmean(x, axis=1) > 0).sum()), n_seeds=len(x),
@@ -111,13 +134,13 @@ def learning_checks(history: pd.DataFrame, test: pd.DataFrame, window: int = 10,
     Returns one row per (family, method) with both and their verdicts (``rises`` / ``falls`` / ``flat``).
     """
     rows = []
-    last = int(test["iter"].max())
+    last = last_checkpoint(test)
     for (fam, method), g in history.groupby(["family", "method"], sort=False):
         per_seed = [s.sort_values("iter").post_return.to_numpy() for _, s in g.groupby("seed")]
         w = min(window, min(len(p) for p in per_seed) // 2) or 1
         gain = [p[-w:].mean() - p[:w].mean() for p in per_seed]
         m, lo, hi = t_interval(gain, level) if len(gain) > 1 else (float(np.mean(gain)), np.nan, np.nan)
-        t = test[(test.family == fam) & (test.method == method) & (test["iter"] == last)]
+        t = last[(last.family == fam) & (last.method == method)]
         wide = t.pivot_table(index=["seed", "task_id"], columns="step", values="ret")
         x = (wide[1] - wide[0]).unstack("task_id").to_numpy()
         am, alo, ahi = two_level_bootstrap(x, level, seed=seed)

@@ -2,10 +2,10 @@
 (family, method, seed index), meta-trained and meta-tested as their scripts do (notebook 13).
 
 An item: initial policy and observation filter (warmed up on ``warmup x n_traj`` episodes of
-the initial policy), then ``n_iters`` meta-iterations (``meta_batch`` tasks; ``n_traj``
+the initial policy), then ``n_iters[family]`` meta-iterations (``meta_batch`` tasks; ``n_traj``
 trajectories of the meta-policy per task; adapt; ``post_factor x n_traj`` trajectories of each
 adapted policy; outer step; the filter absorbs every observation of the iteration), with
-meta-tests at the ``checkpoints`` on the authors' fixed goals. The item checkpoints itself
+meta-tests at the family's ``checkpoints`` on the authors' fixed goals. The item checkpoints itself
 after every iteration as portable JSON (committed for the full profile), so a run longer than
 one sitting resumes with identical numbers: every draw derives from ``(seed, family, seed
 index, iteration, phase)``.
@@ -130,13 +130,13 @@ def run_item(cfg, family: str, method_name: str, s: int, partial: str | None = N
     state = load_or_set_aside(Path(partial), Path(partial).stem, allow_pickle=False)[1] if partial else None
     if state is None:
         state = initial_state(cfg, family, s, proto)
-    checkpoints = set(cfg.checkpoints)
+    checkpoints, n_iters = set(cfg.checkpoints[family]), cfg.n_iters[family]
     while True:
         it, phi = state["it"], [p.detach().clone().requires_grad_(True) for p in state["phi"]]
         norm = al.ObsNorm.from_state(state["norm"])
         if it in checkpoints and not any(r["iter"] == it for r in state["test"]):
             state = dict(state, test=state["test"] + meta_test(cfg, family, method, phi, norm, s, it, proto))
-        if it >= cfg.n_iters:
+        if it >= n_iters:
             break
         phi_new, norm_new, row = train_iteration(cfg, family, method, phi, norm, s, it, proto)
         state = dict(it=it + 1, phi=[p.detach() for p in phi_new], norm=norm_new.state(),
