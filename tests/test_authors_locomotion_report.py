@@ -100,3 +100,17 @@ def test_each_family_is_read_at_its_own_last_checkpoint():
     assert iv.loc[("halfcheetah-vel", "Alg(1)", 0), "n_tasks"] == 6
     c = rep.compare_to_baselines(test).set_index("family")
     assert (c["diff"] > 4).all()
+
+
+def test_claim_lines_say_when_the_inner_solutions_are_far_from_stationary():
+    from lib.profiles import resolve
+    test = synthetic_test()
+    comparison = rep.compare_to_baselines(test)
+    hist = pd.DataFrame([dict(family="halfcheetah-vel", method=m, seed=s, iter=i, post_return=float(i))
+                         for m in ("Alg(1)", "MAML-TRPO") for s in range(3) for i in range(4)])
+    checks = rep.learning_checks(hist, test, window=2)
+    inner = pd.DataFrame(dict(family=["halfcheetah-vel"], method=["Alg(1)"], stationarity_median=[0.25]))
+    text = rep.claim_lines(comparison, checks, inner, resolve("locomotion_authors", "quick"))
+    assert "far from stationary" in text and "**holds**" in text
+    assert "close to stationary" in rep.claim_lines(comparison, checks, inner.assign(stationarity_median=0.01),
+                                                    resolve("locomotion_authors", "quick"))
