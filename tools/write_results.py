@@ -110,7 +110,29 @@ def sweep() -> tuple[str, str]:
         else f"best λ shared by {len(best) - distinct + 1} problems"
     body = ("Final return (mean of the last 3 steps, mean over runs) of the best and the worst fixed λ per "
             f"environment, {n_runs(perf)} each:\n\n" + "\n".join(f"* {x}" for x in lines))
-    return word, body
+    return word, body + heavy_tails()
+
+
+def heavy_tails(ratio: float = 3.0, rel: float = 0.5) -> str:
+    """Paragraph on the (env, algo, λ) whose mean final return is far from the median over runs
+    (|mean - median| > ``ratio`` x the inter-quartile range and > ``rel`` x |median|): a few
+    diverging runs drive the mean."""
+    runs = table("02_trpo_vs_xtrpo", "runs")
+    last = runs[runs.step >= runs.groupby("env").step.transform("max") - 2]
+    final = last.groupby(["env", "algo", "fixed_kl", "run"]).ret.mean().reset_index()
+    rows = []
+    for (env, algo, kl), g in final.groupby(["env", "algo", "fixed_kl"]):
+        q1, med, q3 = np.quantile(g.ret, [0.25, 0.5, 0.75])
+        gap = abs(g.ret.mean() - med)
+        if gap > ratio * (q3 - q1) and gap > rel * abs(med):
+            below = int((g.ret < q1 - 3 * (q3 - q1)).sum())
+            rows.append(f"{env} {algo} λ = {kl:g}: mean {g.ret.mean():.3g}, median {med:.3g}, {below} of {len(g)} "
+                        f"runs far below the rest (minimum {g.ret.min():.3g})")
+    if not rows:
+        return ""
+    return ("\n\n**Means driven by a few runs** (|mean − median| > 3 inter-quartile ranges and > |median| / 2; "
+            "\"far below\": under "
+            "Q1 − 3 IQR): " + "; ".join(rows) + ". Verdicts that compare means of these settings are not informative.")
 
 
 PAPER_SCORE = "paper's pick: score"  # the column of validation.pick_table
