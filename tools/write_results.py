@@ -298,6 +298,35 @@ def locomotion() -> tuple[str, str]:
     return word, body
 
 
+def authors_locomotion() -> tuple[str, str]:
+    stage = "13_bomrl_authors_locomotion"
+    if not (FULL / stage / "comparison.csv").exists():
+        done = len(list((FULL / stage / "checkpoints").glob("*.partial"))) if (FULL / stage).exists() else 0
+        return ("running at full profile (resumable)",
+                f"Notebook 13's full run is in progress: {done} items have committed checkpoints so far, in "
+                f"`data/full/{stage}/checkpoints/`.")
+    cmp, checks = table(stage, "comparison"), table(stage, "learning_checks")
+    inner, beside = table(stage, "inner_solutions"), table(stage, "beside_paper")
+    k, w = int((cmp.verdict == "better").sum()), int((cmp.verdict == "worse").sum())
+    seeds = int(cmp.n_seeds.max())
+    word = (f"{'holds' if k == len(cmp) else '**not reproduced**'} on their batch sizes: Alg(k) better than the "
+            f"baseline in {k}, worse in {w} of {len(cmp)} pairs ({seeds} seeds); inner solutions' relative gradient "
+            f"{inner.stationarity_median.min():.2f}-{inner.stationarity_median.max():.2f}")
+    shown = cmp.assign(difference=[ci(r.diff, r.lo, r.hi) for r in cmp.itertuples()])
+    learn = checks.assign(meta_gain=[ci(r.meta, r.lo_meta, r.hi_meta) for r in checks.itertuples()],
+                          adapt_gain=[ci(r.adapt, r.lo_adapt, r.hi_adapt) for r in checks.itertuples()])
+    step1 = beside[beside.step == 1][["family", "method", "ours", "paper"]]
+    body = ("Each Alg(k) minus each baseline after one adaptation step at the family's last checkpoint, 90 % "
+            f"two-level bootstrap (seeds, then goals), `seeds_better` of {seeds}:\n\n"
+            + md_table(shown[["family", "method", "baseline", "difference", "seeds_better", "verdict"]])
+            + "\n\nDo the methods learn (last minus first 10 meta-iterations; one step minus none at the last "
+            "checkpoint)?\n\n" + md_table(learn[["family", "method", "meta_gain", "meta_verdict", "adapt_gain",
+                                                  "adapt_verdict"]])
+            + "\n\nReturn after one step, ours beside the paper's plotted value (theirs after 500 meta-iterations):\n\n"
+            + md_table(step1))
+    return word, body
+
+
 ROWS = [  # (claim, notebook, figure, function)
     ("the return depends strongly on the fixed λ and the best λ differs between problems", "02_trpo_vs_xtrpo",
      "02_trpo_vs_xtrpo_curves", sweep),
@@ -316,6 +345,8 @@ ROWS = [  # (claim, notebook, figure, function)
      locomotion),
     ("paper 2, Frozen Lake on the authors' protocol: their one-step gaps (e.g. 0.086 / 0.178 / 0.338 with holes)",
      "12_bomrl_authors_frozen_lake", "12_bomrl_authors_frozen_lake", authors_frozen_lake),
+    ("paper 2, Half-cheetah on the authors' protocol: every Alg(k) beats MAML-TRPO, ProMP, E-MAML",
+     "13_bomrl_authors_locomotion", "13_authors_meta_test", authors_locomotion),
 ]
 
 
