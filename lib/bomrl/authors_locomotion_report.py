@@ -19,6 +19,7 @@ import pandas as pd
 
 from lib.bomrl.authors_locomotion import METRICS, Protocol
 from lib.bomrl.baselines import GRADIENT_METHODS
+from lib.bomrl.locomotion_report import last_checkpoint, return_intervals  # noqa: F401 (notebook 13 uses both)
 from lib.paths import ROOT
 from lib.plotting import FAMILY_TITLES
 from lib.stats import t_interval, two_level_bootstrap, verdict
@@ -65,29 +66,6 @@ def training_curves(history: pd.DataFrame, block: int = 5) -> pd.DataFrame:
     per_seed = h.groupby(["family", "method", "seed", "iter"], as_index=False).post_return.mean()
     return (per_seed.groupby(["family", "method", "iter"], as_index=False).post_return
             .agg(mean="mean", lo="min", hi="max", n="size"))
-
-
-def last_checkpoint(test: pd.DataFrame) -> pd.DataFrame:
-    """The meta-test rows at each family's last checkpoint (families train for different lengths)."""
-    return test[test["iter"] == test.groupby("family")["iter"].transform("max")]
-
-
-def return_intervals(test: pd.DataFrame, level: float = 0.9) -> dict[str, pd.DataFrame]:
-    """Return after each adaptation step at each family's last checkpoint.
-
-    Returns:
-        ``return_intervals``: ``family, method, step, iter, mean, lo, hi, n_tasks, n_seeds`` (t-interval
-        over the goals of all seeds pooled: goal variation only); ``return_seed_means``:
-        ``family, method, step, seed, ret`` (each seed's mean over the goals).
-    """
-    last = last_checkpoint(test)
-    rows = []
-    for (fam, method, step), g in last.groupby(["family", "method", "step"], sort=False):
-        mean, lo, hi = t_interval(g.ret.to_numpy(), level)
-        rows.append(dict(family=fam, method=method, step=step, iter=int(g["iter"].iloc[0]), mean=mean, lo=lo,
-                         hi=hi, n_tasks=len(g), n_seeds=g.seed.nunique()))
-    seeds = last.groupby(["family", "method", "step", "seed"], sort=False).ret.mean().reset_index()
-    return dict(return_intervals=pd.DataFrame(rows), return_seed_means=seeds)
 
 
 def paired_matrix(last: pd.DataFrame, a: str, b: str, family: str, step: int) -> np.ndarray:

@@ -114,15 +114,21 @@ def training_report(history: pd.DataFrame, cost: pd.DataFrame, slow: float = 5.0
         f"90th percentile {stat.quantile(0.9):.2f}"])
 
 
+def last_checkpoint(test: pd.DataFrame) -> pd.DataFrame:
+    """The meta-test rows at each family's last checkpoint (notebook 13's families train for
+    different lengths; notebook 11's share one)."""
+    return test[test["iter"] == test.groupby("family")["iter"].transform("max")]
+
+
 def return_intervals(test: pd.DataFrame, level: float = 0.9) -> dict[str, pd.DataFrame]:
-    """Return after each adaptation step at the last meta-iteration, as interval estimates.
+    """Return after each adaptation step at each family's last checkpoint, as interval estimates.
 
     Returns:
         ``return_intervals``: ``family, method, step, mean, lo, hi, n_tasks, n_seeds`` (t-interval
         over the test tasks of all seeds: test-task variation only, module docstring);
         ``return_seed_means``: ``family, method, step, seed, ret`` (each seed's mean over its tasks).
     """
-    last = test[test["iter"] == test["iter"].max()]
+    last = last_checkpoint(test)
     rows = []
     for (fam, method, step), g in last.groupby(["family", "method", "step"], sort=False):
         mean, lo, hi = t_interval(g.ret.to_numpy(), level)
