@@ -493,15 +493,31 @@ def authors_gap_panels(summary, reported: dict, kinds, test_sets, methods):
     return fig
 
 
-def authors_training_curves(ours, theirs, families):
+def authors_training_curves(ours, theirs, families, plotted=None):
     """Notebook 13: return after one adaptation step against the meta-iteration, ours (solid, the
-    range over seeds shaded) beside the authors' raw logs (dotted, unscaled), one panel per family.
+    range over seeds shaded) beside the authors' raw logs (dotted, unscaled), one panel per family;
+    with ``plotted``, a second row: their raw logs (dotted) against the curves their figure draws
+    (solid), the offsets and factors of their plotting script made visible.
 
     Args:
         ours: ``family, method, iter, mean, lo, hi, n`` (block means; lo/hi: range over seeds).
         theirs: ``family, method, iter, ret`` (block means of their ``training_log_*.csv``).
+        plotted: ``family, method, iter, ret`` as their ``graph1.py`` draws it, or None.
     """
-    fig, axes = plt.subplots(1, len(families), figsize=(5.2 * len(families), 3.8), squeeze=False)
+    rows = 1 if plotted is None else 2
+    fig, axes = plt.subplots(rows, len(families), figsize=(5.2 * len(families), 3.8 * rows), squeeze=False)
+    if plotted is not None:
+        for ax, fam in zip(axes[1], families):
+            for method, color in LOCOMOTION_COLORS.items():
+                for table, style, what in ((theirs, ":", "log"), (plotted, "-", "as plotted")):
+                    part = table[(table.family == fam) & (table.method == method)]
+                    if len(part):
+                        ax.plot(part["iter"], part["ret"], linestyle=style, color=color, linewidth=1.2,
+                                label=f"{method} ({what})")
+            ax.set_title(f"{FAMILY_TITLES.get(fam, fam)}: the authors' logs vs their figure", fontsize=9)
+            ax.set_xlabel("meta-iteration")
+            ax.legend(fontsize=6, loc="best")
+        axes[1, 0].set_ylabel("return after 1 adaptation step")
     for ax, fam in zip(axes[0], families):
         for method, color in LOCOMOTION_COLORS.items():
             part = ours[(ours.family == fam) & (ours.method == method)]

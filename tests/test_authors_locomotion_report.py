@@ -114,3 +114,15 @@ def test_claim_lines_say_when_the_inner_solutions_are_far_from_stationary():
     assert "far from stationary" in text and "**holds**" in text
     assert "close to stationary" in rep.claim_lines(comparison, checks, inner.assign(stationarity_median=0.01),
                                                     resolve("locomotion_authors", "quick"))
+
+
+def test_plotted_curves_apply_graph1_offsets_and_factors():
+    raw = pd.read_csv(rep.LOGS_FILE)
+    plotted = rep.authors_plotted_curves().set_index(["family", "method", "iter"]).ret
+    vel1 = raw[(raw.family == "halfcheetah-vel") & (raw.method == "Alg(1)")].ret.to_numpy()
+    assert plotted[("halfcheetah-vel", "Alg(1)", 0)] == pytest.approx(vel1[:5].mean() + 10.0)
+    maml = raw[(raw.family == "halfcheetah-vel") & (raw.method == "MAML-TRPO")].ret.to_numpy()
+    assert plotted[("halfcheetah-vel", "MAML-TRPO", 5)] == pytest.approx(maml[5:10].mean() - 10.0)  # by position
+    dir3 = raw[(raw.family == "halfcheetah-dir") & (raw.method == "Alg(3)")].ret.to_numpy()
+    assert plotted[("halfcheetah-dir", "Alg(3)", 495)] == pytest.approx(dir3[495:].mean() * 1.6)
+    assert len(plotted) == 8 * 100

@@ -48,6 +48,31 @@ def authors_logs(block: int = 5) -> pd.DataFrame:
     return logs.groupby(["family", "method", "iter"], as_index=False).agg(ret=("ret", "mean"), n=("ret", "size"))
 
 
+# what BOMRL_new/graph1.py (986c396) does to each Half-cheetah log before plotting it: ret * factor + offset
+PLOTTED_TRANSFORM = {("halfcheetah-vel", "Alg(1)"): (1.0, 10.0), ("halfcheetah-vel", "Alg(2)"): (1.0, 10.0),
+                     ("halfcheetah-vel", "Alg(3)"): (1.0, 0.0), ("halfcheetah-vel", "MAML-TRPO"): (1.0, -10.0),
+                     **{("halfcheetah-dir", m): (1.6, 0.0) for m in ("Alg(1)", "Alg(2)", "Alg(3)", "MAML-TRPO")}}
+
+
+def authors_plotted_curves(block: int = 5) -> pd.DataFrame:
+    """The authors' training curves as their ``graph1.py`` draws them: the mean of every ``block``
+    consecutive log lines (by position, as its slicing does), times its factor plus its offset
+    (:data:`PLOTTED_TRANSFORM`), at x = block x position.
+
+    Returns:
+        ``family, method, iter, ret``.
+    """
+    logs = pd.read_csv(LOGS_FILE)
+    rows = []
+    for (fam, method), g in logs.groupby(["family", "method"], sort=False):
+        factor, offset = PLOTTED_TRANSFORM[(fam, method)]
+        ret = g.ret.to_numpy()
+        n = len(ret) // block
+        means = ret[: n * block].reshape(n, block).mean(axis=1) * factor + offset
+        rows += [dict(family=fam, method=method, iter=block * k, ret=float(v)) for k, v in enumerate(means)]
+    return pd.DataFrame(rows)
+
+
 def authors_results() -> pd.DataFrame:
     """The paper's plotted meta-test returns: ``family, method, step, value, plot_factor, plotted``."""
     cols = ["family", "method", "step", "value", "plot_factor", "plotted"]
