@@ -602,10 +602,31 @@ def _validate_locomotion(cfg) -> None:
         check_family(fam)
     for m in cfg.methods:
         check_method(m)
-    ks = list(cfg.checkpoints)
-    if not ks or ks[0] < 0 or ks != sorted(set(ks)) or ks[-1] != cfg.n_iters:
-        raise ValueError(f"checkpoints must be increasing non-negative integers ending at "
-                         f"n_iters={cfg.n_iters}, got {cfg.checkpoints}")
+    _check_checkpoints("checkpoints", cfg.checkpoints, "n_iters", cfg.n_iters)
+
+
+def _validate_locomotion_authors(cfg) -> None:
+    from lib.bomrl.authors_locomotion import check_family  # loads MuJoCo: see _validate_locomotion
+    from lib.bomrl.authors_locomotion_study import check_method
+
+    for m in cfg.methods:
+        check_method(m)
+    for fam in cfg.families:
+        check_family(fam)
+        for name in ("meta_batch", "n_iters", "checkpoints"):
+            if fam not in getattr(cfg, name):
+                raise ValueError(f"{name} has no value for {fam}")
+        _check_int(f"meta_batch[{fam}]", cfg.meta_batch[fam], 1)
+        _check_int(f"n_iters[{fam}]", cfg.n_iters[fam], 1)
+        _check_checkpoints(f"checkpoints[{fam}]", cfg.checkpoints[fam], f"n_iters[{fam}]", cfg.n_iters[fam])
+
+
+def _check_checkpoints(name: str, checkpoints, last_name: str, last: int) -> None:
+    """Meta-test iterations: increasing, non-negative, ending at the last meta-iteration."""
+    ks = list(checkpoints)
+    if not ks or ks[0] < 0 or ks != sorted(set(ks)) or ks[-1] != last:
+        raise ValueError(f"{name} must be increasing non-negative integers ending at "
+                         f"{last_name}={last}, got {checkpoints}")
 
 
 # notebook prefix -> stage of its config; parameters of a notebook that are not config fields
@@ -696,21 +717,3 @@ def parse_floats(text: str) -> tuple | None:
             raise ValueError(f"not a number: {part!r} in {text!r}") from None
     return tuple(out) or None
 
-
-def _validate_locomotion_authors(cfg) -> None:
-    from lib.bomrl.authors_locomotion import check_family  # loads MuJoCo: see _validate_locomotion
-    from lib.bomrl.authors_locomotion_study import check_method
-
-    for m in cfg.methods:
-        check_method(m)
-    for fam in cfg.families:
-        check_family(fam)
-        for name in ("meta_batch", "n_iters", "checkpoints"):
-            if fam not in getattr(cfg, name):
-                raise ValueError(f"{name} has no value for {fam}")
-        _check_int(f"meta_batch[{fam}]", cfg.meta_batch[fam], 1)
-        _check_int(f"n_iters[{fam}]", cfg.n_iters[fam], 1)
-        ks = list(cfg.checkpoints[fam])
-        if not ks or ks[0] < 0 or ks != sorted(set(ks)) or ks[-1] != cfg.n_iters[fam]:
-            raise ValueError(f"checkpoints[{fam}] must be increasing non-negative integers ending at "
-                             f"n_iters[{fam}]={cfg.n_iters[fam]}, got {cfg.checkpoints[fam]}")

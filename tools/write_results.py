@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.io import load_table, manifest_path  # noqa: E402
+from lib.stats import per_run_scores  # noqa: E402
 from lib.trust_region_meta.figures import CLAIMS, claim_held, claim_held_per_model  # noqa: E402
 from lib.trust_region_meta.validation import PAPER_CHOICE, pick_table  # noqa: E402
 
@@ -117,17 +118,16 @@ def heavy_tails(ratio: float = 3.0, rel: float = 0.5) -> str:
     """Paragraph on the (env, algo, λ) whose mean final return is far from the median over runs
     (|mean - median| > ``ratio`` x the inter-quartile range and > ``rel`` x |median|): a few
     diverging runs drive the mean."""
-    runs = table("02_trpo_vs_xtrpo", "runs")
-    last = runs[runs.step >= runs.groupby("env").step.transform("max") - 2]
-    final = last.groupby(["env", "algo", "fixed_kl", "run"]).ret.mean().reset_index()
+    keys = ["env", "algo", "fixed_kl"]
+    final = per_run_scores(table("02_trpo_vs_xtrpo", "runs"), keys)  # mean of the last 3 steps, per run
     rows = []
-    for (env, algo, kl), g in final.groupby(["env", "algo", "fixed_kl"]):
-        q1, med, q3 = np.quantile(g.ret, [0.25, 0.5, 0.75])
-        gap = abs(g.ret.mean() - med)
+    for (env, algo, kl), g in final.groupby(keys):
+        q1, med, q3 = np.quantile(g.final, [0.25, 0.5, 0.75])
+        gap = abs(g.final.mean() - med)
         if gap > ratio * (q3 - q1) and gap > rel * abs(med):
-            below = int((g.ret < q1 - 3 * (q3 - q1)).sum())
-            rows.append(f"{env} {algo} λ = {kl:g}: mean {g.ret.mean():.3g}, median {med:.3g}, {below} of {len(g)} "
-                        f"runs far below the rest (minimum {g.ret.min():.3g})")
+            below = int((g.final < q1 - 3 * (q3 - q1)).sum())
+            rows.append(f"{env} {algo} λ = {kl:g}: mean {g.final.mean():.3g}, median {med:.3g}, {below} of {len(g)} "
+                        f"runs far below the rest (minimum {g.final.min():.3g})")
     if not rows:
         return ""
     return ("\n\n**Means driven by a few runs** (|mean − median| > 3 inter-quartile ranges and > |median| / 2; "

@@ -90,12 +90,11 @@ def iteration_seconds(history: pd.DataFrame) -> pd.Series:
     return history[["sample_s", "adapt_s", "outer_s"]].sum(axis=1)
 
 
-def iteration_cost(history: pd.DataFrame) -> pd.DataFrame:
-    """Median wall seconds per meta-iteration per (family, method): ``iter_s`` and its parts
-    ``sample_s, adapt_s, outer_s``."""
+def iteration_cost(history: pd.DataFrame, parts=("sample_s", "adapt_s", "outer_s")) -> pd.DataFrame:
+    """Median wall seconds per meta-iteration per (family, method): ``iter_s`` and the columns
+    ``parts`` (default: the three that add up to ``iter_s``)."""
     history = history.assign(iter_s=iteration_seconds(history))
-    parts = ["iter_s", "sample_s", "adapt_s", "outer_s"]
-    return history.groupby(["family", "method"], sort=False)[parts].median().reset_index()
+    return history.groupby(["family", "method"], sort=False)[["iter_s", *parts]].median().reset_index()
 
 
 def training_report(history: pd.DataFrame, cost: pd.DataFrame, slow: float = 5.0) -> str:
