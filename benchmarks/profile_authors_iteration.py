@@ -1,28 +1,83 @@
-"""One meta-iteration of the authors' HalfCheetah-velocity protocol per method, timed by phase.
+"""One meta-iteration of the authors' HalfCheetah protocol per method and precision, timed by phase.
 
-    python benchmarks/profile_authors_iteration.py
+    python benchmarks/profile_authors_iteration.py                     # velocity, both precisions
+    python benchmarks/profile_authors_iteration.py --family halfcheetah-dir --dtype float32
 
-10 tasks x 20 trajectories before adaptation, 5 x that after, 400 env steps per trajectory
-(200 + the return's tail): physics against everything else, adaptation and outer step, the
-return before and after one adaptation, and the inner solutions' stationarity (median over
-tasks of |grad F(theta')| / |grad F(phi)|).
+The full profile's batch (velocity: 10 tasks x 20 trajectories before adaptation, 5 x that
+after; direction: 4 tasks), 400 env steps per trajectory (200 + the return's tail), one thread:
+physics against everything else, adaptation and outer step, for our float32 and the authors'
+float64 (``Protocol.dtype``) side by side, with the same seeds (the initial policies differ in their
+low bits, and so does every draw after them). Also the return before and
+after one adaptation and the inner solutions' stationarity. Writes
+``data/full/benchmarks/authors_iteration.csv``.
 """
-import time, numpy as np, torch
-from lib.bomrl import authors_locomotion as al
-from lib.bomrl.baselines import GradientBaseline, GradientMetaConfig
-from lib.envs.mujoco_batch import dims
-torch.set_num_threads(1)
-od, ad = dims(); proto = al.Protocol()
-phi = al.init_policy(od, ad, seed=0)
-norm = al.ObsNorm.empty(od)
-t=time.perf_counter(); _, raw, _ = al.sample("halfcheetah-vel", phi, np.zeros(5), 20, norm, 1, proto); norm = norm.update(raw); print("warm-up", round(time.perf_counter()-t,1))
-tasks = np.random.default_rng(0).uniform(0, 2, 10)
-for name in ("Alg(1)", "Alg(2)", "Alg(3)", "MAML-TRPO"):
-    m = al.AuthorsBOMRL(name, "halfcheetah-vel") if name.startswith("Alg") else GradientBaseline(name, GradientMetaConfig(alpha=0.1, delta=1e-2))
-    t0=time.perf_counter(); pre, _, i1 = al.sample("halfcheetah-vel", phi, tasks, 20, norm, 2, proto)
-    t1=time.perf_counter(); thetas=[m.adapt(phi, d) for d in pre]
-    t2=time.perf_counter(); post, _, i2 = al.sample("halfcheetah-vel", thetas, tasks, 100, norm, 3, proto)
-    t3=time.perf_counter(); new, info = m.outer(phi, pre, post, thetas)
-    t4=time.perf_counter()
-    print(name, f"sample {t1-t0+t3-t2:.1f}s (physics {i1['physics_s']+i2['physics_s']:.1f}) adapt {t2-t1:.1f}s outer {t4-t3:.1f}s",
-          f"pre {np.mean([d.returns.mean() for d in pre]):.1f} post {np.mean([d.returns.mean() for d in post]):.1f}", {k: round(v,4) if isinstance(v,float) else v for k,v in info.items()})
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from common import OUT  # noqa: E402  (sets sys.path)
+
+from lib.bomrl import authors_locomotion as al  # noqa: E402
+from lib.bomrl import authors_locomotion_study as st  # noqa: E402
+from lib.envs.mujoco_batch import dims  # noqa: E402
+from lib.io import save_table  # noqa: E402
+from lib.numerics import pin  # noqa: E402
+from lib.profiles import resolve  # noqa: E402
+
+
+def one_iteration(family: str, method_name: str, dtype: str, cfg) -> dict:
+    """Time one meta-iteration from the authors' initial policy (after their warm-up)."""
+    proto = al.Protocol(dtype=dtype)
+    method = st.make_method(method_name, family, proto)
+    od, ad = dims()
+    phi = al.init_policy(od, ad, seed=0, proto=proto)
+    norm = al.ObsNorm.empty(od)
+    _, raw, _ = al.sample(family, phi, np.zeros(1), proto.warmup * cfg.n_traj, norm, 1, proto)
+    norm = norm.update(raw)
+    tasks = st.train_tasks(cfg, family, 0, 0)
+    t0 = time.perf_counter()
+    pre, _, i1 = al.sample(family, phi, tasks, cfg.n_traj, norm, 2, proto)
+    t1 = time.perf_counter()
+    thetas = [method.adapt(phi, d) for d in pre]
+    t2 = time.perf_counter()
+    post, _, i2 = al.sample(family, thetas, tasks, cfg.post_factor * cfg.n_traj, norm, 3, proto)
+    t3 = time.perf_counter()
+    _, info = method.outer(phi, pre, post, thetas)
+    t4 = time.perf_counter()
+    return dict(family=family, method=method_name, dtype=dtype, sample_s=t1 - t0 + t3 - t2,
+                physics_s=i1["physics_s"] + i2["physics_s"], adapt_s=t2 - t1, outer_s=t4 - t3, total_s=t4 - t0,
+                pre_return=float(np.mean([d.returns.mean() for d in pre])),
+                post_return=float(np.mean([d.returns.mean() for d in post])),
+                stationarity=info.get("stationarity", float("nan")))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--family", nargs="+", default=["halfcheetah-vel"], choices=al.FAMILIES)
+    parser.add_argument("--dtype", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
+    parser.add_argument("--methods", nargs="+", default=list(st.METHODS), choices=list(st.METHODS))
+    args = parser.parse_args()
+    pin()
+    torch.set_num_threads(1)
+    cfg = resolve("locomotion_authors", "full")
+    rows = []
+    for family in args.family:
+        for name in args.methods:
+            for dtype in args.dtype:  # interleaved, so a change of load hits both precisions alike
+                rows.append(one_iteration(family, name, dtype, cfg))
+                print({k: round(v, 3) if isinstance(v, float) else v for k, v in rows[-1].items()}, flush=True)
+    table = pd.DataFrame(rows)
+    wide = table.pivot_table(index=["family", "method"], columns="dtype", values="total_s", sort=False)
+    if {"float32", "float64"} <= set(wide.columns):
+        wide["float32 / float64"] = wide["float32"] / wide["float64"]
+    print(wide.round(2).to_string())
+    save_table(table, OUT / "authors_iteration.csv", params=dict(seed=0, families=args.family, methods=args.methods,
+                                                                   dtypes=args.dtype, threads=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -357,10 +357,9 @@ class LocomotionAuthorsConfig:
     post_factor: int = 5
     horizon: int = 200
     tail: bool = True
-    # direction costs 0.4x velocity per iteration (4 tasks, not 10) and starts rising later in
-    # the authors' logs, so it gets more iterations for the same budget
-    n_iters: dict = field(default_factory=lambda: {"halfcheetah-vel": 80, "halfcheetah-dir": 120})
-    checkpoints: dict = field(default_factory=lambda: {"halfcheetah-vel": (0, 20, 40, 80),
+    # about 9 h of the 2 cores in all (benchmarks/profile_authors_iteration.py, float32)
+    n_iters: dict = field(default_factory=lambda: {"halfcheetah-vel": 120, "halfcheetah-dir": 120})
+    checkpoints: dict = field(default_factory=lambda: {"halfcheetah-vel": (0, 40, 80, 120),
                                                        "halfcheetah-dir": (0, 40, 80, 120)})
     n_adapt_steps: int = 3
     n_seeds: int = 2

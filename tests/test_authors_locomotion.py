@@ -9,7 +9,7 @@ from lib.bomrl.sampler import TaskData
 from lib.policies import DTYPE
 from lib.rollouts import rewards_to_go
 
-TINY = al.Protocol(hidden=4, horizon=6, cg_iters=200)
+TINY = al.Protocol(hidden=4, horizon=6, cg_iters=200, dtype="float64")  # float64: finite differences
 
 
 def authors_running_stat(xs):
@@ -81,7 +81,8 @@ def test_sample_shapes_rewards_and_centred_returns(family):
     assert len(data) == 2 and info["steps"] == 2 * 3 * 10 and raw.shape == (60, 17)
     for d in data:
         assert d.obs.shape == (3, 5, 17) and d.act.shape == (3, 5, 6)
-        assert abs(float(d.adv.mean())) < 1e-10
+        assert d.obs.dtype == d.adv.dtype == torch.float32  # the policy's dtype
+        assert abs(float(d.adv.double().mean())) < 1e-6 * float(d.adv.abs().max())  # centred in float64, then cast
         assert float(d.obs.abs().max()) <= 5.0
     again = al.sample(family, params, tasks, 3, norm, seed=4, proto=proto)[0]
     assert all(torch.equal(a.adv, b.adv) for a, b in zip(data, again))
@@ -111,6 +112,42 @@ def test_adam_solver_stops_at_the_distance_bound(metric):
     assert info_small["steps"] == 5 and info_small["distance"] < 0.05
 
 
+@pytest.mark.parametrize("metric", ["kl", "kl_reverse", "euclidean"])
+def test_inner_terms_from_one_forward_pass_equal_the_definitions(metric):
+    d = _toy_task(0, n=60)
+    phi = al.init_policy(3, 2, seed=1, proto=TINY)
+    theta = [p.detach() + 0.1 * torch.randn(p.shape, generator=torch.Generator().manual_seed(i), dtype=DTYPE)
+             for i, p in enumerate(phi)]
+    gain, dist = (t.detach() for t in al.inner_terms(theta, al.anchor(phi, d), d, metric))
+    assert float(gain) == pytest.approx(float(al.smooth_gain(theta, fp.log_prob(phi, d.obs, d.act).detach(), d)), rel=1e-13)
+    assert float(dist) == pytest.approx(float(al.distance(metric, fp.detach(phi), theta, d).detach()), rel=1e-13)
+    assert float(dist) > 1e-4
+
+
+@pytest.mark.parametrize("metric", ["kl", "kl_reverse", "euclidean"])
+def test_float32_adaptation_and_meta_gradient_stay_close_to_float64(metric):
+    """Our float32 against the authors' float64, at their network size: the step theta' - phi of
+    one 50-step adaptation and the meta-gradient direction x = H^-1 g."""
+    gen = torch.Generator().manual_seed(7)
+    obs, act = torch.randn(1, 100, 17, generator=gen, dtype=DTYPE), torch.randn(1, 100, 6, generator=gen, dtype=DTYPE)
+    adv = torch.randn(1, 100, generator=gen, dtype=DTYPE)
+    d64 = TaskData(obs, act, torch.ones(1, 100, dtype=DTYPE), adv - adv.mean(), np.zeros(1), 0.0)
+    d32 = TaskData(*(t.float() for t in (d64.obs, d64.act, d64.mask, d64.adv)), d64.returns, d64.task)
+    proto64 = al.Protocol(dtype="float64")
+    phi64 = al.init_policy(17, 6, seed=0, proto=proto64)
+    phi32 = [p.detach().float() for p in phi64]
+    th64, _ = al.adapt(phi64, d64, metric, proto64)
+    th32, _ = al.adapt(phi32, d32, metric, al.Protocol())
+    step64, step32 = fp.flat(th64) - fp.flat(phi64).detach(), fp.flat(th32).double() - fp.flat(phi32).double()
+    assert th32[0].dtype == torch.float32
+    assert float((step32 - step64).norm() / step64.norm()) < 1e-4  # measured 3e-6 to 5e-6
+    g64 = al.post_loss_gradient(th64, d64)
+    x64 = al.implicit_direction(phi64, th64, d64, g64, metric, proto64)
+    x32 = al.implicit_direction(phi32, [t.float() for t in th64], d32, g64.float(), metric, al.Protocol())
+    cos = float(x32.double() @ x64 / (x32.double().norm() * x64.norm()))
+    assert cos > 1 - 1e-6 and float(x32.double().norm() / x64.norm()) == pytest.approx(1.0, abs=1e-3)  # 1e-10, 1e-5
+
+
 def _solve(phi, d, metric, lam):
     """The inner problem solved to stationarity by L-BFGS (for finite differences)."""
     theta = fp.detach(phi)
@@ -134,7 +171,7 @@ def test_meta_gradient_is_the_implicit_derivative_without_the_surrogates_cross_t
     plus the term they drop, -d/dphi <grad_theta (-gain / lam), x> (both by autograd)."""
     lam = 0.5
     pre, post = _toy_task(0, n=200), _toy_task(1, n=200)
-    linear = al.Protocol(layers=0, lam=lam, cg_iters=500)  # a strictly convex distance: a unique theta'
+    linear = al.Protocol(layers=0, lam=lam, cg_iters=500, dtype="float64")  # a strictly convex distance: a unique theta'
     phi = al.init_policy(3, 2, seed=2, proto=linear)
     theta = _solve(phi, pre, metric, lam)
     assert al.stationarity(theta, phi, pre, metric, lam) < 1e-6 and al.distance(metric, phi, theta, pre) > 0.01

@@ -126,3 +126,30 @@ def test_plotted_curves_apply_graph1_offsets_and_factors():
     dir3 = raw[(raw.family == "halfcheetah-dir") & (raw.method == "Alg(3)")].ret.to_numpy()
     assert plotted[("halfcheetah-dir", "Alg(3)", 495)] == pytest.approx(dir3[495:].mean() * 1.6)
     assert len(plotted) == 8 * 100
+
+
+def test_run_progress_reads_done_partial_and_missing_items_without_touching_them(tmp_path):
+    from dataclasses import replace
+
+    from lib.bomrl import authors_locomotion_study as st
+    from lib.parallel import map_resumable, single_threaded
+    from lib.profiles import resolve
+
+    cfg = replace(resolve("locomotion_authors", "quick"), horizon=5, n_workers=1, families=("halfcheetah-dir",),
+                  methods=("Alg(1)", "MAML-TRPO"), n_seeds=2, n_iters={"halfcheetah-vel": 2, "halfcheetah-dir": 3},
+                  checkpoints={"halfcheetah-vel": (0,), "halfcheetah-dir": (0,)})
+    jobs = st.jobs(cfg, tmp_path)
+    with single_threaded():
+        map_resumable(st.run_item, jobs[:1], tmp_path, n_workers=1, portable=True)  # Alg(1) seed 0: all 3 iterations
+        short = replace(cfg, n_iters={**cfg.n_iters, "halfcheetah-dir": 1})
+        st.run_item(short, "halfcheetah-dir", "MAML-TRPO", 0, jobs[2]["kwargs"]["partial"])  # 1 of 3, then stopped
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    table = rep.run_progress(cfg, tmp_path).set_index(["method", "seed"])
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert table.loc[("Alg(1)", 0), ["status", "iters", "remaining_s"]].tolist() == ["done", 3, 0.0]
+    part = table.loc[("MAML-TRPO", 0)]
+    assert (part.status, part.iters) == ("partial", 1) and part.remaining_s == pytest.approx(2 * part.s_per_iter)
+    assert table.loc[("Alg(1)", 1), "status"] == "not started" and np.isnan(table.loc[("Alg(1)", 1), "s_per_iter"])
+    # an unstarted item is projected at its method's measured rate
+    assert table.loc[("Alg(1)", 1), "remaining_s"] == pytest.approx(3 * table.loc[("Alg(1)", 0), "s_per_iter"])
+    assert table.loc[("MAML-TRPO", 1), "remaining_s"] == pytest.approx(3 * part.s_per_iter)

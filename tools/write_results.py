@@ -301,10 +301,15 @@ def locomotion() -> tuple[str, str]:
 def authors_locomotion() -> tuple[str, str]:
     stage = "13_bomrl_authors_locomotion"
     if not (FULL / stage / "comparison.csv").exists():
-        done = len(list((FULL / stage / "checkpoints").glob("*.partial"))) if (FULL / stage).exists() else 0
+        from lib.bomrl.authors_locomotion_report import run_progress
+        from lib.profiles import resolve
+
+        folder = FULL / stage / "checkpoints"
+        status = run_progress(resolve("locomotion_authors", "full"), folder).status.value_counts()
         return ("running at full profile (resumable)",
-                f"Notebook 13's full run is in progress: {done} items have committed checkpoints so far, in "
-                f"`data/full/{stage}/checkpoints/`.")
+                f"Notebook 13's full run is in progress: of {status.sum()} items, {status.get('done', 0)} are done and "
+                f"{status.get('partial', 0)} part-way under the current code, in `data/full/{stage}/checkpoints/` "
+                f"(`python tools/run_progress.py` for the iterations and the projected time left).")
     cmp, checks = table(stage, "comparison"), table(stage, "learning_checks")
     inner, beside = table(stage, "inner_solutions"), table(stage, "beside_paper")
     k, w = int((cmp.verdict == "better").sum()), int((cmp.verdict == "worse").sum())

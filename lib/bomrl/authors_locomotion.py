@@ -37,7 +37,11 @@ Every constant below was read in ``xsy786912649/Bilevel-optimization-MRL`` at co
   log-likelihood surrogates have the same gradient at phi) with outer max-KL 1e-2 (velocity) /
   3e-3 (direction).
 
-Float64 throughout (theirs too).
+**Precision** (our one change of their setting, for speed): policies and data are float32,
+PyTorch's default (theirs are float64: ``torch.set_default_tensor_type('torch.DoubleTensor')``,
+line 21 of ``train_trpo_HalfCheetah_{vel,dir}.py``). A meta-iteration costs 0.48-0.83x as much
+(``benchmarks/profile_authors_iteration.py``); ``tests/test_authors_locomotion.py`` bounds the change of one adaptation and of the
+meta-gradient against float64 (``Protocol(dtype="float64")``, which the finite-difference tests use).
 """
 from __future__ import annotations
 
@@ -51,7 +55,7 @@ import torch
 from lib.bomrl import functional_policy as fp
 from lib.bomrl.sampler import TaskData
 from lib.envs.mujoco_batch import HalfCheetahBatch
-from lib.policies import DTYPE
+from lib.policies import gaussian_kl, gaussian_log_prob
 from lib.rollouts import rewards_to_go
 from lib.trpo import TRPOConfig, conjugate_gradient, line_search, natural_step
 
@@ -77,6 +81,7 @@ class Protocol:
             once D^2 exceeds it. cg_iters, cg_damping: the implicit system and the outer step.
         max_kl: outer KL bound of BO-MRL per family; maml_max_kl: that of their MAML-TRPO.
         maml_lr: MAML's inner step.
+        dtype: "float32" (ours) or "float64" (theirs) for policies and data.
     """
 
     hidden: int = 128
@@ -97,6 +102,15 @@ class Protocol:
     max_kl: dict = field(default_factory=lambda: {"halfcheetah-vel": 1e-2, "halfcheetah-dir": 3e-2})
     maml_max_kl: dict = field(default_factory=lambda: {"halfcheetah-vel": 1e-2, "halfcheetah-dir": 3e-3})
     maml_lr: float = 0.1
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return getattr(torch, self.dtype)
 
 
 def check_family(name: str) -> str:
@@ -116,12 +130,12 @@ def init_policy(obs_dim: int, act_dim: int, seed: int, proto: Protocol = Protoco
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         sizes = [obs_dim] + [proto.hidden] * proto.layers + [act_dim]
-        layers = [torch.nn.Linear(i, o, dtype=DTYPE) for i, o in zip(sizes[:-1], sizes[1:])]
+        layers = [torch.nn.Linear(i, o, dtype=proto.torch_dtype) for i, o in zip(sizes[:-1], sizes[1:])]
     with torch.no_grad():
         layers[-1].weight.mul_(proto.out_scale)
         layers[-1].bias.zero_()
     params = [t for layer in layers for t in (layer.weight, layer.bias)]
-    params.append(torch.full((act_dim,), proto.log_std0, dtype=DTYPE))
+    params.append(torch.full((act_dim,), proto.log_std0, dtype=proto.torch_dtype))
     return [p.detach().clone().requires_grad_(True) for p in params]
 
 
@@ -184,7 +198,7 @@ def _batched_actions(stacked, obs: torch.Tensor, gen: torch.Generator) -> torch.
         h = torch.baddbmm(layers[i + 1][:, None, :], h, layers[i].mT)
         if i + 2 < len(layers):
             h = torch.tanh(h)
-    return h + torch.exp(stacked[-1])[:, None, :] * torch.randn(h.shape, generator=gen, dtype=DTYPE)
+    return h + torch.exp(stacked[-1])[:, None, :] * torch.randn(h.shape, generator=gen, dtype=h.dtype)
 
 
 # --- sampling -----------------------------------------------------------------------------
@@ -205,7 +219,8 @@ def sample(family: str, params, tasks, n_traj: int, norm: ObsNorm, seed: int,
         seed: reset states and action noise derive from it.
     Returns:
         ``(data, raw_obs, info)``: one :class:`TaskData` per task (normalised observations of the
-        ``horizon`` steps, centred discounted returns with the tail as ``adv``, undiscounted
+        ``horizon`` steps, centred discounted returns with the tail as ``adv``, in the policy's
+        dtype; undiscounted
         ``horizon``-step returns), every raw observation the policy saw (for the filter), and
         ``{"steps", "seconds", "physics_s"}``.
     """
@@ -216,6 +231,7 @@ def sample(family: str, params, tasks, n_traj: int, norm: ObsNorm, seed: int,
     if len(plist) not in (1, k):
         raise ValueError(f"{len(plist)} parameter lists for {k} tasks")
     stacked = _stack(plist)
+    dtype = stacked[-1].dtype
     groups = len(plist)
     n = k * n_traj
     row_task = np.repeat(tasks, n_traj)
@@ -234,7 +250,7 @@ def sample(family: str, params, tasks, n_traj: int, norm: ObsNorm, seed: int,
         seen[t] = raw
         x = norm(raw)
         with torch.no_grad():
-            a = _batched_actions(stacked, torch.as_tensor(x, dtype=DTYPE).view(groups, -1, obs_dim), gen)
+            a = _batched_actions(stacked, torch.as_tensor(x, dtype=dtype).view(groups, -1, obs_dim), gen)
         a = a.reshape(n, act_dim).numpy()
         if t < horizon:
             obs[:, t], act[:, t] = x, a
@@ -245,12 +261,12 @@ def sample(family: str, params, tasks, n_traj: int, norm: ObsNorm, seed: int,
     seconds = time.perf_counter() - start
     g = rewards_to_go(rew, np.ones_like(rew), proto.gamma)[:, :horizon]  # no trajectory ends early
     data = []
-    ones = torch.ones(n_traj, horizon, dtype=DTYPE)
+    ones = torch.ones(n_traj, horizon, dtype=dtype)
     for j, task in enumerate(tasks):
         rows = slice(j * n_traj, (j + 1) * n_traj)
         adv = g[rows] - g[rows].mean()
-        data.append(TaskData(torch.as_tensor(obs[rows], dtype=DTYPE), torch.as_tensor(act[rows], dtype=DTYPE),
-                             ones, torch.as_tensor(adv, dtype=DTYPE), rew[rows, :horizon].sum(1), float(task)))
+        data.append(TaskData(torch.as_tensor(obs[rows], dtype=dtype), torch.as_tensor(act[rows], dtype=dtype),
+                             ones, torch.as_tensor(adv, dtype=dtype), rew[rows, :horizon].sum(1), float(task)))
     return data, seen.reshape(-1, obs_dim), dict(steps=n * total, seconds=seconds, physics_s=physics)
 
 
@@ -273,18 +289,52 @@ def distance(metric: str, phi, theta, d: TaskData) -> torch.Tensor:
     raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS.values())}")
 
 
-def inner_objective(theta, phi, d: TaskData, metric: str, lam: float) -> torch.Tensor:
-    """``-gain(theta) / lam + D^2(phi, theta)``, phi held fixed (the quantity Adam minimises)."""
-    phi_c = [p.detach() for p in phi]
-    phi_logp = fp.log_prob(phi_c, d.obs, d.act)
-    return -smooth_gain(theta, phi_logp, d) / lam + distance(metric, phi_c, theta, d)
+@dataclass(frozen=True)
+class Anchor:
+    """What the inner problem needs of the fixed phi on one task's data, computed once:
+    ``params`` (detached), ``mean`` (n, T, act_dim) and ``logp`` (n, T) of the data's actions."""
+
+    params: list
+    mean: torch.Tensor
+    logp: torch.Tensor
+
+
+def anchor(phi, d: TaskData) -> Anchor:
+    with torch.no_grad():
+        params = [p.detach() for p in phi]
+        mu = fp.mean(params, d.obs)
+        return Anchor(params, mu, gaussian_log_prob(d.act, mu, params[-1]))
+
+
+def inner_terms(theta, a: Anchor, d: TaskData, metric: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(gain, D^2)`` of :func:`smooth_gain` and :func:`distance` from one forward pass of theta
+    (the same values; :func:`adapt` evaluates them 50 times per task, so this matters)."""
+    mu, w = fp.mean(theta, d.obs), d.weights()
+    r = torch.exp(gaussian_log_prob(d.act, mu, theta[-1]) - a.logp)
+    gain = (w * d.adv * 2 * torch.sigmoid(2 * r - 2)).sum()
+    if metric == "kl":
+        dist = (w * gaussian_kl(a.mean, a.params[-1], mu, theta[-1])).sum()
+    elif metric == "kl_reverse":
+        dist = (w * gaussian_kl(mu, theta[-1], a.mean, a.params[-1])).sum()
+    else:
+        dist = distance(metric, a.params, theta, d)
+    return gain, dist
+
+
+def inner_objective(theta, phi, d: TaskData, metric: str, lam: float, a: Anchor | None = None) -> torch.Tensor:
+    """``-gain(theta) / lam + D^2(phi, theta)``, phi held fixed (the quantity Adam minimises);
+    ``a``: phi's :func:`anchor` on ``d`` if already computed."""
+    gain, dist = inner_terms(theta, a or anchor(phi, d), d, metric)
+    return -gain / lam + dist
 
 
 def stationarity(theta, phi, d: TaskData, metric: str, lam: float) -> float:
     """``|grad F(theta')| / |grad F(phi)|`` of the inner objective F (0 at a stationary point)."""
+    a = anchor(phi, d)
+
     def grad_norm(at):
         th = fp.detach(at)
-        return float(fp.flat(torch.autograd.grad(inner_objective(th, phi, d, metric, lam), th)).norm())
+        return float(fp.flat(torch.autograd.grad(inner_objective(th, phi, d, metric, lam, a), th)).norm())
     return grad_norm(theta) / max(grad_norm(phi), 1e-300)
 
 
@@ -294,23 +344,21 @@ def adapt(phi, d: TaskData, metric: str, proto: Protocol = Protocol()) -> tuple[
     ``info``: ``steps`` taken (fewer than ``inner_steps`` if D^2 passed ``max_distance``) and
     ``distance``, D^2 at theta'.
     """
-    phi_c = [p.detach() for p in phi]
-    theta = fp.detach(phi_c)
+    a = anchor(phi, d)
+    theta = fp.detach(a.params)
     opt = torch.optim.Adam(theta, lr=proto.inner_lr)
-    phi_logp = fp.log_prob(phi_c, d.obs, d.act)
     steps = 0
     for _ in range(proto.inner_steps):
         opt.zero_grad()
-        dist = distance(metric, phi_c, theta, d)
+        gain, dist = inner_terms(theta, a, d, metric)
         if float(dist.detach()) > proto.max_distance:
             break
-        loss = -smooth_gain(theta, phi_logp, d) / proto.lam + dist
-        loss.backward()
+        (-gain / proto.lam + dist).backward()
         opt.step()
         steps += 1
     theta = [t.detach() for t in theta]
     with torch.no_grad():
-        dist = float(distance(metric, phi_c, theta, d))
+        dist = float(distance(metric, a.params, theta, d))
     return theta, dict(steps=steps, distance=dist)
 
 

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from lib.bomrl.authors_locomotion import METRICS, Protocol
+from lib.bomrl import authors_locomotion_study
 from lib.bomrl.baselines import GRADIENT_METHODS
+from lib.cache import BadCheckpoint, read_checkpoint
 from lib.bomrl.locomotion_report import iteration_cost, last_checkpoint
 from lib.bomrl.locomotion_report import return_intervals  # noqa: F401 (notebook 13 calls it from here)
 from lib.paths import ROOT
@@ -227,3 +231,45 @@ def within_kl_bound(history: pd.DataFrame, rtol: float = 1e-6) -> bool:
     outer step is a KL penalty, not a bound: its rows have no ``kl`` and are skipped)."""
     trpo = history.kl.notna()
     return bool((history.kl[trpo] <= outer_kl_bound(history)[trpo] * (1 + rtol)).all())
+
+
+# --- where a long run stands ------------------------------------------------------------------
+
+TIMING = ("sample_s", "adapt_s", "outer_s")
+
+
+def _read_quietly(path: Path, key: str):
+    """A checkpoint's content, or None (missing, being replaced, or bad); never moves the file."""
+    try:
+        return read_checkpoint(path, key, allow_pickle=False) if path.exists() else None
+    except (BadCheckpoint, OSError, ValueError):
+        return None
+
+
+def run_progress(cfg: "LocomotionAuthorsConfig", cache_dir) -> pd.DataFrame:
+    """Where a (possibly running) run of notebook 13 stands, read from its checkpoints without
+    changing them (``tools/run_progress.py`` prints it).
+
+    Returns:
+        one row per item: ``family, method, seed, status`` ("done", "partial" or "not started"),
+        ``iters`` done of ``n_iters``, ``s_per_iter`` (mean seconds of sampling, adaptation and
+        outer step per meta-iteration, NaN if none ran; meta-tests are not counted) and
+        ``remaining_s`` = (n_iters - iters) x the item's rate, or for an item without one the
+        mean rate of its (family, method), else of its family (NaN if the family has none).
+    """
+    rows = []
+    for job in authors_locomotion_study.jobs(cfg, cache_dir):
+        kw = job["kwargs"]
+        partial = Path(kw["partial"])
+        done = _read_quietly(partial.with_suffix(".ckpt"), partial.stem)
+        state = None if done is not None else _read_quietly(partial, partial.stem)
+        history = done["history"] if done is not None else pd.DataFrame(state["history"] if state else [])
+        rate = float(history[list(TIMING)].sum(axis=1).mean()) if len(history) else float("nan")
+        rows.append(dict(family=kw["family"], method=kw["method_name"], seed=kw["s"],
+                         status="done" if done is not None else "partial" if state else "not started",
+                         iters=len(history), n_iters=cfg.n_iters[kw["family"]], s_per_iter=rate))
+    out = pd.DataFrame(rows)
+    rate = (out.s_per_iter.fillna(out.groupby(["family", "method"]).s_per_iter.transform("mean"))
+            .fillna(out.groupby("family").s_per_iter.transform("mean")))
+    out["remaining_s"] = (out.n_iters - out.iters) * rate
+    return out
