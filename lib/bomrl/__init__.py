@@ -17,7 +17,8 @@ notebook               module                          what
                        :mod:`.sampler`                 meta-batches of trajectories per task
                        :mod:`.sampled`                 BO-MRL on sampled trajectories (Alg 1-3)
                        :mod:`.baselines`               MAML-TRPO, E-MAML-TRPO, ProMP
-                       :mod:`.locomotion_study`        the locomotion items, resumable, and their tables
+                       :mod:`.meta_items`              the resumable item loop, keys and Dask run (11, 13)
+                       :mod:`.locomotion_study`        the locomotion items and their tables
                        :mod:`.locomotion_report`       sampler speed, gradient check, intervals, claims
 12_bomrl_authors_...   :mod:`.authors_frozen_lake`     the authors' Frozen Lake: maps, data, Alg(1)/(2)
                        :mod:`.authors_frozen_lake_study` their protocol beside exact versions, tables

@@ -45,7 +45,6 @@ meta-gradient against float64 (``Protocol(dtype="float64")``, which the finite-d
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 

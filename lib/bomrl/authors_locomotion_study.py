@@ -19,16 +19,13 @@ filled by hand); the last iterate is tested, not a best-so-far checkpoint; ``n_s
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from lib.bomrl import authors_locomotion as al
+from lib.bomrl import meta_items as items
 from lib.bomrl.baselines import GRADIENT_METHODS, GradientBaseline, GradientMetaConfig
-from lib.cache import job_key, load_or_set_aside, write_checkpoint
 from lib.envs.mujoco_batch import dims
-from lib.parallel import map_resumable
 from lib.seeding import rng, torch_seed
 
 METHODS = tuple(al.METRICS) + GRADIENT_METHODS
@@ -107,14 +104,11 @@ def train_iteration(cfg, family: str, method, phi, norm: al.ObsNorm, s: int, it:
     t3 = time.perf_counter()
     phi_new, diag = method.outer(phi, pre, post, thetas)
     t4 = time.perf_counter()
-    row = dict(iter=it, pre_return=float(np.mean([d.returns.mean() for d in pre])),
-               post_return=float(np.mean([d.returns.mean() for d in post])),
-               steps=info_pre["steps"] + info_post["steps"], sample_s=(t1 - t0) + (t3 - t2),
-               physics_s=info_pre["physics_s"] + info_post["physics_s"], adapt_s=t2 - t1, outer_s=t4 - t3)
-    if inner and inner[0]:
-        row.update(inner_steps=float(np.mean([i["steps"] for i in inner])),
-                   distance=float(np.mean([i["distance"] for i in inner])))
-    row.update({k: v for k, v in diag.items() if isinstance(v, (int, float, bool))})
+    timings = dict(sample_s=(t1 - t0) + (t3 - t2), physics_s=info_pre["physics_s"] + info_post["physics_s"],
+                   adapt_s=t2 - t1, outer_s=t4 - t3)
+    extra = (dict(inner_steps=float(np.mean([i["steps"] for i in inner])),
+                  distance=float(np.mean([i["distance"] for i in inner]))) if inner and inner[0] else {})
+    row = items.history_row(it, pre, post, info_pre["steps"] + info_post["steps"], timings, diag, **extra)
     return phi_new, norm.update(np.concatenate([raw_pre, raw_post])), row
 
 
@@ -127,53 +121,33 @@ def run_item(cfg, family: str, method_name: str, s: int, partial: str | None = N
     al.check_family(family)
     proto = protocol(cfg)
     method = make_method(method_name, family, proto)
-    state = load_or_set_aside(Path(partial), Path(partial).stem, allow_pickle=False)[1] if partial else None
-    if state is None:
-        state = initial_state(cfg, family, s, proto)
-    checkpoints, n_iters = set(cfg.checkpoints[family]), cfg.n_iters[family]
-    while True:
-        it, phi = state["it"], [p.detach().clone().requires_grad_(True) for p in state["phi"]]
-        norm = al.ObsNorm.from_state(state["norm"])
-        if it in checkpoints and not any(r["iter"] == it for r in state["test"]):
-            state = dict(state, test=state["test"] + meta_test(cfg, family, method, phi, norm, s, it, proto))
-        if it >= n_iters:
-            break
-        phi_new, norm_new, row = train_iteration(cfg, family, method, phi, norm, s, it, proto)
-        state = dict(it=it + 1, phi=[p.detach() for p in phi_new], norm=norm_new.state(),
-                     history=state["history"] + [row], test=state["test"])
-        if partial:
-            write_checkpoint(Path(partial), Path(partial).stem, state, portable=True)
-    out = {}
-    for name in ("history", "test"):
-        df = pd.DataFrame(state[name])
-        df.insert(0, "seed", s)
-        df.insert(0, "method", method_name)
-        df.insert(0, "family", family)
-        out[name] = df
-    return out
+
+    def policy(state):
+        return ([p.detach().clone().requires_grad_(True) for p in state["phi"]],
+                al.ObsNorm.from_state(state["norm"]))
+
+    def test(state):
+        return meta_test(cfg, family, method, *policy(state), s, state["it"], proto)
+
+    def train(state):
+        phi_new, norm_new, row = train_iteration(cfg, family, method, *policy(state), s, state["it"], proto)
+        return dict(phi=[p.detach() for p in phi_new], norm=norm_new.state()), row
+
+    state = items.load_state(partial, lambda: initial_state(cfg, family, s, proto))
+    state = items.train_and_test(state, cfg.n_iters[family], cfg.checkpoints[family], test, train, partial)
+    return items.tidy(state, family, method_name, s)
 
 
-# fields of the config that choose which items exist or where they run, not what one item computes
-ITEM_IGNORES = ("partial", "cfg.profile", "cfg.families", "cfg.methods", "cfg.n_seeds")
+def _check(family: str, method: str) -> None:
+    al.check_family(family)
+    check_method(method)
 
 
 def jobs(cfg, cache_dir) -> list[dict]:
-    """One job per (family, method, seed index); its ``partial`` file is named by its key."""
-    out = []
-    for family in cfg.families:
-        for method in cfg.methods:
-            check_method(method)
-            for s in range(cfg.n_seeds):
-                kwargs = dict(cfg=cfg, family=al.check_family(family), method_name=method, s=s)
-                label = f"{family}-{method}-{s}"
-                key = job_key(run_item, kwargs, label, ITEM_IGNORES)
-                out.append(dict(label=label, ignore=ITEM_IGNORES,
-                                kwargs=dict(kwargs, partial=str(Path(cache_dir) / f"{key}.partial"))))
-    return out
+    """One job per (family, method, seed index) (:func:`lib.bomrl.meta_items.jobs`)."""
+    return items.jobs(run_item, cfg, cache_dir, check=_check)
 
 
 def run_all(cfg, cache_dir) -> dict:
     """Run (or resume) every item on Dask; ``{"history": ..., "test": ...}`` tidy tables."""
-    results = map_resumable(run_item, jobs(cfg, cache_dir), cache_dir, n_workers=cfg.n_workers, backend="dask",
-                            scheduler=cfg.scheduler, desc="authors' locomotion items", portable=True)
-    return {name: pd.concat([r[name] for r in results], ignore_index=True) for name in ("history", "test")}
+    return items.run_all(run_item, cfg, cache_dir, "authors' locomotion items", check=_check)

@@ -14,18 +14,15 @@ the training tasks of every iteration, the test tasks and the environment seeds.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from lib.bomrl import functional_policy as fp
+from lib.bomrl import meta_items as items
 from lib.bomrl.baselines import GRADIENT_METHODS, GradientBaseline
 from lib.bomrl.sampled import LABELS, SampledAlgConfig, SampledBOMRL
 from lib.bomrl.sampler import sample
-from lib.cache import job_key, load_or_set_aside, write_checkpoint
 from lib.envs.locomotion import LocomotionTask, sample_tasks
-from lib.parallel import map_resumable
 from lib.seeding import rng, torch_seed
 from lib.stats import t_interval, verdict
 
@@ -89,12 +86,8 @@ def _train_iteration(cfg, family, method, phi, s, it):
     t3 = time.perf_counter()
     phi_new, diag = method.outer(phi, pre, post, thetas)
     t4 = time.perf_counter()
-    row = dict(iter=it, pre_return=float(np.mean([d.returns.mean() for d in pre])),
-               post_return=float(np.mean([d.returns.mean() for d in post])),
-               steps=info_pre["steps"] + info_post["steps"], sample_s=(t1 - t0) + (t3 - t2),
-               adapt_s=t2 - t1, outer_s=t4 - t3)
-    row.update({k: v for k, v in diag.items() if isinstance(v, (int, float, bool))})
-    return phi_new, row
+    timings = dict(sample_s=(t1 - t0) + (t3 - t2), adapt_s=t2 - t1, outer_s=t4 - t3)
+    return phi_new, items.history_row(it, pre, post, info_pre["steps"] + info_post["steps"], timings, diag)
 
 
 def run_item(cfg, family: str, method_name: str, s: int, partial: str | None = None) -> dict:
@@ -105,56 +98,32 @@ def run_item(cfg, family: str, method_name: str, s: int, partial: str | None = N
         with columns ``family, method, seed`` prepended.
     """
     method = make_method(method_name)
-    state = load_or_set_aside(Path(partial), Path(partial).stem, allow_pickle=False)[1] if partial else None
-    if state is None:
+
+    def initial():
         obs_dim, act_dim = dims(family)
         phi = fp.init_params(obs_dim, act_dim, cfg.arch, seed=torch_seed(cfg.seed, "loco-init", family, s))
-        state = dict(it=0, phi=[p.detach() for p in phi], history=[], test=[])
-    checkpoints = set(cfg.checkpoints)
-    while True:
-        it, phi = state["it"], fp.detach(state["phi"])
-        if it in checkpoints and not any(r["iter"] == it for r in state["test"]):
-            state["test"] += meta_test(cfg, family, method, phi, s, it)
-        if it >= cfg.n_iters:
-            break
-        phi_new, row = _train_iteration(cfg, family, method, phi, s, it)
-        state = dict(it=it + 1, phi=[p.detach() for p in phi_new], history=state["history"] + [row],
-                     test=state["test"])
-        if partial:
-            write_checkpoint(Path(partial), Path(partial).stem, state, portable=True)
-    out = {}
-    for name in ("history", "test"):
-        df = pd.DataFrame(state[name])
-        df.insert(0, "seed", s)
-        df.insert(0, "method", method_name)
-        df.insert(0, "family", family)
-        out[name] = df
-    return out
+        return dict(it=0, phi=[p.detach() for p in phi], history=[], test=[])
 
+    def test(state):
+        return meta_test(cfg, family, method, fp.detach(state["phi"]), s, state["it"])
 
-# fields of the config that choose which items exist, not what one item computes
-ITEM_IGNORES = ("partial", "cfg.profile", "cfg.families", "cfg.methods", "cfg.n_seeds")
+    def train(state):
+        phi_new, row = _train_iteration(cfg, family, method, fp.detach(state["phi"]), s, state["it"])
+        return dict(phi=[p.detach() for p in phi_new]), row
+
+    state = items.train_and_test(items.load_state(partial, initial), cfg.n_iters, cfg.checkpoints, test, train,
+                                 partial)
+    return items.tidy(state, family, method_name, s)
 
 
 def jobs(cfg, cache_dir) -> list[dict]:
-    """One job per (family, method, seed index); its ``partial`` file is named by its key."""
-    out = []
-    for family in cfg.families:
-        for method in cfg.methods:
-            for s in range(cfg.n_seeds):
-                kwargs = dict(cfg=cfg, family=family, method_name=method, s=s)
-                label = f"{family}-{method}-{s}"
-                key = job_key(run_item, kwargs, label, ITEM_IGNORES)
-                out.append(dict(label=label, ignore=ITEM_IGNORES,
-                                kwargs=dict(kwargs, partial=str(Path(cache_dir) / f"{key}.partial"))))
-    return out
+    """One job per (family, method, seed index) (:func:`lib.bomrl.meta_items.jobs`)."""
+    return items.jobs(run_item, cfg, cache_dir)
 
 
 def run_all(cfg, cache_dir) -> dict:
     """Run (or resume) every item on Dask; ``{"history": ..., "test": ...}`` tidy tables."""
-    results = map_resumable(run_item, jobs(cfg, cache_dir), cache_dir, n_workers=cfg.n_workers, backend="dask",
-                               scheduler=cfg.scheduler, desc="locomotion items", portable=True)
-    return {name: pd.concat([r[name] for r in results], ignore_index=True) for name in ("history", "test")}
+    return items.run_all(run_item, cfg, cache_dir, "locomotion items")
 
 
 def per_seed_curves(test: pd.DataFrame, iteration: int | None = None) -> pd.DataFrame:
