@@ -1,10 +1,11 @@
 """Re-key the committed locomotion checkpoints after a code change that does not alter them.
 
-    python tools/rekey_locomotion.py            # dry run: what would be renamed
+    python tools/rekey_locomotion.py            # dry run: what would be renamed (notebook 11)
     python tools/rekey_locomotion.py --write
+    python tools/rekey_locomotion.py --stage 13 --write   # notebook 13's (the authors' protocol)
 
 A checkpoint's key digests the code its job imports (:mod:`lib.cache`), so any edit of those
-modules makes the committed run of notebook 11 (hours of compute) look stale. When a person
+modules makes the committed runs of notebooks 11 and 13 (hours of compute) look stale. When a person
 has checked that the edit does not change what an item computes (say, a new validation
 message in ``lib/policies.py``), this tool rewrites each checkpoint under the key of the
 current code: it matches a file by its item (family, method, seed index: the readable
@@ -27,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from lib.numerics import pin  # noqa: E402
 
 pin()
-from lib.bomrl import locomotion_study  # noqa: E402
+from lib.bomrl import authors_locomotion_study, locomotion_study  # noqa: E402
 from lib.cache import (  # noqa: E402
     BadCheckpoint,
     checkpoint_header,
@@ -38,6 +39,10 @@ from lib.cache import (  # noqa: E402
 )
 from lib.paths import resume_dir  # noqa: E402
 from lib.profiles import resolve  # noqa: E402
+
+# notebook -> (its study module, its config stage, its checkpoint folder)
+STAGES = {"11": (locomotion_study, "locomotion", "11_locomotion"),
+          "13": (authors_locomotion_study, "locomotion_authors", "13_bomrl_authors_locomotion")}
 
 
 def _patterns(label: str, family: str, method: str, s: int, suffixes) -> list:
@@ -57,11 +62,12 @@ def _load_any(path: Path):
     return pickle.loads(data)  # first format, committed by this repository's own runs
 
 
-def plan(folder: Path, cfg) -> list[tuple[Path, Path, str]]:
-    """``(old path, new path, new key)`` for each file that is not under its current key and
-    format (results ``<key>.ckpt``, resumable state ``<key>.partial``, both JSON)."""
+def plan(folder: Path, cfg, study=locomotion_study) -> list[tuple[Path, Path, str]]:
+    """``(old path, new path, new key)`` for each file of ``study``'s items that is not under its
+    current key and format (results ``<key>.ckpt``, resumable state ``<key>.partial``, both JSON).
+    An item not started yet has no file and is passed over; one with several candidates stops."""
     moves = []
-    for job in locomotion_study.jobs(cfg, folder):
+    for job in study.jobs(cfg, folder):
         kw = job["kwargs"]
         key = Path(kw["partial"]).stem
         fam, method, s = kw["family"], kw["method_name"], kw["s"]
@@ -71,6 +77,8 @@ def plan(folder: Path, cfg) -> list[tuple[Path, Path, str]]:
                 continue
             pats = _patterns(job["label"], fam, method, s, sources)
             cands = [p for p in folder.iterdir() if any(pat.match(p.name) for pat in pats)]
+            if not cands and study is not locomotion_study:
+                continue  # a run in progress: this item has not written this file yet
             if len(cands) != 1:
                 raise SystemExit(f"{fam} {method} seed {s}{target_suffix}: expected one checkpoint to re-key, "
                                  f"found {cands}")
@@ -98,16 +106,12 @@ def _is_json(path: Path) -> bool:
     return (checkpoint_header(path.read_bytes()) or {}).get("format") == "json"
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write", action="store_true", help="rewrite the files (default: dry run)")
-    args = parser.parse_args(argv)
-    cfg = resolve("locomotion", "full")
-    folder = resume_dir("full", "11_locomotion")
-    moves = plan(folder, cfg)
+def rekey(folder: Path, moves, write: bool = False) -> None:
+    """Carry out ``moves`` of :func:`plan` (print them only, unless ``write``): each file is read,
+    written under its new key, read back and compared, then the old one is removed."""
     for old, new, key in moves:
         print(f"{old.name} -> {new.name}")
-        if args.write:
+        if write:
             try:
                 obj = _load_any(old)
             except (BadCheckpoint, pickle.UnpicklingError, EOFError) as err:
@@ -117,8 +121,19 @@ def main(argv=None) -> int:
                 raise SystemExit(f"{new}: the re-keyed checkpoint does not read back equal to {old}")
             if old != new:
                 old.unlink()
-    if args.write:
+    if write:
         record_in_manifest(folder, sorted(folder.glob("*.ckpt")))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help="rewrite the files (default: dry run)")
+    parser.add_argument("--stage", default="11", choices=sorted(STAGES), help="notebook whose checkpoints to re-key")
+    args = parser.parse_args(argv)
+    study, stage, name = STAGES[args.stage]
+    folder = resume_dir("full", name)
+    moves = plan(folder, resolve(stage, "full"), study)
+    rekey(folder, moves, args.write)
     print(f"{len(moves)} files {'re-keyed' if args.write else 'to re-key (dry run)'}")
     return 0
 

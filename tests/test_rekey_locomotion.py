@@ -1,0 +1,32 @@
+"""tools/rekey_locomotion.py on notebook 13's items: a checkpoint written under another code's
+key is found by its item's label and moved to the current key with the same contents; an item
+that has not started is passed over (a run in progress)."""
+import importlib.util
+from pathlib import Path
+
+from lib.bomrl import authors_locomotion_study as als
+from lib.cache import read_checkpoint, write_checkpoint
+from lib.profiles import resolve
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("rekey_locomotion", ROOT / "tools" / "rekey_locomotion.py")
+tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tool)
+
+
+def test_stale_partial_of_a_run_in_progress_is_rekeyed(tmp_path):
+    cfg = resolve("locomotion_authors", "quick")
+    jobs = als.jobs(cfg, tmp_path)
+    first = jobs[0]
+    current = Path(first["kwargs"]["partial"])
+    stale = tmp_path / f"{current.stem[:-24]}{'0' * 24}.partial"  # same label, another code digest
+    state = dict(it=1, phi=[[1.0, 2.0]], history=[dict(iter=0, post_return=-3.5)], test=[])
+    write_checkpoint(stale, stale.stem, state, portable=True)
+
+    moves = tool.plan(tmp_path, cfg, als)
+    assert moves == [(stale, current, current.stem)]  # the other items have no file yet
+
+    tool.rekey(tmp_path, moves, write=True)
+    assert not stale.exists()
+    assert tool._same(read_checkpoint(current, current.stem, allow_pickle=False), state)
+    assert tool.plan(tmp_path, cfg, als) == []  # now under the current key
