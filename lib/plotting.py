@@ -215,9 +215,9 @@ def feature_importances(importances):
     return grid.figure
 
 
-BOMRL_COLORS = {"BO-MRL (KL)": "#0072B2", "BO-MRL (reverse KL)": "#56B4E9", "BO-MRL (Euclidean)": "#009E73",
-                "BO-MRL (KL-constrained)": "#CC79A7",
-                "MAML": "#D55E00", "Uniform init + Alg (KL)": "#999999"}
+BOMRL_COLORS = {"Alg(1) KL": "#0072B2", "Alg(2) reverse KL": "#56B4E9", "Alg(3) Euclidean": "#009E73",
+                "KL-constrained (ours)": "#CC79A7",
+                "MAML": "#D55E00", "Uniform init + Alg(1)": "#999999"}
 
 
 def adaptation_panels(curves, gaps, radii, labels: dict):
@@ -304,11 +304,12 @@ def theory_panels(gap_var, fits, gap_k):
     return fig
 
 
-LOCOMOTION_COLORS = {"BO-MRL (KL)": "#0072B2", "BO-MRL (Euclidean)": "#009E73",
-                     "BO-MRL (KL-constrained)": "#CC79A7", "MAML-TRPO": "#D55E00",
+LOCOMOTION_COLORS = {"Alg(1) KL": "#0072B2", "Alg(2) reverse KL": "#56B4E9", "Alg(3) Euclidean": "#009E73",
+                     "KL-constrained (ours)": "#CC79A7", "MAML-TRPO": "#D55E00",
                      "ProMP": "#E69F00", "E-MAML-TRPO": "#999999",
                      # notebook 13: the paper's names (Alg(2) = reverse KL, Alg(3) = Euclidean)
                      "Alg(1)": "#0072B2", "Alg(2)": "#56B4E9", "Alg(3)": "#009E73"}
+GRADIENT_BASELINES = ("MAML-TRPO", "ProMP", "E-MAML-TRPO")  # dashed in the locomotion plots; BO-MRL solid
 FAMILY_TITLES = {"halfcheetah-vel": "Half-cheetah, goal velocity", "halfcheetah-dir": "Half-cheetah, moving direction",
                  "ant-vel": "Ant, goal velocity", "ant-dir": "Ant, moving direction"}
 
@@ -329,7 +330,7 @@ def locomotion_trend(summary, families, x: str = "iter",
             part = summary[(summary.family == fam) & (summary.method == method)]
             if len(part):
                 ax.plot(part[x], part["mean"], marker="o", markersize=3, color=color, label=method,
-                        linestyle="-" if method.startswith("BO-MRL") else "--")
+                        linestyle="--" if method in GRADIENT_BASELINES else "-")
         ax.set_title(FAMILY_TITLES.get(fam, fam))
         ax.set_xlabel(xlabel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -306,7 +306,7 @@ class LocomotionConfig:
     profile: str
     seed: int = 0
     families: tuple = ("halfcheetah-vel", "halfcheetah-dir", "ant-vel", "ant-dir")
-    methods: tuple = ("BO-MRL (KL)", "BO-MRL (Euclidean)", "BO-MRL (KL-constrained)",
+    methods: tuple = ("Alg(1) KL", "Alg(3) Euclidean", "KL-constrained (ours)",
                       "MAML-TRPO", "ProMP", "E-MAML-TRPO")
     arch: tuple = (2, 64)
     horizon: int = 200

@@ -141,7 +141,7 @@ def test_task_variance_is_the_minimum(tasks):
 
 
 def test_meta_training_improves_the_meta_objective(tasks):
-    method = exact.Method("BO-MRL (KL)", "bomrl", exact.AlgConfig("kl", lam=0.05))
+    method = exact.Method("Alg(1) KL", "bomrl", exact.AlgConfig("kl", lam=0.05))
     phi0 = torch.zeros(16, 3, dtype=torch.float64)
     phi, hist = exact.meta_train(method, tasks, 15, lr=100.0, batch_size=4, rng=np.random.default_rng(0))
     cfg = method.alg
@@ -168,7 +168,7 @@ def test_meta_training_stays_finite_when_an_inner_solution_is_not_a_maximum():
 
     cfg = resolve("bomrl", "quick", lam_euclidean=3e-4)
     train, _ = frozen_lake_study.draw_tasks(cfg, 6, 1)
-    method = [m for m in frozen_lake_study.methods(cfg) if m.name == "BO-MRL (Euclidean)"][0]
+    method = [m for m in frozen_lake_study.methods(cfg) if m.name == "Alg(3) Euclidean"][0]
     rng = make_rng(cfg.seed, "bomrl-minibatches", 6, 1, method.name)
     phi, hist = exact.meta_train(method, train, 10, cfg.lr, cfg.batch_size, rng)
     assert torch.isfinite(phi).all() and hist.n_nonconcave.sum() >= 1

@@ -22,7 +22,7 @@ def test_every_method_starts_from_the_same_policy(tiny):
     start = c[(c.K == 0) & (c.step == 0)]
     np.testing.assert_allclose(start.J, start.J.iloc[0], atol=1e-12)  # phi = 0 for all at K = 0
     assert (c.gap > -1e-9).all()
-    scratch = c[c.method == "Uniform init + Alg (KL)"].pivot(index="step", columns="K", values="J")
+    scratch = c[c.method == "Uniform init + Alg(1)"].pivot(index="step", columns="K", values="J")
     np.testing.assert_allclose(scratch[0], scratch[2], atol=1e-12)  # no meta-training
 
 

@@ -38,14 +38,14 @@ def test_methods_share_initial_policy_tasks_and_seeds(items):
     for m in t0:
         np.testing.assert_array_equal(t0[m], t0["MAML-TRPO"])
     # BO-MRL's Euclidean Alg with lambda = 5 is MAML's inner step (alpha = 0.1)
-    np.testing.assert_allclose(first["BO-MRL (Euclidean)"].post_return, first["MAML-TRPO"].post_return)
+    np.testing.assert_allclose(first["Alg(3) Euclidean"].post_return, first["MAML-TRPO"].post_return)
 
 
 def test_same_parameters_same_numbers(cfg, items):
-    again = ls.run_item(cfg, "halfcheetah-vel", "BO-MRL (KL)", 0)
-    pd.testing.assert_frame_equal(again["test"], items["BO-MRL (KL)"]["test"])
+    again = ls.run_item(cfg, "halfcheetah-vel", "Alg(1) KL", 0)
+    pd.testing.assert_frame_equal(again["test"], items["Alg(1) KL"]["test"])
     pd.testing.assert_frame_equal(again["history"].drop(columns=TIMING),
-                                  items["BO-MRL (KL)"]["history"].drop(columns=TIMING))
+                                  items["Alg(1) KL"]["history"].drop(columns=TIMING))
 
 
 def test_an_interrupted_item_resumes_identically(cfg, items, tmp_path, monkeypatch):
@@ -90,7 +90,7 @@ def test_bad_parameters_are_named(cfg):
 
 
 def test_compare_methods_pairs_by_seed_and_task():
-    """A synthetic meta-test table: BO-MRL (KL) is 5 above MAML-TRPO on every pair and equal to
+    """A synthetic meta-test table: Alg(1) KL is 5 above MAML-TRPO on every pair and equal to
     ProMP up to N(0, 1) noise, with task difficulties (sd 30) shared within a pair; the
     verdicts must be better / indistinguishable (an unpaired test could not see the 5)."""
     gen = np.random.default_rng(0)
@@ -100,7 +100,7 @@ def test_compare_methods_pairs_by_seed_and_task():
             base = gen.normal(-100, 30)  # task difficulty, shared by the methods (paired)
             noise = gen.normal(0, 1)
             rows += [dict(family="ant-dir", method="MAML-TRPO", seed=s, iter=5, step=1, task_id=k, ret=base),
-                     dict(family="ant-dir", method="BO-MRL (KL)", seed=s, iter=5, step=1, task_id=k, ret=base + 5),
+                     dict(family="ant-dir", method="Alg(1) KL", seed=s, iter=5, step=1, task_id=k, ret=base + 5),
                      dict(family="ant-dir", method="ProMP", seed=s, iter=5, step=1, task_id=k, ret=base + 5 + noise)]
     test = pd.DataFrame(rows)
     cmp = ls.compare_methods(test, step=1).set_index("baseline")

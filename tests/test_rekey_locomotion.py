@@ -24,9 +24,28 @@ def test_stale_partial_of_a_run_in_progress_is_rekeyed(tmp_path):
     write_checkpoint(stale, stale.stem, state, portable=True)
 
     moves = tool.plan(tmp_path, cfg, als)
-    assert moves == [(stale, current, current.stem)]  # the other items have no file yet
+    assert moves == [(stale, current, current.stem, None)]  # the other items have no file yet
 
     tool.rekey(tmp_path, moves, write=True)
     assert not stale.exists()
     assert tool._same(read_checkpoint(current, current.stem, allow_pickle=False), state)
     assert tool.plan(tmp_path, cfg, als) == []  # now under the current key
+
+
+def test_renamed_method_is_found_under_its_earlier_label_and_relabelled(tmp_path):
+    from lib.bomrl import locomotion_study as ls
+    import pandas as pd
+
+    cfg = resolve("locomotion", "quick", families=("halfcheetah-vel",), methods=("Alg(1) KL",), n_seeds=1)
+    (job,) = ls.jobs(cfg, tmp_path)
+    key = Path(job["kwargs"]["partial"]).stem
+    earlier = tmp_path / f"halfcheetah-vel-BO-MRL_KL_-0-{'1' * 24}"
+    table = pd.DataFrame(dict(family=["halfcheetah-vel"] * 2, method=["BO-MRL (KL)"] * 2, seed=[0] * 2, ret=[1.0, 2.0]))
+    write_checkpoint(earlier.with_suffix(".ckpt"), earlier.name, {"history": table, "test": table}, portable=True)
+    write_checkpoint(earlier.with_suffix(".partial"), earlier.name, dict(it=2, history=[], test=[]), portable=True)
+    moves = tool.plan(tmp_path, cfg, ls)
+    assert moves == [(earlier.with_suffix(".ckpt"), tmp_path / f"{key}.ckpt", key, ("BO-MRL (KL)", "Alg(1) KL")),
+                     (earlier.with_suffix(".partial"), tmp_path / f"{key}.partial", key, ("BO-MRL (KL)", "Alg(1) KL"))]
+    tool.rekey(tmp_path, moves, write=True)
+    out = read_checkpoint(tmp_path / f"{key}.ckpt", key, allow_pickle=False)
+    assert set(out["test"].method) == {"Alg(1) KL"} and out["test"].ret.tolist() == [1.0, 2.0]

@@ -43,6 +43,10 @@ from lib.profiles import resolve  # noqa: E402
 # notebook -> (its study module, its config stage, its checkpoint folder)
 STAGES = {"11": (locomotion_study, "locomotion", "11_locomotion"),
           "13": (authors_locomotion_study, "locomotion_authors", "13_bomrl_authors_locomotion")}
+# method labels renamed since the checkpoints were written (current -> earlier); a re-keyed
+# result file gets the current label in its ``method`` column
+RENAMED = {"Alg(1) KL": "BO-MRL (KL)", "Alg(2) reverse KL": "BO-MRL (reverse KL)",
+           "Alg(3) Euclidean": "BO-MRL (Euclidean)", "KL-constrained (ours)": "BO-MRL (KL-constrained)"}
 
 
 def _patterns(label: str, family: str, method: str, s: int, suffixes) -> list:
@@ -62,10 +66,26 @@ def _load_any(path: Path):
     return pickle.loads(data)  # first format, committed by this repository's own runs
 
 
-def plan(folder: Path, cfg, study=locomotion_study) -> list[tuple[Path, Path, str]]:
-    """``(old path, new path, new key)`` for each file of ``study``'s items that is not under its
-    current key and format (results ``<key>.ckpt``, resumable state ``<key>.partial``, both JSON).
-    An item not started yet has no file and is passed over; one with several candidates stops."""
+def relabel(obj, old: str, new: str):
+    """``obj`` with every DataFrame's ``method`` column entry ``old`` replaced by ``new``
+    (nested dicts and lists are walked; anything else is returned as it is)."""
+    import pandas as pd
+
+    if isinstance(obj, pd.DataFrame) and "method" in obj:
+        return obj.assign(method=obj["method"].replace({old: new}))
+    if isinstance(obj, dict):
+        return {k: relabel(v, old, new) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [relabel(v, old, new) for v in obj]
+    return obj
+
+
+def plan(folder: Path, cfg, study=locomotion_study) -> list[tuple[Path, Path, str, tuple | None]]:
+    """``(old path, new path, new key, rename)`` for each file of ``study``'s items that is not
+    under its current key and format (results ``<key>.ckpt``, resumable state ``<key>.partial``,
+    both JSON); ``rename`` is ``(earlier label, current label)`` for a file found under a label of
+    :data:`RENAMED`, else None. An item not started yet has no file and is passed over; one with
+    several candidates stops."""
     moves = []
     for job in study.jobs(cfg, folder):
         kw = job["kwargs"]
@@ -77,12 +97,18 @@ def plan(folder: Path, cfg, study=locomotion_study) -> list[tuple[Path, Path, st
                 continue
             pats = _patterns(job["label"], fam, method, s, sources)
             cands = [p for p in folder.iterdir() if any(pat.match(p.name) for pat in pats)]
+            rename = None
+            if not cands and method in RENAMED:
+                earlier = RENAMED[method]
+                pats = _patterns(f"{fam}-{earlier}-{s}", fam, earlier, s, sources)
+                cands = [p for p in folder.iterdir() if any(pat.match(p.name) for pat in pats)]
+                rename = (earlier, method)
             if not cands and study is not locomotion_study:
                 continue  # a run in progress: this item has not written this file yet
             if len(cands) != 1:
                 raise SystemExit(f"{fam} {method} seed {s}{target_suffix}: expected one checkpoint to re-key, "
                                  f"found {cands}")
-            moves.append((cands[0], target, key))
+            moves.append((cands[0], target, key, rename))
     return moves
 
 
@@ -108,14 +134,17 @@ def _is_json(path: Path) -> bool:
 
 def rekey(folder: Path, moves, write: bool = False) -> None:
     """Carry out ``moves`` of :func:`plan` (print them only, unless ``write``): each file is read,
-    written under its new key, read back and compared, then the old one is removed."""
-    for old, new, key in moves:
-        print(f"{old.name} -> {new.name}")
+    relabelled if its method was renamed, written under its new key, read back and compared, then
+    the old one is removed."""
+    for old, new, key, rename in moves:
+        print(f"{old.name} -> {new.name}" + (f" (method {rename[0]!r} -> {rename[1]!r})" if rename else ""))
         if write:
             try:
                 obj = _load_any(old)
             except (BadCheckpoint, pickle.UnpicklingError, EOFError) as err:
                 raise SystemExit(f"{old}: cannot be re-keyed: {err}") from None
+            if rename:
+                obj = relabel(obj, *rename)
             write_checkpoint(new, key, obj, portable=True)
             if not _same(read_checkpoint(new, key, allow_pickle=False), obj):
                 raise SystemExit(f"{new}: the re-keyed checkpoint does not read back equal to {old}")

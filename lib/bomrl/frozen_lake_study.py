@@ -20,10 +20,10 @@ from lib.parallel import map_resumable
 from lib.seeding import rng as make_rng
 from lib.stats import curve_summary, t_interval, verdict
 
-METHOD_ORDER = ("BO-MRL (KL)", "BO-MRL (reverse KL)", "BO-MRL (Euclidean)", "BO-MRL (KL-constrained)", "MAML",
-                "Uniform init + Alg (KL)")
-METRIC_OF = {"BO-MRL (KL)": "kl", "BO-MRL (reverse KL)": "kl_reverse", "BO-MRL (Euclidean)": "euclidean",
-             "BO-MRL (KL-constrained)": "kl_constrained"}
+METHOD_ORDER = ("Alg(1) KL", "Alg(2) reverse KL", "Alg(3) Euclidean", "KL-constrained (ours)", "MAML",
+                "Uniform init + Alg(1)")
+METRIC_OF = {"Alg(1) KL": "kl", "Alg(2) reverse KL": "kl_reverse", "Alg(3) Euclidean": "euclidean",
+             "KL-constrained (ours)": "kl_constrained"}
 
 
 def methods(cfg) -> list[exact.Method]:
@@ -31,18 +31,18 @@ def methods(cfg) -> list[exact.Method]:
 
     MAML's step size is ``(1 - gamma) / (2 lambda_euclidean)``: its PG step is then exactly
     the first-order solution of the Euclidean Alg (``grad_theta f = (1 - gamma) grad J`` at
-    theta = phi), so MAML and BO-MRL (Euclidean) differ only in solving Alg to optimality.
+    theta = phi), so MAML and Alg(3) Euclidean differ only in solving Alg to optimality.
     The authors' names: Alg(1) = KL, Alg(2) = reverse KL (same λ as Alg(1); solved in closed form),
     Alg(3) = Euclidean; KL-constrained is our own extra.
     """
     kl = exact.AlgConfig("kl", lam=cfg.lam_kl)
     return [
-        exact.Method("BO-MRL (KL)", "bomrl", kl),
-        exact.Method("BO-MRL (reverse KL)", "bomrl", exact.AlgConfig("kl_reverse", lam=cfg.lam_kl)),
-        exact.Method("BO-MRL (Euclidean)", "bomrl", exact.AlgConfig("euclidean", lam=cfg.lam_euclidean)),
-        exact.Method("BO-MRL (KL-constrained)", "bomrl", exact.AlgConfig("kl_constrained", delta=cfg.delta)),
+        exact.Method("Alg(1) KL", "bomrl", kl),
+        exact.Method("Alg(2) reverse KL", "bomrl", exact.AlgConfig("kl_reverse", lam=cfg.lam_kl)),
+        exact.Method("Alg(3) Euclidean", "bomrl", exact.AlgConfig("euclidean", lam=cfg.lam_euclidean)),
+        exact.Method("KL-constrained (ours)", "bomrl", exact.AlgConfig("kl_constrained", delta=cfg.delta)),
         exact.Method("MAML", "maml", alpha=(1 - cfg.gamma) / (2 * cfg.lam_euclidean)),
-        exact.Method("Uniform init + Alg (KL)", "scratch", kl),
+        exact.Method("Uniform init + Alg(1)", "scratch", kl),
     ]
 
 
@@ -143,7 +143,7 @@ def gap_summary(final: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
     return summary.drop(columns=["step", "n"])
 
 
-def compare_gaps(final: pd.DataFrame, radii, steps, baselines=("MAML", "Uniform init + Alg (KL)"),
+def compare_gaps(final: pd.DataFrame, radii, steps, baselines=("MAML", "Uniform init + Alg(1)"),
                  level: float = 0.9) -> pd.DataFrame:
     """Each BO-MRL metric vs each baseline: difference in optimality gap, paired by seed.
 

@@ -104,12 +104,12 @@ def training_report(history: pd.DataFrame, cost: pd.DataFrame, slow: float = 5.0
     gradient, 0 at an exact maximiser)."""
     it = iteration_seconds(history)
     n_slow = int((it > slow * it.groupby([history.family, history.method]).transform("median")).sum())
-    stat = history.loc[history.method == "BO-MRL (KL)", "stationarity"]
+    stat = history.loc[history.method == "Alg(1) KL", "stationarity"]
     return "\n".join([
         "median wall seconds per meta-iteration (one worker):",
         cost.pivot(index="method", columns="family", values="iter_s").round(2).to_string(),
         f"iterations slower than {slow:g}x their item's median: {n_slow} of {len(history)}",
-        f"BO-MRL (KL): relative gradient at the inner solution, median {stat.median():.2f}, "
+        f"Alg(1) KL: relative gradient at the inner solution, median {stat.median():.2f}, "
         f"90th percentile {stat.quantile(0.9):.2f}"])
 
 

@@ -44,8 +44,8 @@ from lib.bomrl.sampler import TaskData
 from lib.trpo import TRPOConfig, conjugate_gradient, line_search, natural_step
 
 METRICS = ("kl", "euclidean", "kl_constrained", "kl_reverse")
-LABELS = {"kl": "BO-MRL (KL)", "euclidean": "BO-MRL (Euclidean)",
-          "kl_constrained": "BO-MRL (KL-constrained)", "kl_reverse": "BO-MRL (reverse KL)"}
+LABELS = {"kl": "Alg(1) KL", "euclidean": "Alg(3) Euclidean",
+          "kl_constrained": "KL-constrained (ours)", "kl_reverse": "Alg(2) reverse KL"}
 
 
 @dataclass(frozen=True)
