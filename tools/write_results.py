@@ -253,12 +253,12 @@ def minigolf_horizon() -> tuple[str, str]:
     cmp, lams = table(STAGE, "target_comparison"), table(STAGE, "target_lambdas")
     final = cmp[cmp.metric == "final"]
     n_models = int(cmp.n_models.max())
-    parts = [f"{r.panel.split(':')[0]}: {ci(r.diff, r.lo, r.hi)} ({r.verdict}, worse for {r.models_worse} of "
-             f"{r.n_models})" for r in final.itertuples()]
+    short = {"paper:": "target l_t", "ours:": "target J_T − J_t", "paper's recipe": "l_t, λ ~ U[1e-3, 0.2]"}
+    parts = [f"{next(v for k, v in short.items() if r.panel.startswith(k))} {ci(r.diff, r.lo, r.hi)} "
+             f"({r.models_worse} of {r.n_models} worse)" for r in final.itertuples()]
     coincide = best[best["one-step best = run best"]]
-    word = (f"(our extension) one-step best λ = whole-run best in {len(coincide)} of {len(best)} Minigolf set-ups; "
-            f"Meta-KL minus the validation-chosen Fixed-KL, final return, pooled over {n_models} meta-models: "
-            + "; ".join(parts))
+    word = (f"one-step best λ = whole-run best in {len(coincide)} of {len(best)} set-ups; Meta-KL − best Fixed-KL, "
+            f"final, {n_models} meta-models: " + "; ".join(parts))
     shown = ["panel", "metric", "fixed_kl", "meta", "fixed", "difference", "verdict", "models_better", "models_worse"]
     body = ("Best fixed λ after k steps of a linear-policy xTRPO run, per initial policy (section 1):\n\n"
             + md_table(best) + "\n\nMeta-KL trained on each target minus the best Fixed-KL (chosen on validation "
