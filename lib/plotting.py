@@ -1,6 +1,7 @@
 """Figure style, fixed colours per method, learning curves with bands, deterministic PNGs."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -257,7 +258,8 @@ def adaptation_panels(curves, gaps, radii, labels: dict):
                        color=[BOMRL_COLORS[m] for m in order], alpha=0.45 if k == 0 else 0.95,
                        edgecolor="black", linewidth=0.5, capsize=2, label=when)
         bottom.set_xticks(range(len(order)))
-        bottom.set_xticklabels([m.replace(" (", "\n(").replace(" + ", "\n+ ") for m in order], fontsize=7)
+        bottom.set_xticklabels([textwrap.fill(m, 12, break_on_hyphens=False, break_long_words=False) for m in order],
+                               fontsize=7)
         bottom.set_ylabel("optimality gap (90% CI)" if j == 0 else "")
         bottom.legend(fontsize=7)
     axes[0, 0].legend(fontsize=7)
