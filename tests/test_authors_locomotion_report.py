@@ -153,3 +153,27 @@ def test_run_progress_reads_done_partial_and_missing_items_without_touching_them
     # an unstarted item is projected at its method's measured rate
     assert table.loc[("Alg(1)", 1), "remaining_s"] == pytest.approx(3 * table.loc[("Alg(1)", 0), "s_per_iter"])
     assert table.loc[("MAML-TRPO", 1), "remaining_s"] == pytest.approx(3 * part.s_per_iter)
+
+
+def test_run_progress_projects_a_method_that_has_not_run_from_the_benchmark_scaled_to_this_machine(tmp_path):
+    from dataclasses import replace
+
+    from lib.bomrl import authors_locomotion_study as st
+    from lib.parallel import single_threaded
+    from lib.profiles import resolve
+
+    cfg = replace(resolve("locomotion_authors", "quick"), horizon=5, n_workers=1, families=("halfcheetah-dir",),
+                  methods=("Alg(1)", "ProMP"), n_seeds=1, n_iters={"halfcheetah-vel": 2, "halfcheetah-dir": 3},
+                  checkpoints={"halfcheetah-vel": (0,), "halfcheetah-dir": (0,)})
+    (alg1, promp) = st.jobs(cfg, tmp_path)
+    with single_threaded():
+        st.run_item(replace(cfg, n_iters={**cfg.n_iters, "halfcheetah-dir": 2}), "halfcheetah-dir", "Alg(1)", 0,
+                    alg1["kwargs"]["partial"])  # 2 of 3 iterations, then stopped
+    measured = rep.run_progress(cfg, tmp_path).set_index("method").loc["Alg(1)", "s_per_iter"]
+    bench = pd.DataFrame(dict(family="halfcheetah-dir", method=["Alg(1)", "ProMP", "ProMP"],
+                              dtype=["float32", "float32", "float64"], total_s=[2.0, 6.0, 100.0]))
+    table = rep.run_progress(cfg, tmp_path, bench).set_index("method")
+    # this machine runs Alg(1) at measured / 2.0 of the benchmark; ProMP costs 3x Alg(1) there (float32 row)
+    assert table.loc["ProMP", "remaining_s"] == pytest.approx(3 * 6.0 * measured / 2.0)
+    assert table.loc["Alg(1)", "remaining_s"] == pytest.approx(1 * measured)
+    assert np.isnan(rep.run_progress(cfg, tmp_path).set_index("method").loc["ProMP", "s_per_iter"])

@@ -7,13 +7,16 @@
 Reads the items' checkpoints without changing them (a running job's files are safe to read:
 they are replaced atomically) and prints one line per item and the projected remaining time:
 each unfinished item's iterations left times its own seconds per iteration, or its method's
-mean, or its family's (meta-tests not counted), summed and divided by the workers.
+median, or the benchmark's cost of its method (data/full/benchmarks/authors_iteration.csv) scaled to this
+machine, or its family's mean (meta-tests not counted), summed and divided by the workers.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,7 +37,9 @@ def main(argv=None) -> int:
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
     folder = args.dir or paths.resume_dir(args.profile, STAGE)
-    table = run_progress(resolve("locomotion_authors", args.profile), folder)
+    bench_file = ROOT / "data" / "full" / "benchmarks" / "authors_iteration.csv"
+    bench = pd.read_csv(bench_file) if bench_file.exists() else None
+    table = run_progress(resolve("locomotion_authors", args.profile), folder, bench)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     counts = table.status.value_counts()
     left = table.remaining_s.sum(min_count=1)

@@ -246,16 +246,22 @@ def _read_quietly(path: Path, key: str):
         return None
 
 
-def run_progress(cfg: "LocomotionAuthorsConfig", cache_dir) -> pd.DataFrame:
+def run_progress(cfg: "LocomotionAuthorsConfig", cache_dir, benchmark: pd.DataFrame | None = None) -> pd.DataFrame:
     """Where a (possibly running) run of notebook 13 stands, read from its checkpoints without
     changing them (``tools/run_progress.py`` prints it).
 
+    Args:
+        benchmark: optional ``benchmarks/profile_authors_iteration.py`` table (``family, method,
+            dtype, total_s``): the relative cost of methods that have not run yet.
     Returns:
         one row per item: ``family, method, seed, status`` ("done", "partial" or "not started"),
-        ``iters`` done of ``n_iters``, ``s_per_iter`` (mean seconds of sampling, adaptation and
-        outer step per meta-iteration, NaN if none ran; meta-tests are not counted) and
-        ``remaining_s`` = (n_iters - iters) x the item's rate, or for an item without one the
-        mean rate of its (family, method), else of its family (NaN if the family has none).
+        ``iters`` done of ``n_iters``, ``s_per_iter`` (median seconds of sampling, adaptation and
+        outer step per meta-iteration, NaN if none ran; meta-tests are not counted; the median,
+        so that iterations slowed by other work on the machine do not set the rate) and
+        ``remaining_s`` = (n_iters - iters) x the item's rate; for an item without one, the
+        median rate of its (family, method), else the benchmark's float32 cost of its (family,
+        method) times this machine's factor (median measured / benchmark over the items that
+        have a rate), else the mean rate of its family (NaN if the family has none).
     """
     rows = []
     for job in authors_locomotion_study.jobs(cfg, cache_dir):
@@ -264,12 +270,17 @@ def run_progress(cfg: "LocomotionAuthorsConfig", cache_dir) -> pd.DataFrame:
         done = _read_quietly(partial.with_suffix(".ckpt"), partial.stem)
         state = None if done is not None else _read_quietly(partial, partial.stem)
         history = done["history"] if done is not None else pd.DataFrame(state["history"] if state else [])
-        rate = float(history[list(TIMING)].sum(axis=1).mean()) if len(history) else float("nan")
+        rate = float(history[list(TIMING)].sum(axis=1).median()) if len(history) else float("nan")
         rows.append(dict(family=kw["family"], method=kw["method_name"], seed=kw["s"],
                          status="done" if done is not None else "partial" if state else "not started",
                          iters=len(history), n_iters=cfg.n_iters[kw["family"]], s_per_iter=rate))
     out = pd.DataFrame(rows)
-    rate = (out.s_per_iter.fillna(out.groupby(["family", "method"]).s_per_iter.transform("mean"))
-            .fillna(out.groupby("family").s_per_iter.transform("mean")))
+    rate = out.s_per_iter.fillna(out.groupby(["family", "method"]).s_per_iter.transform("median"))
+    if benchmark is not None:
+        bench = (benchmark[benchmark.dtype == "float32"].set_index(["family", "method"]).total_s
+                 .reindex(pd.MultiIndex.from_frame(out[["family", "method"]])).to_numpy())
+        factor = np.nanmedian(out.s_per_iter / bench) if (out.s_per_iter / bench).notna().any() else 1.0
+        rate = rate.fillna(pd.Series(bench * factor, index=out.index))
+    rate = rate.fillna(out.groupby("family").s_per_iter.transform("mean"))
     out["remaining_s"] = (out.n_iters - out.iters) * rate
     return out
