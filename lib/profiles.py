@@ -357,7 +357,7 @@ class LocomotionAuthorsConfig:
     post_factor: int = 5
     horizon: int = 200
     tail: bool = True
-    # about 9 h of the 2 cores in all (benchmarks/profile_authors_iteration.py, float32)
+    # about 12 h of the 2 cores in all (benchmarks/profile_authors_iteration.py, float32, x 1.5 for two workers)
     n_iters: dict = field(default_factory=lambda: {"halfcheetah-vel": 120, "halfcheetah-dir": 120})
     checkpoints: dict = field(default_factory=lambda: {"halfcheetah-vel": (0, 40, 80, 120),
                                                        "halfcheetah-dir": (0, 40, 80, 120)})
