@@ -1,0 +1,106 @@
+"""Does the authors' earlier return tail change one adaptation step? (notebook 13's protocol; a script).
+
+    .venv/bin/python benchmarks/check_return_tail.py              # ~17 min on one busy core
+    .venv/bin/python benchmarks/check_return_tail.py --reps 4     # fewer repetitions
+
+Notebook 13 builds each return's tail from the 200-step continuation of the trajectory, as the
+authors' HEAD does. Every version of their training scripts before commit ``1784ed7`` (which came
+after all their Half-cheetah logs and CSVs last changed) built it from the trajectory's own first
+200 rewards instead (``docs/paper2_provenance.md``). This script measures what that does to one
+inner adaptation of Alg(k) on Half-cheetah velocity, with common random numbers: for ``--reps``
+draws of 10 goals U[0, 2], the same pre-adaptation batch (20 trajectories per goal), advantages
+with either tail, the authors' 50 Adam steps, then 100 post-adaptation trajectories per goal drawn
+with the same seed for both. It does so from the initial meta-policy and from notebook 13's
+committed Alg(1) meta-policy after 120 iterations (seed index 0).
+
+The earlier line is reproduced by handing :func:`lib.rollouts.rewards_to_go` the first half of
+each reward row in place of the continuation (``own_tail_rewards_to_go``): with no early
+termination that is exactly ``prev_return[k,0]=rewards[i]+...`` of their ``compute_adavatage``.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from common import OUT, ROOT  # noqa: E402  (sets sys.path)
+
+from lib import profiles  # noqa: E402
+from lib.bomrl import authors_locomotion as al  # noqa: E402
+from lib.bomrl import authors_locomotion_study as study  # noqa: E402
+from lib.bomrl import meta_items as items  # noqa: E402
+from lib.io import save_table  # noqa: E402
+from lib.rollouts import rewards_to_go  # noqa: E402
+
+FAMILY = "halfcheetah-vel"
+CHECKPOINTS = ROOT / "data" / "full" / "13_bomrl_authors_locomotion" / "checkpoints"
+
+
+def own_tail_rewards_to_go(rew: np.ndarray, mask: np.ndarray, gamma: float) -> np.ndarray:
+    """Rewards-to-go of (n, 2H) rows whose second half (the continuation) is replaced by the
+    first half: the return at step t < H is ``(1 + gamma^H) RTG_t + gamma^(H-t) sum_{s<t} gamma^s r_s``."""
+    h = rew.shape[1] // 2
+    return rewards_to_go(np.concatenate([rew[:, :h], rew[:, :h]], axis=1), mask, gamma)
+
+
+def sample(phi, tasks, n_traj, norm, seed, proto, own_tail: bool):
+    """:func:`lib.bomrl.authors_locomotion.sample` with either tail (the module's name swapped for the call)."""
+    al.rewards_to_go = own_tail_rewards_to_go if own_tail else rewards_to_go
+    try:
+        return al.sample(FAMILY, phi, tasks, n_traj, norm, seed, proto)[0]
+    finally:
+        al.rewards_to_go = rewards_to_go
+
+
+def one_step_gains(state: dict, method, cfg, proto, rep: int) -> dict:
+    """Mean over 10 goals of the return after one adaptation step minus before it, per tail."""
+    phi = [p.detach().clone().requires_grad_(True) for p in state["phi"]]
+    norm = al.ObsNorm.from_state(state["norm"])
+    tasks = np.random.default_rng(1000 + rep).uniform(0.0, 2.0, 10)
+    out = {}
+    for tail in ("continuation", "own"):
+        pre = sample(phi, tasks, cfg.n_traj, norm, 7000 + rep, proto, tail == "own")
+        thetas = [method.adapt(phi, d) for d in pre]
+        post = sample(thetas, tasks, cfg.post_factor * cfg.n_traj, norm, 9000 + rep, proto, False)
+        before = np.array([float(d.returns.mean()) for d in pre])
+        out[tail] = np.array([float(d.returns.mean()) for d in post]) - before
+        out["pre_return"] = float(before.mean())
+    return dict(pre_return=out["pre_return"], gain_continuation=float(out["continuation"].mean()),
+                gain_own=float(out["own"].mean()),
+                gain_own_minus_continuation=float((out["own"] - out["continuation"]).mean()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=10, help="draws of 10 goals per meta-policy")
+    parser.add_argument("--metric", default="Alg(1)", choices=list(al.METRICS))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    cfg = profiles.from_notebook("locomotion_authors", "full")
+    proto = study.protocol(cfg)
+    method = study.make_method(args.metric, FAMILY, proto)
+    trained = glob.glob(str(CHECKPOINTS / f"{FAMILY}-Alg_1_-0-*.partial"))
+    if not trained:
+        raise SystemExit(f"no committed Alg(1) seed-0 checkpoint of notebook 13 under {CHECKPOINTS}")
+    policies = {"initial": study.initial_state(cfg, FAMILY, 0, proto),
+                "Alg(1) after 120 iterations": items.load_state(trained[0], lambda: None)}
+    rows = []
+    for name, state in policies.items():
+        for rep in range(args.reps):
+            t0 = time.perf_counter()
+            rows.append(dict(meta_policy=name, metric=args.metric, rep=rep,
+                             **one_step_gains(state, method, cfg, proto, rep)))
+            r = rows[-1]
+            print(f"{name} rep {rep}: gain {r['gain_continuation']:+.2f} (continuation tail), "
+                  f"{r['gain_own']:+.2f} (own tail) [{time.perf_counter() - t0:.0f} s]", flush=True)
+    table = pd.DataFrame(rows)
+    save_table(table, OUT / "return_tail.csv", params=dict(seed=cfg.seed, reps=args.reps, metric=args.metric))
+    summary = table.groupby("meta_policy")[["gain_continuation", "gain_own", "gain_own_minus_continuation"]]
+    print(summary.agg(["mean", "sem"]).round(2).to_string())
+
+
+if __name__ == "__main__":
+    main()
