@@ -60,17 +60,16 @@ def one_step_gains(state: dict, method, cfg, proto, rep: int) -> dict:
     phi = [p.detach().clone().requires_grad_(True) for p in state["phi"]]
     norm = al.ObsNorm.from_state(state["norm"])
     tasks = np.random.default_rng(1000 + rep).uniform(0.0, 2.0, 10)
-    out = {}
-    for tail in ("continuation", "own"):
+    gain = {}
+    for tail in ("continuation", "own"):  # the same trajectories (same seed); only their advantages differ
         pre = sample(phi, tasks, cfg.n_traj, norm, 7000 + rep, proto, tail == "own")
         thetas = [method.adapt(phi, d) for d in pre]
         post = sample(thetas, tasks, cfg.post_factor * cfg.n_traj, norm, 9000 + rep, proto, False)
         before = np.array([float(d.returns.mean()) for d in pre])
-        out[tail] = np.array([float(d.returns.mean()) for d in post]) - before
-        out["pre_return"] = float(before.mean())
-    return dict(pre_return=out["pre_return"], gain_continuation=float(out["continuation"].mean()),
-                gain_own=float(out["own"].mean()),
-                gain_own_minus_continuation=float((out["own"] - out["continuation"]).mean()))
+        gain[tail] = np.array([float(d.returns.mean()) for d in post]) - before
+    return dict(pre_return=float(before.mean()), gain_continuation=float(gain["continuation"].mean()),
+                gain_own=float(gain["own"].mean()),
+                gain_own_minus_continuation=float((gain["own"] - gain["continuation"]).mean()))
 
 
 def main() -> None:

@@ -279,7 +279,8 @@ def run_progress(cfg: "LocomotionAuthorsConfig", cache_dir, benchmark: pd.DataFr
     if benchmark is not None:
         bench = (benchmark[benchmark.dtype == "float32"].set_index(["family", "method"]).total_s
                  .reindex(pd.MultiIndex.from_frame(out[["family", "method"]])).to_numpy())
-        factor = np.nanmedian(out.s_per_iter / bench) if (out.s_per_iter / bench).notna().any() else 1.0
+        ratio = out.s_per_iter / bench
+        factor = np.nanmedian(ratio) if ratio.notna().any() else 1.0
         rate = rate.fillna(pd.Series(bench * factor, index=out.index))
     rate = rate.fillna(out.groupby("family").s_per_iter.transform("mean"))
     out["remaining_s"] = (out.n_iters - out.iters) * rate
