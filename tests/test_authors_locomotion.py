@@ -199,15 +199,47 @@ def test_meta_gradient_is_the_implicit_derivative_without_the_surrogates_cross_t
     assert abs(float(cross @ v)) > 1e-3 * abs(fd)  # the dropped term is not zero here
 
 
-def test_outer_step_respects_the_kl_bound_and_lowers_the_outer_loss():
+def _outer(proto):
     pre = [_toy_task(0), _toy_task(2)]
     post = [_toy_task(1), _toy_task(3)]
-    method = al.AuthorsBOMRL("Alg(1)", "halfcheetah-vel", al.Protocol(hidden=4))
+    method = al.AuthorsBOMRL("Alg(1)", "halfcheetah-vel", proto)
     phi = al.init_policy(3, 2, seed=2, proto=TINY)
     thetas = [method.adapt(phi, d) for d in pre]
+    xs = [al.implicit_direction(phi, th, d, al.post_loss_gradient(th, dp), "kl", proto)
+          for th, d, dp in zip(thetas, pre, post)]
+    before = float(al.outer_loss(fp.detach(phi), thetas, pre, xs, "kl").detach())
     new, info = method.outer(phi, pre, post, thetas)
-    assert info["accepted"] and 0 < info["kl"] <= 1e-2
+    after = float(al.outer_loss(fp.detach(new), thetas, pre, xs, "kl").detach())
+    return before, after, info
+
+
+def test_outer_step_is_the_authors_full_natural_step_and_lowers_the_outer_loss():
+    before, after, info = _outer(al.Protocol(hidden=4))
+    assert info["accepted"] and info["n_backtracks"] == 0 and after < before
+    # the step's quadratic KL model equals max_kl; the true KL is close to it but not bounded by it
+    assert info["kl"] == pytest.approx(1e-2, rel=0.3)
     assert 0 <= info["stationarity"]
+
+
+def test_outer_step_with_the_kl_check_respects_the_bound():
+    before, after, info = _outer(al.Protocol(hidden=4, outer_kl_check=True))
+    assert info["accepted"] and 0 < info["kl"] <= 1e-2 and after < before
+
+
+def test_improvement_line_search_is_the_authors_rule():
+    loss = lambda x: float((x**2).sum())  # noqa: E731
+    x0 = torch.tensor([1.0, 0.0])
+    # full step overshoots to x = -1.5: loss rises, so it halves once (x = -0.25, decrease 0.9375;
+    # predicted 0.5 * 5 = 2.5, ratio 0.375 > 0.1)
+    x, info = al.improvement_line_search(loss, x0, torch.tensor([-2.5, 0.0]), expected=5.0)
+    assert info["n_backtracks"] == 1 and torch.allclose(x, torch.tensor([-0.25, 0.0]))
+    # an improving step below 0.1 of its linear prediction is refused: at x = -0.999 the loss
+    # falls by 0.002 against a predicted -<grad, step> = 3.998; the half step (x = 5e-4) passes
+    x, info = al.improvement_line_search(loss, x0, torch.tensor([-1.999, 0.0]), expected=3.998)
+    assert info["n_backtracks"] == 1 and info["accepted"]
+    # no improving candidate: x0 unchanged, not accepted
+    x, info = al.improvement_line_search(loss, x0, torch.tensor([1.0, 0.0]), expected=1.0)
+    assert not info["accepted"] and torch.equal(x, x0) and info["step_frac"] == 0.0
 
 
 def test_unknown_names_are_refused():

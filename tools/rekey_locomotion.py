@@ -114,11 +114,14 @@ def plan(folder: Path, cfg, study=locomotion_study) -> list[tuple[Path, Path, st
 
 def _same(a, b) -> bool:
     """Exact equality of checkpoint contents (frames, tensors, nested lists and dicts)."""
+    import numpy as np
     import pandas as pd
     import torch
 
     if isinstance(a, pd.DataFrame):
         return isinstance(b, pd.DataFrame) and a.equals(b) and list(a.dtypes) == list(b.dtypes)
+    if isinstance(a, np.ndarray):  # a resumable state's filter statistics
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
     if isinstance(a, torch.Tensor):
         return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b.detach())
     if isinstance(a, dict):
