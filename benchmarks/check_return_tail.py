@@ -13,13 +13,15 @@ with either tail, the authors' 50 Adam steps, then 100 post-adaptation trajector
 with the same seed for both. It does so from the initial meta-policy and from notebook 13's
 committed Alg(1) meta-policy after 120 iterations (seed index 0).
 
-The earlier line is reproduced by handing :func:`lib.rollouts.rewards_to_go` the first half of
-each reward row in place of the continuation (``own_tail_rewards_to_go``): with no early
-termination that is exactly ``prev_return[k,0]=rewards[i]+...`` of their ``compute_adavatage``.
+The earlier line is ``Protocol(tail_source="own")`` (:func:`lib.bomrl.authors_locomotion.returns_with_tail`):
+with no early termination that is exactly ``prev_return[k,0]=rewards[i]+...`` of their ``compute_adavatage``.
+The committed table was made with the Alg(1) meta-policy of commit ``d6bba21`` (whose outer line search
+also checked the KL); run again, the script uses the Alg(1) seed-0 checkpoint committed now.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import time
 
@@ -33,26 +35,15 @@ from lib.bomrl import authors_locomotion as al  # noqa: E402
 from lib.bomrl import authors_locomotion_study as study  # noqa: E402
 from lib.bomrl import meta_items as items  # noqa: E402
 from lib.io import save_table  # noqa: E402
-from lib.rollouts import rewards_to_go  # noqa: E402
 
 FAMILY = "halfcheetah-vel"
 CHECKPOINTS = ROOT / "data" / "full" / "13_bomrl_authors_locomotion" / "checkpoints"
 
 
-def own_tail_rewards_to_go(rew: np.ndarray, mask: np.ndarray, gamma: float) -> np.ndarray:
-    """Rewards-to-go of (n, 2H) rows whose second half (the continuation) is replaced by the
-    first half: the return at step t < H is ``(1 + gamma^H) RTG_t + gamma^(H-t) sum_{s<t} gamma^s r_s``."""
-    h = rew.shape[1] // 2
-    return rewards_to_go(np.concatenate([rew[:, :h], rew[:, :h]], axis=1), mask, gamma)
-
-
 def sample(phi, tasks, n_traj, norm, seed, proto, own_tail: bool):
-    """:func:`lib.bomrl.authors_locomotion.sample` with either tail (the module's name swapped for the call)."""
-    al.rewards_to_go = own_tail_rewards_to_go if own_tail else rewards_to_go
-    try:
-        return al.sample(FAMILY, phi, tasks, n_traj, norm, seed, proto)[0]
-    finally:
-        al.rewards_to_go = rewards_to_go
+    """:func:`lib.bomrl.authors_locomotion.sample` with either tail (the same trajectories for one seed)."""
+    proto = dataclasses.replace(proto, tail_source="own" if own_tail else "continuation")
+    return al.sample(FAMILY, phi, tasks, n_traj, norm, seed, proto)[0]
 
 
 def one_step_gains(state: dict, method, cfg, proto, rep: int) -> dict:

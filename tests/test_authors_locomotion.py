@@ -60,6 +60,37 @@ def test_returns_of_full_length_trajectories_closed_form():
         np.testing.assert_allclose(g[:, t], (rew[:, t:] * 0.9 ** np.arange(7 - t)).sum(1))
 
 
+def authors_compute_advantage(rew, rew_extra, own: bool, gamma):
+    """Their ``compute_adavatage`` loops for one trajectory (``own``: the pre-``1784ed7`` line)."""
+    prev = 0.0
+    for i in reversed(range(len(rew_extra))):
+        prev = (rew[i] if own else rew_extra[i]) + gamma * prev
+    out = np.empty(len(rew))
+    for i in reversed(range(len(rew))):
+        out[i] = prev = rew[i] + gamma * prev
+    return out
+
+
+@pytest.mark.parametrize("source", al.TAIL_SOURCES)
+def test_returns_with_tail_equal_the_authors_loops_and_the_closed_form(source):
+    h, gamma = 6, 0.9
+    rew = np.random.default_rng(2).normal(size=(3, 2 * h))
+    g = al.returns_with_tail(rew, h, gamma, source)
+    for k in range(3):
+        np.testing.assert_allclose(g[k], authors_compute_advantage(rew[k, :h], rew[k, h:], source == "own", gamma))
+    if source == "own":
+        rtg = rewards_to_go(rew[:, :h], np.ones((3, h)), gamma)
+        past = np.array([[(rew[k, :t] * gamma ** np.arange(t)).sum() for t in range(h)] for k in range(3)])
+        np.testing.assert_allclose(g, (1 + gamma**h) * rtg + gamma ** (h - np.arange(h)) * past)
+
+
+def test_unknown_tail_source_is_refused():
+    with pytest.raises(ValueError, match="tail_source.*'last'"):
+        al.Protocol(tail_source="last")
+    with pytest.raises(ValueError, match="needs 2 x horizon"):
+        al.returns_with_tail(np.zeros((1, 5)), 3, 0.9, "own")
+
+
 def test_batched_actions_are_each_tasks_policy():
     """Stacked per-task policies give each task's own mean (noise switched off by a tiny std)."""
     plist = [al.init_policy(5, 2, seed=s, proto=TINY) for s in range(3)]

@@ -68,6 +68,7 @@ DIR_TASKS = (-1.0, 1.0, -1.0, 1.0)
 # meta-test goals of BOMRL_my/test_HalfCheetah_{vel,dir}.py: target_v = 0.1 k for k in range(20), and +1, -1
 TEST_TASKS = {"halfcheetah-vel": tuple(round(0.1 * k, 1) for k in range(20)), "halfcheetah-dir": (1.0, -1.0)}
 CTRL_COST = 0.05
+TAIL_SOURCES = ("continuation", "own")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ class Protocol:
         maml_lr: MAML's inner step.
         outer_kl_check: the outer line search also rejects candidates with KL > max_kl (theirs
             does not; False is their protocol).
+        tail_source: what the return's tail sums (with ``tail``): ``"continuation"``, the
+            trajectory's next ``horizon`` rewards (their HEAD), or ``"own"``, its own first
+            ``horizon`` rewards again (every version of their scripts before ``1784ed7``).
         dtype: "float32" (ours) or "float64" (theirs) for policies and data.
     """
 
@@ -108,11 +112,14 @@ class Protocol:
     maml_max_kl: dict = field(default_factory=lambda: {"halfcheetah-vel": 1e-2, "halfcheetah-dir": 3e-3})
     maml_lr: float = 0.1
     outer_kl_check: bool = False
+    tail_source: str = "continuation"
     dtype: str = "float32"
 
     def __post_init__(self):
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        if self.tail_source not in TAIL_SOURCES:
+            raise ValueError(f"tail_source must be one of {', '.join(map(repr, TAIL_SOURCES))}, got {self.tail_source!r}")
 
     @property
     def torch_dtype(self) -> torch.dtype:
@@ -215,6 +222,23 @@ def task_rewards(family: str, tasks: np.ndarray, vel: np.ndarray, act: np.ndarra
     return term - CTRL_COST * (act**2).sum(-1)
 
 
+def returns_with_tail(rew: np.ndarray, horizon: int, gamma: float, tail_source: str = "continuation") -> np.ndarray:
+    """(n, horizon) discounted returns of the first ``horizon`` steps of (n, T) reward rows (no early ends).
+
+    ``"continuation"``: ``G_t = sum_{s=t}^{T-1} gamma^(s-t) r_s`` (the tail is the steps after
+    ``horizon``). ``"own"`` (their scripts before ``1784ed7``; needs T = 2 horizon): the tail is the
+    first ``horizon`` rewards again, so ``G_t = (1 + gamma^H) RTG_t + gamma^(H-t) sum_{s<t} gamma^s r_s``
+    with ``RTG_t`` the in-horizon reward-to-go.
+    """
+    if tail_source == "own":
+        if rew.shape[1] != 2 * horizon:
+            raise ValueError(f"the 'own' tail needs 2 x horizon = {2 * horizon} rewards per row, got {rew.shape[1]}")
+        rew = np.concatenate([rew[:, :horizon], rew[:, :horizon]], 1)
+    elif tail_source != "continuation":
+        raise ValueError(f"tail_source must be one of {', '.join(map(repr, TAIL_SOURCES))}, got {tail_source!r}")
+    return rewards_to_go(rew, np.ones_like(rew), gamma)[:, :horizon]
+
+
 def sample(family: str, params, tasks, n_traj: int, norm: ObsNorm, seed: int,
            proto: Protocol = Protocol()) -> tuple[list[TaskData], np.ndarray, dict]:
     """``n_traj`` trajectories per task of one policy (or one per task), as the authors sample them.
@@ -265,7 +289,7 @@ def sample(family: str, params, tasks, n_traj: int, norm: ObsNorm, seed: int,
         physics += time.perf_counter() - t0
         rew[:, t] = task_rewards(family, row_task, vel, a)
     seconds = time.perf_counter() - start
-    g = rewards_to_go(rew, np.ones_like(rew), proto.gamma)[:, :horizon]  # no trajectory ends early
+    g = returns_with_tail(rew, horizon, proto.gamma, proto.tail_source)
     data = []
     ones = torch.ones(n_traj, horizon, dtype=dtype)
     for j, task in enumerate(tasks):
