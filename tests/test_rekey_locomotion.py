@@ -4,6 +4,8 @@ that has not started is passed over (a run in progress)."""
 import importlib.util
 from pathlib import Path
 
+import numpy as np
+
 from lib.bomrl import authors_locomotion_study as als
 from lib.cache import read_checkpoint, write_checkpoint
 from lib.profiles import resolve
@@ -20,7 +22,8 @@ def test_stale_partial_of_a_run_in_progress_is_rekeyed(tmp_path):
     first = jobs[0]
     current = Path(first["kwargs"]["partial"])
     stale = tmp_path / f"{current.stem[:-24]}{'0' * 24}.partial"  # same label, another code digest
-    state = dict(it=1, phi=[[1.0, 2.0]], history=[dict(iter=0, post_return=-3.5)], test=[])
+    norm = dict(n=3, mean=np.array([0.5, -1.0]), m2=np.array([2.0, 0.25]), clip=5.0)  # as a real partial's filter
+    state = dict(it=1, phi=[[1.0, 2.0]], norm=norm, history=[dict(iter=0, post_return=-3.5)], test=[])
     write_checkpoint(stale, stale.stem, state, portable=True)
 
     moves = tool.plan(tmp_path, cfg, als)
@@ -30,6 +33,7 @@ def test_stale_partial_of_a_run_in_progress_is_rekeyed(tmp_path):
     assert not stale.exists()
     assert tool._same(read_checkpoint(current, current.stem, allow_pickle=False), state)
     assert tool.plan(tmp_path, cfg, als) == []  # now under the current key
+    assert not tool._same(dict(norm=dict(norm, mean=np.array([0.5, -1.5]))), dict(norm=norm))
 
 
 def test_renamed_method_is_found_under_its_earlier_label_and_relabelled(tmp_path):
