@@ -47,9 +47,9 @@ import torch
 
 from lib.bomrl import authors_locomotion as al
 from lib.bomrl import authors_locomotion_study as study
+from lib.bomrl import functional_policy as fp
 from lib.bomrl.sampler import TaskData
 from lib.profiles import resolve
-from lib.rollouts import rewards_to_go
 
 FAMILY = "halfcheetah-vel"
 LOG_GOALS = np.array([0.1, 0.3, 0.5, 0.7, 1.0, 1.3, 1.5, 1.7, 1.9])  # target_v_list000 of their script
@@ -92,7 +92,7 @@ def from_their_net(net) -> list[torch.Tensor]:
 
 
 def flat(params) -> torch.Tensor:
-    return torch.cat([p.detach().reshape(-1) for p in params])
+    return fp.flat(params).detach()
 
 
 def ours_order(v: torch.Tensor, act_dim: int) -> torch.Tensor:
@@ -138,10 +138,9 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int) -> list[dict]:
             rows = slice(j * cfg.n_traj, (j + 1) * cfg.n_traj)
             batch, extra = to_memory(A, d, rew_pre[rows])
             q = A.compute_adavatage(batch, extra, cfg.n_traj)
-            own = rew_pre[rows].copy()
-            own[:, proto.horizon:] = own[:, :proto.horizon]
+            ours_q = al.returns_with_tail(rew_pre[rows], proto.horizon, proto.gamma, "own")
             diffs.setdefault("returns (their tail of 2024-03)", []).append(
-                rel(q.reshape(-1), torch.as_tensor(rewards_to_go(own, np.ones_like(own), proto.gamma)[:, :proto.horizon]).reshape(-1)))
+                rel(q.reshape(-1), torch.as_tensor(ours_q).reshape(-1)))
             q1 = q - q.mean()
             d_theirs = TaskData(d.obs, d.act, d.mask, q1.reshape(d.adv.shape).clone(), d.returns, d.task)
             net, anchor_net = to_their_net(A, phi), to_their_net(A, phi)
