@@ -41,9 +41,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import numpy as np
 import pandas as pd
 import torch
+from check_against_authors_code import (
+    FAMILY,
+    LOG_GOALS,
+    from_their_net,
+    import_authors,
+    to_their_net,
+)
 from scipy import stats
 
-from check_against_authors_code import FAMILY, LOG_GOALS, from_their_net, import_authors, to_their_net
 from lib.bomrl import authors_locomotion as al
 from lib.bomrl import authors_locomotion_study as study
 from lib.bomrl.meta_items import load_state
@@ -130,7 +136,7 @@ def policies(A, authors: Path, cfg, proto):
     init = study.initial_state(cfg, FAMILY, 0, al.Protocol(horizon=cfg.horizon, tail=cfg.tail))
     yield "initial policy (notebook 13, seed 0)", init["phi"], al.ObsNorm.from_state(init["norm"])
     partial = next(CHECKPOINT.glob("halfcheetah-vel-Alg_3_-0-*.partial"))
-    st = load_state(str(partial), lambda: {})
+    st = load_state(str(partial), dict)
     yield f"ours: velocity Alg(3) seed 0 at iteration {st['it']}", st["phi"], al.ObsNorm.from_state(st["norm"])
     import running_state  # noqa: F401  (theirs: needed to unpickle the filter)
     net = torch.load(authors / "check_point" / "meta_policy_net_HalfCheetah_vel_1.pkl", weights_only=False)
