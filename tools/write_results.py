@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -330,6 +331,26 @@ def locomotion() -> tuple[str, str]:
     return word, body
 
 
+def velocity_one_step(beside) -> str:
+    """Velocity panel after one step: ours, the paper's plotted values and their trained policy run here."""
+    v = beside[(beside.family == "halfcheetah-vel") & (beside.step == 1)].set_index("method")
+    algs = [m for m in v.index if m.startswith("Alg(")]
+    base = [m for m in v.index if not m.startswith("Alg(")]
+
+    def values(col, methods):
+        return "/".join(f"{v.at[m, col]:.1f}" for m in methods)
+
+    names = "/".join(a if i == 0 else a[3:] for i, a in enumerate(algs)) + " vs " + "/".join(base)
+    text = (f"velocity after one step, {names}: ours {values('ours', algs)} vs {values('ours', base)}, "
+            f"paper {values('paper', algs)} vs {values('paper', base)}")
+    check = FULL / "benchmarks" / "authors_code_check.csv"
+    if check.exists():
+        rows = pd.read_csv(check)
+        theirs = rows[rows.check.str.startswith("their trained policy: return after 1 steps")].value.mean()
+        text += f", their trained Alg(1) here {theirs:.1f}"
+    return text
+
+
 def authors_locomotion() -> tuple[str, str]:
     stage = "13_bomrl_authors_locomotion"
     if not (FULL / stage / "comparison.csv").exists():
@@ -347,7 +368,8 @@ def authors_locomotion() -> tuple[str, str]:
     k, w = int((cmp.verdict == "better").sum()), int((cmp.verdict == "worse").sum())
     seeds = int(cmp.n_seeds.max())
     word = (f"{'holds' if k == len(cmp) else '**not reproduced**'} on their batch sizes: Alg(k) better than the "
-            f"baseline in {k}, worse in {w} of {len(cmp)} pairs ({seeds} seeds); inner solutions' relative gradient "
+            f"baseline in {k}, worse in {w} of {len(cmp)} pairs ({seeds} seeds); "
+            + velocity_one_step(beside) + "; inner relative gradient "
             f"{inner.stationarity_median.min():.2f}-{inner.stationarity_median.max():.2f}")
     shown = cmp.assign(difference=[ci(r.diff, r.lo, r.hi) for r in cmp.itertuples()])
     learn = checks.assign(meta_gain=[ci(r.meta, r.lo_meta, r.hi_meta) for r in checks.itertuples()],
