@@ -1,8 +1,9 @@
 """Check notebook 13's implementation against the authors' own code, run unmodified beside it.
 
-Two checks of ``lib.bomrl.authors_locomotion`` (HalfCheetah velocity, Alg(1)):
+Two checks of ``lib.bomrl.authors_locomotion`` (HalfCheetah velocity):
 
-1. **One meta-iteration on identical data.** Our sampler draws 10 tasks x 20 trajectories (and 5 x
+1. **One meta-iteration on identical data**, for each of Alg(1), Alg(2), Alg(3) (their ``index`` 1, 2, 3).
+   Our sampler draws 10 tasks x 20 trajectories (and 5 x
    that after adaptation); the same arrays go through their functions (``compute_adavatage``,
    ``task_specific_adaptation``, ``policy_gradient_obain``, ``loss_obain_new``, their CG and
    ``trpo_step``, as their ``__main__`` calls them) and through ours, both in float64. The table
@@ -25,7 +26,7 @@ name) and install gym 0.26 where only this script sees it::
     python benchmarks/check_against_authors_code.py --authors /tmp/bomrl/BOMRL_my --gym /tmp/gym026
 
 (gym 0.26 needs ``np.bool8``, which numpy 2 dropped; the script aliases it.) It writes
-``data/full/benchmarks/authors_code_check.csv``. About 6 minutes on one core.
+``data/full/benchmarks/authors_code_check.csv``. About 15 minutes on one core.
 """
 from __future__ import annotations
 
@@ -117,8 +118,10 @@ def rel(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).norm() / max(float(b.norm()), 1e-300))
 
 
-def one_iteration(A, phi, norm, cfg, proto, seed: int) -> list[dict]:
-    """Rows ``quantity, value, n``: relative difference (max over n tasks) of one meta-iteration, ours vs theirs."""
+def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -> list[dict]:
+    """Rows ``quantity, value, n``: relative difference (max over n tasks) of one meta-iteration of
+    ``method`` (Alg(1), Alg(2) or Alg(3)), ours vs theirs."""
+    index, metric = int(method[4]), al.METRICS[method]  # their --index, our metric
     captured = {}
     original = al.rewards_to_go
 
@@ -145,8 +148,8 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int) -> list[dict]:
             d_theirs = TaskData(d.obs, d.act, d.mask, q1.reshape(d.adv.shape).clone(), d.returns, d.task)
             net, anchor_net = to_their_net(A, phi), to_their_net(A, phi)
             with contextlib.redirect_stdout(io.StringIO()):
-                net = A.task_specific_adaptation(net, anchor_net, batch, q1, proto.lam, 1)
-            theta, _ = al.adapt(phi, d_theirs, "kl", proto)
+                net = A.task_specific_adaptation(net, anchor_net, batch, q1, proto.lam, index)
+            theta, _ = al.adapt(phi, d_theirs, metric, proto)
             diffs.setdefault("adapted policy theta'", []).append(rel(flat(theta), flat(from_their_net(net))))
             pre_theirs.append(d_theirs)
             thetas.append(theta)
@@ -165,7 +168,7 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int) -> list[dict]:
         qa = qa - qa.mean()
         post_theirs.append(TaskData(d.obs, d.act, d.mask, qa.reshape(d.adv.shape).clone(), d.returns, d.task))
         net, batch = nets[j], batches[j]
-        kl_term = A.kl_divergence(meta_net, net, batch, 1)
+        kl_term = A.kl_divergence(meta_net, net, batch, index)
         _, grads = A.policy_gradient_obain(net, after, qa)
         loss_term = A.loss_obain_new(net, meta_net, batch, pre_theirs[j].adv.reshape(-1, 1))
 
@@ -179,14 +182,14 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int) -> list[dict]:
         x_theirs = A.conjugate_gradients(hvp, g_theirs, proto.cg_iters)
         xs.append(x_theirs)
         g_ours = al.post_loss_gradient(thetas[j], post_theirs[j])
-        x_ours = al.implicit_direction(phi, thetas[j], pre_theirs[j], g_ours, "kl", proto)
+        x_ours = al.implicit_direction(phi, thetas[j], pre_theirs[j], g_ours, metric, proto)
         diffs.setdefault("post-adaptation gradient g", []).append(rel(g_ours, ours_order(g_theirs, act_dim)))
         diffs.setdefault("x = H^-1 g (CG 10)", []).append(rel(x_ours, ours_order(x_theirs, act_dim)))
 
     def their_loss(volatile=False):
         total = 0.0
         for net, batch, x in zip(nets, batches, xs):
-            k = A.kl_divergence(meta_net, net, batch, 1)
+            k = A.kl_divergence(meta_net, net, batch, index)
             g = torch.autograd.grad(k, net.parameters(), create_graph=True, retain_graph=True)
             total = total - (torch.cat([v.contiguous().view(-1) for v in g]) * x).sum() / len(nets)
         return total
@@ -201,7 +204,7 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int) -> list[dict]:
 
     with contextlib.redirect_stdout(io.StringIO()):
         A.trpo_step(meta_net, their_loss, their_kl, proto.max_kl[FAMILY], proto.cg_damping)
-    phi_new, _ = al.AuthorsBOMRL("Alg(1)", FAMILY, proto).outer(phi, pre_theirs, post_theirs, thetas)
+    phi_new, _ = al.AuthorsBOMRL(method, FAMILY, proto).outer(phi, pre_theirs, post_theirs, thetas)
     step_theirs = flat(from_their_net(meta_net)) - flat(phi)
     diffs["outer step phi' - phi"] = [rel(flat(phi_new) - flat(phi), step_theirs)]
     return [dict(quantity=k, value=max(v), n=len(v)) for k, v in diffs.items()]
@@ -238,9 +241,10 @@ def main(argv=None) -> int:
     init = study.initial_state(cfg, FAMILY, 0, al.Protocol(horizon=cfg.horizon, tail=cfg.tail))
     rows = []
     phi0 = [p.detach().double().clone().requires_grad_(True) for p in init["phi"]]
-    for r in one_iteration(A, phi0, al.ObsNorm.from_state(init["norm"]), cfg, proto, seed=5):
-        rows.append(dict(check="one meta-iteration, initial policy", **r))
-        print(rows[-1], flush=True)
+    for method in al.METRICS:
+        for r in one_iteration(A, phi0, al.ObsNorm.from_state(init["norm"]), cfg, proto, seed=5, method=method):
+            rows.append(dict(check=f"one meta-iteration, initial policy, {method}", **r))
+            print(rows[-1], flush=True)
     for r in their_policy_here(args.authors.resolve(), proto):
         what = "their trained policy: mean action std" if r["steps"] < 0 else f"their trained policy: return after {r['steps']} steps, draw {r['rep']}"
         rows.append(dict(check=what, quantity="mean return over the goals" if r["steps"] >= 0 else "std", value=r["ret"], n=len(LOG_GOALS)))
