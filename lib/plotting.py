@@ -496,7 +496,7 @@ def authors_gap_panels(summary, reported: dict, kinds, test_sets, methods):
     return fig
 
 
-def authors_training_curves(ours, theirs, families, plotted=None):
+def authors_training_curves(ours, theirs, families, plotted=None, rerun=None):
     """Notebook 13: return after one adaptation step against the meta-iteration, ours (solid, the
     range over seeds shaded) beside the authors' raw logs (dotted, unscaled), one panel per family;
     with ``plotted``, a second row: their raw logs (dotted) against the curves their figure draws
@@ -506,6 +506,7 @@ def authors_training_curves(ours, theirs, families, plotted=None):
         ours: ``family, method, iter, mean, lo, hi, n`` (block means; lo/hi: range over seeds).
         theirs: ``family, method, iter, ret`` (block means of their ``training_log_*.csv``).
         plotted: ``family, method, iter, ret`` as their ``graph1.py`` draws it, or None.
+        rerun: ``family, method, iter, ret``: their script run unmodified here (dash-dot), or None.
     """
     rows = 1 if plotted is None else 2
     fig, axes = plt.subplots(rows, len(families), figsize=(5.2 * len(families), 3.8 * rows), squeeze=False)
@@ -530,16 +531,25 @@ def authors_training_curves(ours, theirs, families, plotted=None):
             if len(log):
                 ax.plot(log["iter"], log["ret"], linestyle=":", color=color, linewidth=1.2,
                         label=f"{method} (authors' log)")
+            again = rerun[(rerun.family == fam) & (rerun.method == method)] if rerun is not None else []
+            if len(again):
+                ax.plot(again["iter"], again["ret"], linestyle="-.", color=color, linewidth=1.2,
+                        label=f"{method} (authors' code, run here)")
         ax.set_title(FAMILY_TITLES.get(fam, fam))
         ax.set_xlabel("meta-iteration")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0, 0].set_ylabel("return after 1 adaptation step")
-    handles, labels = axes[0, -1].get_legend_handles_labels()
+    legend = {}  # every top panel's entries once, in drawing order
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
     fig.tight_layout()
-    fig.legend(handles, labels, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.legend(list(legend.values()), list(legend), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    rerun_text = ("; dash-dot: their velocity script run unmodified here (same goals)"
+                  if rerun is not None and len(rerun) else "")
     caption(fig, f"ours: training tasks, mean of {n_text(ours, 'seeds')}, shaded: range over seeds; dotted: the "
-                 "authors' logs (their fixed goals, one seed), before graph1.py's offsets and factors; "
-                 "both in blocks of 5 iterations")
+                 "authors' logs (their fixed goals, one seed), before graph1.py's offsets and factors"
+                 f"{rerun_text}; all in blocks of 5 iterations")
     return fig
 
 

@@ -23,6 +23,18 @@ def test_authors_logs_are_their_500_iterations_in_blocks_of_5():
     assert last50[("halfcheetah-dir", "Alg(1)")] == pytest.approx(300.0, abs=0.05)
 
 
+def test_authors_rerun_reads_each_index_in_blocks(tmp_path):
+    assert rep.authors_rerun(folder=tmp_path).empty  # never run: nothing to draw
+    pd.DataFrame({"iter": range(7), "eval_after": [-240.0, -238, -236, -234, -232, -200, -100],
+                  "train_before": 0.0, "train_after": 0.0, "n_tasks": 10}).to_csv(tmp_path / "authors_rerun_vel_3.csv")
+    pd.DataFrame({"iter": range(2), "eval_after": [-1.0, -3.0], "train_before": 0.0, "train_after": 0.0,
+                  "n_tasks": 10}).to_csv(tmp_path / "authors_rerun_vel_1.csv")
+    blocks = rep.authors_rerun(block=5, folder=tmp_path)
+    assert blocks[["method", "iter", "ret", "n"]].values.tolist() == [
+        ["Alg(1)", 0, -2.0, 2], ["Alg(3)", 0, -236.0, 5], ["Alg(3)", 5, -150.0, 2]]
+    assert set(blocks.family) == {"halfcheetah-vel"}
+
+
 def test_authors_results_apply_graph_py_factor():
     res = rep.authors_results()
     assert (res.plotted == res.value * res.plot_factor).all()
@@ -177,3 +189,21 @@ def test_run_progress_projects_a_method_that_has_not_run_from_the_benchmark_scal
     assert table.loc["ProMP", "remaining_s"] == pytest.approx(3 * 6.0 * measured / 2.0)
     assert table.loc["Alg(1)", "remaining_s"] == pytest.approx(1 * measured)
     assert np.isnan(rep.run_progress(cfg, tmp_path).set_index("method").loc["ProMP", "s_per_iter"])
+
+
+def test_training_curves_figure_draws_the_rerun_and_lists_it_once():
+    import matplotlib
+    matplotlib.use("Agg")
+    from lib import plotting
+
+    fams = ["halfcheetah-vel", "halfcheetah-dir"]
+    ours = pd.DataFrame([dict(family=f, method="Alg(3)", iter=i, mean=-200.0 + i, lo=-210.0 + i, hi=-190.0 + i, n=2)
+                         for f in fams for i in (0, 5)])
+    theirs = pd.DataFrame([dict(family=f, method="Alg(3)", iter=i, ret=-220.0 + i) for f in fams for i in (0, 5)])
+    rerun = pd.DataFrame([dict(family="halfcheetah-vel", method="Alg(3)", iter=0, ret=-236.0, n=5)])
+    fig = plotting.authors_training_curves(ours, theirs, fams, rerun=rerun)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels.count("Alg(3) (ours)") == 1 and "Alg(3) (authors' code, run here)" in labels
+    line = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "Alg(3) (authors' code, run here)"]
+    assert line[0].get_ydata().tolist() == [-236.0] and line[0].get_linestyle() == "-."
+    assert not [ln for ln in fig.axes[1].get_lines() if "run here" in ln.get_label()]  # velocity only

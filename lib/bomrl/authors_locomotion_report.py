@@ -53,6 +53,26 @@ def authors_logs(block: int = 5) -> pd.DataFrame:
     return logs.groupby(["family", "method", "iter"], as_index=False).agg(ret=("ret", "mean"), n=("ret", "size"))
 
 
+RERUN_FILES = ROOT / "data" / "full" / "benchmarks"  # authors_rerun_vel_<index>.csv
+
+
+def authors_rerun(block: int = 5, folder: Path = RERUN_FILES) -> pd.DataFrame:
+    """The authors' velocity training script run unmodified on this machine
+    (``benchmarks/rerun_authors_training.py``): the value it logs each meta-iteration (return after
+    one step on its 9 goals), as means over blocks of ``block`` iterations.
+
+    Returns:
+        ``family, method, iter`` (first iteration of the block), ``ret``, ``n``; empty if never run.
+    """
+    parts = [pd.read_csv(f).assign(method=f"Alg({f.stem.rsplit('_', 1)[1]})")
+             for f in sorted(folder.glob("authors_rerun_vel_*.csv"))]
+    if not parts:
+        return pd.DataFrame(columns=["family", "method", "iter", "ret", "n"])
+    runs = pd.concat(parts).assign(family="halfcheetah-vel", iter=lambda d: (d["iter"] // block) * block)
+    return runs.groupby(["family", "method", "iter"], as_index=False).agg(ret=("eval_after", "mean"),
+                                                                          n=("eval_after", "size"))
+
+
 # what BOMRL_new/graph1.py (986c396) does to each Half-cheetah log before plotting it: ret * factor + offset
 PLOTTED_TRANSFORM = {("halfcheetah-vel", "Alg(1)"): (1.0, 10.0), ("halfcheetah-vel", "Alg(2)"): (1.0, 10.0),
                      ("halfcheetah-vel", "Alg(3)"): (1.0, 0.0), ("halfcheetah-vel", "MAML-TRPO"): (1.0, -10.0),
