@@ -22,7 +22,9 @@ checkpoint), so run it in one go: about 5 minutes per iteration on one idle core
     python benchmarks/rerun_authors_training.py --authors /tmp/bomrl/BOMRL_my --gym /tmp/gym026 --index 3 --iters 40
 
 Writes ``data/full/benchmarks/authors_rerun_vel_<index>.csv`` (and keeps their printed output next to
-it in the work folder).
+it in the work folder), and ``..._pace.csv``: the slope of the one-step return against the
+meta-iteration over the rerun's iterations, for their committed log, the rerun and notebook 13's
+seeds (:func:`pace`; ``--pace-only`` recomputes it from the table).
 """
 from __future__ import annotations
 
@@ -39,6 +41,10 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+LOGS = ROOT / "data" / "external" / "bomrl_authors_locomotion_logs.csv"  # their logs, as imported
+CHECKPOINTS = ROOT / "data" / "full" / "13_bomrl_authors_locomotion" / "checkpoints"
+LOG_GOALS = (0.1, 0.3, 0.5, 0.7, 1.0, 1.3, 1.5, 1.7, 1.9)  # target_v_list000 of their script
 RUNNER = """import sys, runpy
 import numpy as np
 np.bool8 = np.bool_  # gym 0.26 on numpy 2
@@ -72,16 +78,57 @@ def table(stdout: str, log: Path, iters: int) -> pd.DataFrame:
     return out[out.iter < iters]
 
 
+def pace(rerun: pd.DataFrame, index: int, checkpoints: Path = CHECKPOINTS) -> pd.DataFrame:
+    """How fast the return after one step on their 9 goals rises, per meta-iteration, over the
+    rerun's iterations: their committed log and the rerun (least-squares slope, 90 % interval),
+    and notebook 13's Alg(k) seeds (change between the meta-tests at 0 and 40, on the same 9 goals).
+
+    Returns:
+        ``run, iters, slope, lo, hi`` (return per meta-iteration).
+    """
+    from scipy import stats
+
+    from lib.bomrl.meta_items import load_state
+
+    n = len(rerun)
+    logs = pd.read_csv(LOGS)
+    log = logs[(logs.family == "halfcheetah-vel") & (logs.method == f"Alg({index})") & (logs["iter"] < n)]
+    rows = []
+    for run, it, ret in [("their committed log", log["iter"], log["ret"]),
+                         ("their script rerun here", rerun["iter"], rerun["eval_after"])]:
+        fit = stats.linregress(it, ret)
+        half = stats.t.ppf(0.95, len(it) - 2) * fit.stderr
+        rows.append(dict(run=run, iters=len(it), slope=fit.slope, lo=fit.slope - half, hi=fit.slope + half))
+    for partial in sorted(checkpoints.glob(f"halfcheetah-vel-Alg_{index}_-*.partial")):
+        test = pd.DataFrame(load_state(str(partial), dict)["test"])
+        test = test[(test.step == 1) & test.task.round(1).isin(LOG_GOALS) & test["iter"].isin([0, 40])]
+        means = test.groupby("iter").ret.mean()
+        if len(means) == 2:
+            seed = partial.stem.split("-")[-2]
+            rows.append(dict(run=f"ours, seed {seed} (meta-tests at 0 and 40)", iters=40,
+                             slope=(means[40] - means[0]) / 40, lo=float("nan"), hi=float("nan")))
+    return pd.DataFrame(rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--authors", type=Path, required=True, help="their BOMRL_my folder at 82dc4e8")
-    parser.add_argument("--gym", type=Path, required=True, help="a folder holding gym 0.26 (pip --target)")
+    parser.add_argument("--authors", type=Path, help="their BOMRL_my folder at 82dc4e8")
+    parser.add_argument("--gym", type=Path, help="a folder holding gym 0.26 (pip --target)")
     parser.add_argument("--index", type=int, choices=[1, 2, 3], default=3, help="their Alg(k)")
     parser.add_argument("--iters", type=int, default=40, help="meta-iterations before stopping their script")
     parser.add_argument("--work", type=Path, default=None, help="work folder (default: a new temporary one)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--pace-only", action="store_true", help="only recompute the pace table from --out")
     args = parser.parse_args(argv)
     out = args.out or ROOT / "data/full/benchmarks" / f"authors_rerun_vel_{args.index}.csv"
+    pace_out = out.with_name(out.stem + "_pace.csv")
+    if args.pace_only:
+        p = pace(pd.read_csv(out), args.index)
+        p.to_csv(pace_out, index=False, float_format="%.4g")
+        print(p.round(2).to_string(index=False))
+        return 0
+    if args.authors is None or args.gym is None:
+        parser.error("--authors and --gym are needed to run their script (or --pace-only)")
     work = args.work or Path(tempfile.mkdtemp(prefix="authors_rerun_"))
     code = prepare(args.authors.resolve(), work, args.index)
     log = code / "check_point" / f"training_log_HalfCheetah_vel_{args.index}.csv"
@@ -104,7 +151,8 @@ def main(argv=None) -> int:
     t = table(printed.read_text(), log, args.iters)
     out.parent.mkdir(parents=True, exist_ok=True)
     t.to_csv(out, index=False, float_format="%.6g")
-    print(f"wrote {out} ({len(t)} iterations; their output in {work})")
+    pace(t, args.index).to_csv(pace_out, index=False, float_format="%.4g")
+    print(f"wrote {out} ({len(t)} iterations; their output in {work}) and {pace_out.name}")
     return 0
 
 
