@@ -118,22 +118,31 @@ def rel(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).norm() / max(float(b.norm()), 1e-300))
 
 
-def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -> list[dict]:
-    """Rows ``quantity, value, n``: relative difference (max over n tasks) of one meta-iteration of
-    ``method`` (Alg(1), Alg(2) or Alg(3)), ours vs theirs."""
-    index, metric = int(method[4]), al.METRICS[method]  # their --index, our metric
-    captured = {}
+@contextlib.contextmanager
+def captured_rewards():
+    """Within the block, the (n, T) per-step reward rows of every ``al.sample`` call, in call order."""
+    captured = []
     original = al.rewards_to_go
 
     def capture(rew, mask, gamma):
-        captured["rew"] = rew.copy()
+        captured.append(rew.copy())
         return original(rew, mask, gamma)
 
     al.rewards_to_go = capture
     try:
+        yield captured
+    finally:
+        al.rewards_to_go = original
+
+
+def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -> list[dict]:
+    """Rows ``quantity, value, n``: relative difference (max over n tasks) of one meta-iteration of
+    ``method`` (Alg(1), Alg(2) or Alg(3)), ours vs theirs."""
+    index, metric = int(method[4]), al.METRICS[method]  # their --index, our metric
+    with captured_rewards() as captured:
         tasks = np.random.default_rng(seed).uniform(0, 2, cfg.meta_batch[FAMILY])
         pre, _, _ = al.sample(FAMILY, phi, tasks, cfg.n_traj, norm, seed + 1, proto)
-        rew_pre = captured["rew"]
+        rew_pre = captured[-1]
         diffs: dict[str, list] = {}
         act_dim = phi[-1].numel()
         pre_theirs, thetas, nets, batches = [], [], [], []
@@ -156,9 +165,7 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -
             nets.append(net)
             batches.append(batch)
         post, _, _ = al.sample(FAMILY, thetas, tasks, cfg.post_factor * cfg.n_traj, norm, seed + 2, proto)
-        rew_post = captured["rew"]
-    finally:
-        al.rewards_to_go = original
+        rew_post = captured[-1]
     meta_net = to_their_net(A, phi)
     post_theirs, xs = [], []
     n_post = cfg.post_factor * cfg.n_traj

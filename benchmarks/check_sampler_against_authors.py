@@ -44,6 +44,7 @@ import torch
 from check_against_authors_code import (
     FAMILY,
     LOG_GOALS,
+    captured_rewards,
     from_their_net,
     import_authors,
     to_their_net,
@@ -88,20 +89,10 @@ def theirs(A, phi, norm: al.ObsNorm, n: int, seed: int, proto) -> dict[str, np.n
 
 def ours(phi, norm: al.ObsNorm, n: int, seed: int, proto) -> dict[str, np.ndarray]:
     """The same arrays from ``lib.bomrl.authors_locomotion.sample``."""
-    captured = {}
-    original = al.rewards_to_go
-
-    def capture(rew, mask, gamma):
-        captured["rew"] = rew.copy()
-        return original(rew, mask, gamma)
-
-    al.rewards_to_go = capture
-    try:
+    with captured_rewards() as captured:
         data, _, _ = al.sample(FAMILY, phi, LOG_GOALS, n, norm, seed, proto)
-    finally:
-        al.rewards_to_go = original
-    rew = captured["rew"].reshape(len(LOG_GOALS), n, -1)
-    g = al.returns_with_tail(captured["rew"], proto.horizon, proto.gamma, "own")  # their formula at 82dc4e8
+    rew = captured[-1].reshape(len(LOG_GOALS), n, -1)
+    g = al.returns_with_tail(captured[-1], proto.horizon, proto.gamma, "own")  # their formula at 82dc4e8
     return {"ret": rew[:, :, :proto.horizon].sum(2), "tail": rew[:, :, proto.horizon:].sum(2),
             "g0": g[:, 0].reshape(len(LOG_GOALS), n),
             "obs": torch.cat([d.obs.reshape(-1, d.obs.shape[-1]) for d in data]).numpy()}
