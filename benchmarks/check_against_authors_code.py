@@ -217,14 +217,20 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -
     return [dict(quantity=k, value=max(v), n=len(v)) for k, v in diffs.items()]
 
 
-def their_policy_here(authors: Path, proto, reps: int = 2) -> list[dict]:
-    """Rows ``rep, steps, ret``: their trained policy adapted by our Alg(1) on the log's 9 goals."""
+def their_trained_policy(authors: Path, proto) -> tuple[list[torch.Tensor], al.ObsNorm]:
+    """Their best-so-far velocity Alg(1) policy (our parameter order, float64) and its observation filter."""
     import running_state  # noqa: F401  (theirs: needed to unpickle the filter)
     net = torch.load(authors / "check_point" / "meta_policy_net_HalfCheetah_vel_1.pkl", weights_only=False)
     with open(authors / "check_point" / "running_state_HalfCheetah_vel_1.pkl", "rb") as fh:
         zf = pickle.load(fh)
-    phi = [p.requires_grad_(True) for p in from_their_net(net)]
     norm = al.ObsNorm(int(zf.rs.n), np.asarray(zf.rs.mean, float), np.asarray(zf.rs._S, float), proto.obs_clip)
+    return from_their_net(net), norm
+
+
+def their_policy_here(authors: Path, proto, reps: int = 2) -> list[dict]:
+    """Rows ``rep, steps, ret``: their trained policy adapted by our Alg(1) on the log's 9 goals."""
+    params, norm = their_trained_policy(authors, proto)
+    phi = [p.requires_grad_(True) for p in params]
     rows = [dict(rep=-1, steps=-1, ret=float(phi[-1].detach().exp().mean()))]  # mean action std
     for rep in range(reps):
         params = [phi] * len(LOG_GOALS)

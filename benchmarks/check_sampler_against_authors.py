@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import pickle
 import sys
 from pathlib import Path
 
@@ -45,8 +44,8 @@ from check_against_authors_code import (
     FAMILY,
     LOG_GOALS,
     captured_rewards,
-    from_their_net,
     import_authors,
+    their_trained_policy,
     to_their_net,
 )
 from scipy import stats
@@ -129,12 +128,7 @@ def policies(A, authors: Path, cfg, proto):
     partial = next(CHECKPOINT.glob("halfcheetah-vel-Alg_3_-0-*.partial"))
     st = load_state(str(partial), dict)
     yield f"ours: velocity Alg(3) seed 0 at iteration {st['it']}", st["phi"], al.ObsNorm.from_state(st["norm"])
-    import running_state  # noqa: F401  (theirs: needed to unpickle the filter)
-    net = torch.load(authors / "check_point" / "meta_policy_net_HalfCheetah_vel_1.pkl", weights_only=False)
-    with open(authors / "check_point" / "running_state_HalfCheetah_vel_1.pkl", "rb") as fh:
-        zf = pickle.load(fh)
-    norm = al.ObsNorm(int(zf.rs.n), np.asarray(zf.rs.mean, float), np.asarray(zf.rs._S, float), proto.obs_clip)
-    yield "theirs: trained velocity Alg(1) (best-so-far)", from_their_net(net), norm
+    yield "theirs: trained velocity Alg(1) (best-so-far)", *their_trained_policy(authors, proto)
 
 
 def main(argv=None) -> int:

@@ -44,7 +44,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 LOGS = ROOT / "data" / "external" / "bomrl_authors_locomotion_logs.csv"  # their logs, as imported
 CHECKPOINTS = ROOT / "data" / "full" / "13_bomrl_authors_locomotion" / "checkpoints"
-LOG_GOALS = (0.1, 0.3, 0.5, 0.7, 1.0, 1.3, 1.5, 1.7, 1.9)  # target_v_list000 of their script
 RUNNER = """import sys, runpy
 import numpy as np
 np.bool8 = np.bool_  # gym 0.26 on numpy 2
@@ -86,6 +85,7 @@ def pace(rerun: pd.DataFrame, index: int, checkpoints: Path = CHECKPOINTS) -> pd
     Returns:
         ``run, iters, slope, lo, hi`` (return per meta-iteration).
     """
+    from check_against_authors_code import LOG_GOALS
     from scipy import stats
 
     from lib.bomrl.meta_items import load_state
