@@ -207,3 +207,17 @@ def test_training_curves_figure_draws_the_rerun_and_lists_it_once():
     line = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "Alg(3) (authors' code, run here)"]
     assert line[0].get_ydata().tolist() == [-236.0] and line[0].get_linestyle() == "-."
     assert not [ln for ln in fig.axes[1].get_lines() if "run here" in ln.get_label()]  # velocity only
+
+
+def test_cost_is_the_uncontended_quartile_when_half_the_run_shared_its_core():
+    # 12 iterations at 10 s, then 12 at 20 s (another process took half the core): the median is
+    # contended (15 s between the two halves); the lower quartile is the 10 s of a free core
+    n = 24
+    slow = np.arange(n) >= 12
+    history = pd.DataFrame(dict(family="halfcheetah-vel", method="Alg(1)", sample_s=np.where(slow, 16.0, 8.0),
+                                physics_s=np.where(slow, 14.4, 7.2), adapt_s=np.where(slow, 2.0, 1.0),
+                                outer_s=np.where(slow, 2.0, 1.0)))
+    row = rep.cost(history).iloc[0]
+    assert row.iter_s == pytest.approx(10.0) and row.iter_s_median == pytest.approx(15.0)
+    assert row.physics_share == pytest.approx(0.72)  # contention scales both, the share stays
+    assert row.sample_s + row.adapt_s + row.outer_s == pytest.approx(row.iter_s)
