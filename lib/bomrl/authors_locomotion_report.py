@@ -268,9 +268,6 @@ def within_kl_bound(history: pd.DataFrame, rtol: float = 1e-6) -> bool:
 
 # --- where a long run stands ------------------------------------------------------------------
 
-TIMING = ("sample_s", "adapt_s", "outer_s")
-
-
 def _read_quietly(path: Path, key: str):
     """A checkpoint's content, or None (missing, being replaced, or bad); never moves the file."""
     try:
@@ -303,7 +300,7 @@ def run_progress(cfg: "LocomotionAuthorsConfig", cache_dir, benchmark: pd.DataFr
         done = _read_quietly(partial.with_suffix(".ckpt"), partial.stem)
         state = None if done is not None else _read_quietly(partial, partial.stem)
         history = done["history"] if done is not None else pd.DataFrame(state["history"] if state else [])
-        rate = float(history[list(TIMING)].sum(axis=1).quantile(COST_QUANTILE)) if len(history) else float("nan")
+        rate = float(iteration_seconds(history).quantile(COST_QUANTILE)) if len(history) else float("nan")
         rows.append(dict(family=kw["family"], method=kw["method_name"], seed=kw["s"],
                          status="done" if done is not None else "partial" if state else "not started",
                          iters=len(history), n_iters=cfg.n_iters[kw["family"]], s_per_iter=rate))
