@@ -81,6 +81,30 @@ def test_learning_checks_read_rises_and_one_seed():
     assert one.loc["Alg(1)", "meta_verdict"] == "one seed" and np.isnan(one.loc["Alg(1)", "lo_meta"])
 
 
+def test_learning_checks_catch_a_method_that_learns_then_collapses():
+    test = synthetic_test()
+    def rise_fall(i):  # peaks at iteration 10, ends below where it started
+        return 50 - abs(i - 10) * 3.0
+
+    hist = pd.DataFrame([dict(family="halfcheetah-vel", method=m, seed=s, iter=i,
+                              post_return=(rise_fall(i) if m == "MAML-TRPO" and s < 2 else float(i)))
+                         for m in ("Alg(1)", "MAML-TRPO") for s in range(3) for i in range(40)])
+    checks = rep.learning_checks(hist, test, window=4).set_index("method")
+    assert checks.loc["MAML-TRPO", "ends_below_start"] == 2 and checks.loc["MAML-TRPO", "n_seeds"] == 3
+    # best 4-iteration mean of the tent (iterations 9-12: 50 - 3 x mean(1, 0, 1, 2)) minus its first 4
+    tent = np.mean([rise_fall(i) for i in range(9, 13)]) - np.mean([rise_fall(i) for i in range(4)])
+    assert checks.loc["MAML-TRPO", "peak"] == pytest.approx((2 * tent + 36) / 3)
+    assert checks.loc["Alg(1)", "ends_below_start"] == 0 and checks.loc["Alg(1)", "peak"] == pytest.approx(36.0)
+    text = rep.claim_lines(rep.compare_to_baselines(test), checks.reset_index(),
+                           pd.DataFrame(dict(stationarity_median=[0.01])), _quick_cfg())
+    assert "MAML-TRPO peaked" in text and "ended below it in 2 of 3 seeds" in text and "Alg(1) peaked" not in text
+
+
+def _quick_cfg():
+    from lib.profiles import resolve
+    return resolve("locomotion_authors", "quick")
+
+
 def test_training_curves_range_over_seeds():
     hist = pd.DataFrame([dict(family="halfcheetah-dir", method="Alg(2)", seed=s, iter=i, post_return=float(s))
                          for s in range(2) for i in range(10)])

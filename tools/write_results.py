@@ -379,8 +379,9 @@ def authors_locomotion() -> tuple[str, str]:
             f"two-level bootstrap (seeds, then goals), `seeds_better` of {seeds}:\n\n"
             + md_table(shown[["family", "method", "baseline", "difference", "seeds_better", "verdict"]])
             + "\n\nDo the methods learn (last minus first 10 meta-iterations; one step minus none at the last "
-            "checkpoint)?\n\n" + md_table(learn[["family", "method", "meta_gain", "meta_verdict", "adapt_gain",
-                                                  "adapt_verdict"]])
+            "checkpoint; best 10 minus first 10, and seeds ending below their start)?\n\n"
+            + md_table(learn[["family", "method", "meta_gain", "meta_verdict", "adapt_gain", "adapt_verdict",
+                              "peak", "ends_below_start"]])
             + "\n\nReturn after one step, ours beside the paper's plotted value (theirs after 500 meta-iterations):\n\n"
             + md_table(step1))
     return word, body

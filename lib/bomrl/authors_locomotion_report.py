@@ -159,7 +159,9 @@ def learning_checks(history: pd.DataFrame, test: pd.DataFrame, window: int = 10,
       ``one seed`` with a single seed).
     * ``adapt``: at the last checkpoint, return after one adaptation step minus before it, paired
       by goal; two-level bootstrap over seeds and goals (``lo_adapt, hi_adapt``).
-    Returns one row per (family, method) with both and their verdicts (``rises`` / ``falls`` / ``flat``).
+    Returns one row per (family, method) with both and their verdicts (``rises`` / ``falls`` / ``flat``),
+    and whether a method lost what it learned: ``peak`` (mean over seeds of the best ``window``-iteration
+    mean minus the first window) and ``ends_below_start`` (seeds whose last window is below their first).
     """
     rows = []
     last = last_checkpoint(test)
@@ -167,6 +169,7 @@ def learning_checks(history: pd.DataFrame, test: pd.DataFrame, window: int = 10,
         per_seed = [s.sort_values("iter").post_return.to_numpy() for _, s in g.groupby("seed")]
         w = min(window, min(len(p) for p in per_seed) // 2) or 1
         gain = [p[-w:].mean() - p[:w].mean() for p in per_seed]
+        peak = [np.convolve(p, np.ones(w) / w, "valid").max() - p[:w].mean() for p in per_seed]
         m, lo, hi = t_interval(gain, level) if len(gain) > 1 else (float(np.mean(gain)), np.nan, np.nan)
         t = last[(last.family == fam) & (last.method == method)]
         wide = t.pivot_table(index=["seed", "task_id"], columns="step", values="ret")
@@ -175,7 +178,9 @@ def learning_checks(history: pd.DataFrame, test: pd.DataFrame, window: int = 10,
         rows.append(dict(family=fam, method=method, window=w, meta=m, lo_meta=lo, hi_meta=hi,
                          meta_verdict=verdict(lo, hi, "rises", "falls", "flat") if len(gain) > 1 else "one seed",
                          adapt=am, lo_adapt=alo,
-                         hi_adapt=ahi, adapt_verdict=verdict(alo, ahi, "rises", "falls", "flat")))
+                         hi_adapt=ahi, adapt_verdict=verdict(alo, ahi, "rises", "falls", "flat"),
+                         peak=float(np.mean(peak)), ends_below_start=int(np.sum(np.array(gain) < 0)),
+                         n_seeds=len(gain)))
     return pd.DataFrame(rows)
 
 
@@ -236,9 +241,13 @@ def claim_lines(comparison: pd.DataFrame, checks: pd.DataFrame, inner: pd.DataFr
                           f"({r.seeds_better} of {r.n_seeds} seeds)" for r in g.itertuples())
         c = checks[checks.family == fam]
         learn = ", ".join(f"{r.method} {r.meta:+.0f}" for r in c.itertuples())
+        lost = c[(c.ends_below_start > 0) & (c.peak > 0)]
+        fell = "".join(f" {r.method} peaked {r.peak:+.0f} above its start (mean over seeds) and ended below it "
+                       f"in {r.ends_below_start} of {r.n_seeds} seeds: a comparison with it measures where that "
+                       "collapse left it, not what it can reach." for r in lost.itertuples())
         lines.append(f"* **{FAMILY_TITLES.get(fam, fam)}**: better in {(g.verdict == 'better').sum()} of {len(g)} "
                      f"pairs, worse in {(g.verdict == 'worse').sum()}. {pairs}. Meta-training gain (last minus "
-                     f"first iterations): {learn}.")
+                     f"first iterations): {learn}.{fell}")
     held = bool(len(comparison)) and bool((comparison.verdict == "better").all())
     worst = inner.stationarity_median.max() if len(inner) else np.nan
     lines.append(f"* **Inner solutions**: median relative gradient after the 50 Adam steps "
