@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from lib.bomrl import authors_locomotion_report as rep
+from lib.profiles import resolve
 
 
 def test_authors_logs_are_their_500_iterations_in_blocks_of_5():
@@ -83,6 +84,7 @@ def test_learning_checks_read_rises_and_one_seed():
 
 def test_learning_checks_catch_a_method_that_learns_then_collapses():
     test = synthetic_test()
+
     def rise_fall(i):  # peaks at iteration 10, ends below where it started
         return 50 - abs(i - 10) * 3.0
 
@@ -96,13 +98,8 @@ def test_learning_checks_catch_a_method_that_learns_then_collapses():
     assert checks.loc["MAML-TRPO", "peak"] == pytest.approx((2 * tent + 36) / 3)
     assert checks.loc["Alg(1)", "ends_below_start"] == 0 and checks.loc["Alg(1)", "peak"] == pytest.approx(36.0)
     text = rep.claim_lines(rep.compare_to_baselines(test), checks.reset_index(),
-                           pd.DataFrame(dict(stationarity_median=[0.01])), _quick_cfg())
+                           pd.DataFrame(dict(stationarity_median=[0.01])), resolve("locomotion_authors", "quick"))
     assert "MAML-TRPO peaked" in text and "ended below it in 2 of 3 seeds" in text and "Alg(1) peaked" not in text
-
-
-def _quick_cfg():
-    from lib.profiles import resolve
-    return resolve("locomotion_authors", "quick")
 
 
 def test_training_curves_range_over_seeds():
@@ -139,7 +136,6 @@ def test_each_family_is_read_at_its_own_last_checkpoint():
 
 
 def test_claim_lines_say_when_the_inner_solutions_are_far_from_stationary():
-    from lib.profiles import resolve
     test = synthetic_test()
     comparison = rep.compare_to_baselines(test)
     hist = pd.DataFrame([dict(family="halfcheetah-vel", method=m, seed=s, iter=i, post_return=float(i))
