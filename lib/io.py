@@ -1,7 +1,9 @@
 """Saving tables with a manifest (the resumable map is :mod:`lib.parallel`).
 
 * :func:`save_table` writes a tidy CSV plus ``<name>.manifest.json`` with the parameters,
-  seed, git commit (and whether the work tree had uncommitted changes), the machine and
+  seed, git commit (and whether the code paths :data:`CODE_PATHS` had uncommitted changes: the
+  run's own writes to ``data/`` do not count), ``code``: the module that wrote the table and the
+  fingerprint of the code it runs (:func:`lib.cache.code_fingerprint`, the job keys' own), the machine and
   its floating-point code paths (:func:`lib.numerics.describe`), package versions and the
   CSV's sha256. The pair is written through a journal, so no kill leaves a table without
   its manifest: :func:`recover_table` finishes or drops a pair cut short.
@@ -28,13 +30,16 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+CODE_PATHS = ("lib", "tools", "benchmarks", "pyproject.toml")  # what "dirty" looks at (not data/, docs/, figures/)
+
+
 def git_state() -> dict:
-    """``{"commit": HEAD or "unknown", "dirty": uncommitted changes to tracked files}``."""
+    """``{"commit": HEAD or "unknown", "dirty": uncommitted changes to tracked files under CODE_PATHS}``."""
     def git(*args):
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=20)
     try:
         commit = git("rev-parse", "HEAD").stdout.strip() or "unknown"
-        status = git("status", "--porcelain", "--untracked-files=no")
+        status = git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS)
         dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return {"commit": "unknown", "dirty": None}
@@ -59,6 +64,36 @@ def _machine() -> dict:
     from lib.numerics import describe
 
     return describe()
+
+
+def producer(skip: int = 2) -> str:
+    """The ``lib`` module that asked for a table to be written: the first caller outside this
+    module, or ``"lib"`` when a notebook or a tool writes it (then the whole library is pinned)."""
+    frame = sys._getframe(skip)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name.startswith("lib.") and name != __name__:
+            return name
+        frame = frame.f_back
+    return "lib"
+
+
+@functools.lru_cache(maxsize=64)
+def code_state(module: str) -> dict:
+    """``{"module", "fingerprint", "dirty"}``: the code that can change what ``module`` computes
+    (for ``"lib"``: every non-infrastructure module of the library), as the cache's job keys see it."""
+    import hashlib as _h
+    import pkgutil
+
+    import lib
+    from lib.cache import code_fingerprint
+
+    if module == "lib":
+        names = sorted(m.name for m in pkgutil.walk_packages(lib.__path__, "lib."))
+        digest = _h.sha256("".join(code_fingerprint(n) for n in names).encode()).hexdigest()
+    else:
+        digest = code_fingerprint(module)
+    return {"module": module, "fingerprint": digest, "dirty": git_state()["dirty"]}
 
 
 def manifest_path(path: Path) -> Path:
@@ -102,7 +137,7 @@ def save_table(df: pd.DataFrame, path: Path, params: dict | None = None) -> Path
     data = df.to_csv(index=False, float_format="%.10g").encode()
     manifest = {"file": path.name, "rows": len(df), "columns": list(df.columns),
                 "sha256": hashlib.sha256(data).hexdigest(), "params": params or {}, **git_state(),
-                "machine": _machine(), "versions": _versions()}
+                "code": code_state(producer()), "machine": _machine(), "versions": _versions()}
     atomic_write_bytes(_pending(path), (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode())
     atomic_write_bytes(path, data)
     _pending(path).replace(manifest_path(path))

@@ -109,7 +109,7 @@ def theory(t: Tables) -> Claim:
     evidence.append(f"The theorem bounds the gap averaged over meta-iterations; the tables hold the last iterate at "
                     f"K ∈ {{{', '.join(str(int(k)) for k in sorted(gk.K.unique()))}}}: at least {MIN_K_POINTS} values "
                     "of K > 0 and the average over iterations are needed to test the 1/√K term.")
-    return Claim(key="theory", paper=2, notebook="10_bomrl_frozen_lake",
+    return Claim(key="the bound", paper=2, notebook="10_bomrl_frozen_lake",
                  claim="(beyond the paper) the bound: gap ≤ O(1/√K) + O(Var)",
                  endpoint="Var: slope of the gap against task variance; K: 1/√K against other decay models",
                  margin="slope interval above 0; 1/√K fits (χ² p ≥ 0.05) and no model better by ΔAIC > 2",
@@ -147,7 +147,7 @@ def frozen_lake(t: Tables) -> Claim:
                                 outcome=outcome(est.lo, est.hi, "superiority")))
     k = sum(c.outcome == "supports" for c in comps)
     w = sum(c.outcome == "contradicts" for c in comps)
-    return Claim(key="frozen-lake", paper=2, notebook="10_bomrl_frozen_lake",
+    return Claim(key="Frozen Lake (ours)", paper=2, notebook="10_bomrl_frozen_lake",
                  claim="Frozen Lake (our slippery tasks): BO-MRL adapts closer to the task optima than MAML",
                  endpoint="exact optimality gap after 1-3 steps, at the last K", margin="interval above 0",
                  unit="seeds (t-interval, 90 %)", budget=f"K = {int(K)}, {curves.seed.nunique()} seeds",
@@ -168,13 +168,13 @@ def authors_frozen_lake(t: Tables) -> Claim:
                              outcome=outcome(r.lo - r["reported_vs_J*"], r.hi - r["reported_vs_J*"], "agreement"))
                   for _, r in side.iterrows())
     inside = int(side.inside.sum())
-    return Claim(key="frozen-lake-authors", paper=2, notebook="12_bomrl_authors_frozen_lake",
+    return Claim(key="their Frozen Lake gaps", paper=2, notebook="12_bomrl_authors_frozen_lake",
                  claim="Frozen Lake on the authors' protocol: their one-step gaps (e.g. 0.086 / 0.178 / 0.338 with holes)",
                  endpoint="one-step optimality gap on their maps", margin="their bar inside our 90 % interval",
                  unit=f"seeds ({seeds}, t-interval)", budget=f"{seeds} seeds", paper_budget="1 seed",
                  verdict=verdict_of(c.outcome for c in comps),
-                 result=f"their bar inside our interval for {inside} of {len(side)} bars (Alg(1) loss counts the KL once: "
-                        "their code counts it 4 times, to be rerun)",
+                 result=f"their bar inside our interval for {inside} of {len(side)} bars (our Alg(1) counts the KL once, "
+                        "their code 4 times: to be rerun)",
                  comparisons=comps, rests_on=t.since(start), figure="12_bomrl_authors_frozen_lake")
 
 
@@ -189,7 +189,7 @@ def authors_frozen_lake_vs_pg(t: Tables) -> Claim:
                              outcome=outcome(-r.hi, -r.lo, "superiority")) for r in rows.itertuples())
     headline = [c for c in comps if c.panel.startswith("hole, their maps")]
     k = sum(c.outcome == "supports" for c in comps)
-    return Claim(key="frozen-lake-vs-pg", paper=2, notebook="12_bomrl_authors_frozen_lake",
+    return Claim(key="Frozen Lake vs PG", paper=2, notebook="12_bomrl_authors_frozen_lake",
                  claim="Frozen Lake on the authors' protocol: BO-MRL adapts closer than their \"MAML\" (a PG step)",
                  endpoint="one-step optimality gap", margin="interval above 0", unit="seeds, paired (t-interval)",
                  budget=f"{int(t['12_bomrl_authors_frozen_lake/gaps'].n_seeds.max())} seeds", paper_budget="1 seed",
@@ -211,13 +211,13 @@ def locomotion(t: Tables) -> Claim:
                              margin=0.0, estimate=r.diff, lo=r.lo, hi=r.hi, per_unit="", outcome="not counted",
                              counted=False, note="methods do not learn at this budget") for r in cmp.itertuples())
     k, w = int((cmp.verdict == "better").sum()), int((cmp.verdict == "worse").sum())
-    return Claim(key="locomotion-ours", paper=2, notebook="11_locomotion",
+    return Claim(key="locomotion (ours)", paper=2, notebook="11_locomotion",
                  claim="locomotion, our guessed protocol: every BO-MRL variant beats MAML-TRPO, ProMP, E-MAML",
                  endpoint="return after one adaptation step", margin="interval above 0", unit="(seed, task) pairs",
                  budget="about 1 % of the paper's sampling", paper_budget="the paper's sampling, 500 iterations",
                  verdict="not testable at this budget",
-                 result=f"the methods do not learn at 1 % of the sampling (better {k}, worse {w} of {len(cmp)} pairs, "
-                        "not counted); notebook 13 runs the authors' protocol",
+                 result=f"the methods do not learn at 1 % of the paper's sampling ({k} better, {w} worse of {len(cmp)} "
+                        "pairs, not counted)",
                  comparisons=comps, rests_on=t.since(start), figure="11_locomotion")
 
 
@@ -266,20 +266,20 @@ def authors_locomotion(t: Tables, step: int = 1) -> Claim:
     for fam, g in at_500.groupby(level=0):
         maml = g.get((fam, "MAML-TRPO"), np.nan)
         behind = [m for (_, m), v in g.items() if m in BOMRL13 and v < maml]
-        leaders.append(f"{fam}: MAML-TRPO ahead of {', '.join(behind) if behind else 'none'}")
+        leaders.append(f"MAML-TRPO ahead of {', '.join(behind) if behind else 'none'} ({fam.split('-')[-1]})")
     logs += ["", "In their logs at 500, " + "; ".join(leaders) + "."]
-    return Claim(key="half-cheetah", paper=2, notebook="13_bomrl_authors_locomotion",
+    return Claim(key="Half-cheetah", paper=2, notebook="13_bomrl_authors_locomotion",
                  claim="Half-cheetah on the authors' protocol: every Alg(k) beats MAML-TRPO, ProMP, E-MAML",
                  endpoint=f"return after {step} adaptation step on the fixed test goals, last iterate",
                  margin="seed-level interval above 0", unit="seeds (t over seed means); goals as a secondary column",
                  budget=f"{iters} of {PAPER_ITERS} meta-iterations, {test.seed.nunique()} seeds",
                  paper_budget=f"{PAPER_ITERS} meta-iterations, 1 seed", verdict=verdict_of(
                      [c.outcome for c in counted], testable=iters >= PAPER_ITERS),
-                 result=f"at {iters} of {PAPER_ITERS} meta-iterations on seed means: better {k}, worse {w}, "
-                        f"inconclusive {len(counted) - k - w} of {len(counted)} counted pairs"
+                 result=f"at {iters} of {PAPER_ITERS} iterations, on seed means: {k} better, {w} worse, "
+                        f"{len(counted) - k - w} inconclusive of {len(counted)} counted pairs"
                         + (f" ({len(comps) - len(counted)} against a collapsed baseline excluded)"
                            if len(comps) > len(counted) else "")
-                        + "; the authors' logs at 500: " + "; ".join(leaders),
+                        + "; in the authors' logs at 500: " + "; ".join(leaders),
                  comparisons=tuple(comps), evidence=tuple(logs), rests_on=t.since(start) + ("data/external/"
                  "bomrl_authors_locomotion_logs (authors' repository, commit in the file)",),
                  figure="13_authors_meta_test")

@@ -56,6 +56,7 @@ FIGURES = {  # stage -> (claim words, {panel: kind})
                    {"MLP(0,0)": "superiority", "MLP(1,16)": "non-inferiority", "MLP(3,64)": "non-inferiority"}),
 }
 PAPER_SCORE = "paper's pick: score"  # the column of validation.pick_table
+FIGURE_KEYS = {"06_figure1": "Fig. 1", "07_figure2": "Fig. 2", "08_figure3": "Fig. 3"}
 REUSES = {("08_figure3", "MLP(0,0)"): ("06_figure1", "cartpole")}  # the same runs, counted where first shown
 
 
@@ -181,7 +182,7 @@ def figure_claim(t: Tables, stage: str, fraction: float = FRACTION) -> Claim:
               + ", ".join(f"{p}: {o}" for p, o in panels.items()) + ")")
     if fraction == FRACTION:
         evidence.insert(0, sensitivity(t, stage))
-    return Claim(key=f"fig{stage[1]}" if stage != "06_figure1" else "fig1", paper=1, notebook=stage, claim=words,
+    return Claim(key=FIGURE_KEYS[stage], paper=1, notebook=stage, claim=words,
                  endpoint="final return (mean of the last 3 steps) and AUC (mean over steps), per run; "
                           "statistic: mean (Elikoeidis: 10 %-trimmed mean)",
                  margin=f"non-inferiority δ = {fraction:g} × (best − median) of the Fixed-KL grid on validation tasks; "
@@ -261,7 +262,7 @@ def random_kl(t: Tables) -> Claim:
                                 kind="superiority", margin=delta, estimate=d, lo=lo, hi=hi,
                                 per_unit=f"{len(rk)} Random-KL runs, {len(base)} Fixed-KL runs",
                                 outcome=outcome(lo, hi, "superiority", delta)))
-    return Claim(key="c4", paper=1, notebook=stage,
+    return Claim(key="Fig. 2, C4", paper=1, notebook=stage,
                  claim="Fig. 2 (C4): Random-KL beats the best Fixed-KL for MLP(1, n) policies",
                  endpoint="final return and AUC over the test horizon; statistic: mean",
                  margin="superiority: interval above 0; contradicted below δ (as Figure 2)",
@@ -269,7 +270,7 @@ def random_kl(t: Tables) -> Claim:
                  budget=f"{len(models)} meta-datasets' {panel} runs, {n_steps} steps", paper_budget="one meta-dataset",
                  verdict=verdict_of(c.outcome for c in comps),
                  result="; ".join(f"{c.endpoint} {ci_text(c.estimate, c.lo, c.hi)}" for c in comps)
-                        + " (Random-KL's tasks are the collection tasks: unpaired)",
+                        + " (unpaired)",
                  comparisons=tuple(comps), rests_on=t.since(start), figure=stage)
 
 
@@ -296,7 +297,7 @@ def lambda_matters(t: Tables) -> Claim:
                                 statistic=statistic, unit="runs (paired)", kind="superiority", margin=0.0,
                                 estimate=est.estimate, lo=est.lo, hi=est.hi,
                                 per_unit=f"{g.run.nunique()} runs", outcome=outcome(est.lo, est.hi, "superiority")))
-    return Claim(key="lambda-matters", paper=1, notebook="02_trpo_vs_xtrpo",
+    return Claim(key="λ matters", paper=1, notebook="02_trpo_vs_xtrpo",
                  claim="the return depends strongly on the fixed λ", endpoint="final return; the best λ vs the grid's median λ",
                  margin="interval above 0", unit="runs, paired (common random numbers)",
                  budget=f"{runs.run.nunique()} runs per (algo, λ)", paper_budget="not stated",
@@ -332,7 +333,7 @@ def best_lambda_differs(t: Tables) -> Claim:
                              estimate=np.nan, lo=np.nan, hi=np.nan,
                              per_unit="disjoint" if d else f"share λ ∈ {{{', '.join(f'{v:g}' for v in sorted(sets[a] & sets[b]))}}}",
                              outcome=o) for (a, b), d, o in zip(pairs, disjoint, outs))
-    return Claim(key="best-lambda-differs", paper=1, notebook="02_trpo_vs_xtrpo",
+    return Claim(key="best λ differs", paper=1, notebook="02_trpo_vs_xtrpo",
                  claim="the best fixed λ differs between problems",
                  endpoint="final return; per environment the λ whose paired interval against the best reaches 0",
                  margin="two environments differ when those λ sets are disjoint", unit="runs, paired",
@@ -360,7 +361,7 @@ def validation_pick(t: Tables) -> Claim:
     k = sum(sum(v) for v in same.values())
     n = sum(len(v) for v in same.values())
     outs = ["supports" if all(v) else "contradicts" if not any(v) else "inconclusive" for v in same.values()]
-    return Claim(key="validation", paper=1, notebook="05_fqi_validation",
+    return Claim(key="(H, ψ) validated", paper=1, notebook="05_fqi_validation",
                  claim="the paper's (H, ψ) is the meta-validation's choice (Minigolf, Cartpole)",
                  endpoint="the (H, ψ) of the best mean validation return, per meta-model",
                  margin="exact match", unit="meta-models",
@@ -385,7 +386,7 @@ def xtrpo_ablation(t: Tables) -> Claim:
                                 statistic=statistic, unit="runs (paired), meta-model 0", kind="superiority", margin=0.0,
                                 estimate=est.estimate, lo=est.lo, hi=est.hi, per_unit=f"{len(a)} runs",
                                 outcome=outcome(est.lo, est.hi, "superiority")))
-    return Claim(key="xtrpo", paper=1, notebook="06_figure1",
+    return Claim(key="xTRPO helps", paper=1, notebook="06_figure1",
                  claim="(beyond the paper) xTRPO helps Meta-KL (the paper's reason to pair them)",
                  endpoint="final return, mean (Elikoeidis: 10 %-trimmed mean)", margin="interval above 0",
                  unit="runs, paired (one meta-model)", budget=f"{len(comps)} environments, meta-model 0",
@@ -420,13 +421,13 @@ def minigolf_horizon(t: Tables) -> Claim:
         evidence.append("Where the one-step and the whole-run best λ coincide, the paper's recipe still loses: "
                         + "; ".join(f"{r.metric} {ci_text(r.diff, r.lo, r.hi)}" for r in rc.itertuples()) + ".")
     coincide = int(best["one-step best = run best"].sum())
-    return Claim(key="horizon", paper=1, notebook=STAGE,
+    return Claim(key="long-horizon target", paper=1, notebook=STAGE,
                  claim="(beyond the paper) Minigolf: a long-horizon target (J_T − J_t) closes the gap the one-step l_t leaves",
                  endpoint="final return and AUC on fresh tasks", margin="interval above 0", unit="meta-models, then runs",
                  budget=f"{int(cmp.n_models.max())} meta-models × {int(cmp.n_runs.max())} fresh runs",
                  paper_budget="not run in the paper", verdict=verdict_of(c.outcome for c in comps if c.counted),
-                 result=f"one-step best λ = whole-run best in {coincide} of {len(best)} set-ups (argmax, no interval); "
-                        "J_T − J_t target vs best Fixed-KL: "
+                 result=f"one-step best λ = run best in {coincide} of {len(best)} set-ups (argmax only); "
+                        "J_T − J_t target − best Fixed-KL: "
                         + "; ".join(f"{c.endpoint} {ci_text(c.estimate, c.lo, c.hi)}" for c in comps if c.counted),
                  comparisons=tuple(comps), evidence=tuple(evidence), rests_on=t.since(start),
                  figure="09_minigolf_horizon")
