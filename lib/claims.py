@@ -324,6 +324,13 @@ class Tables:
         self._cache: dict = {}
         self.read: list[str] = []
 
+    @classmethod
+    def of(cls, profile: str) -> "Tables":
+        """The tables of a profile's data folder (``data/quick`` or ``data/full``)."""
+        from lib.paths import DATA, check_profile
+
+        return cls(DATA / check_profile(profile))
+
     def __getitem__(self, key: str):
         from lib.io import load_table
 

@@ -37,26 +37,3 @@ def test_data_readme_names_every_committed_table():
     missing = [str(p.relative_to(ROOT)) for p in tables if f"`{p.name}`" not in text
                and not any(pat.match(p.name) for pat in patterns)]
     assert not missing, f"data/README.md does not describe {missing}"
-
-
-def test_the_velocity_row_quotes_ours_the_paper_and_their_trained_policy(tmp_path, monkeypatch):
-    """Notebook 13's README cell: ours and the paper's plotted value per method, and their policy run here."""
-    import pandas as pd
-    sys.path.insert(0, str(ROOT / "tools"))
-    import write_results
-
-    methods = ["Alg(1)", "Alg(2)", "Alg(3)", "MAML-TRPO", "ProMP", "E-MAML-TRPO"]
-    rows = [dict(family=f, method=m, step=s, ours=-100.0 - i - 10 * s, paper=-50.0 - i)
-            for f in ["halfcheetah-vel", "halfcheetah-dir"] for i, m in enumerate(methods) for s in range(4)]
-    beside = pd.DataFrame(rows)
-    (tmp_path / "benchmarks").mkdir()
-    pd.DataFrame([dict(check="their trained policy: return after 1 steps, draw 0", value=-80.0),
-                  dict(check="their trained policy: return after 1 steps, draw 1", value=-90.0),
-                  dict(check="their trained policy: return after 2 steps, draw 0", value=-1.0)]
-                 ).to_csv(tmp_path / "benchmarks" / "authors_code_check.csv", index=False)
-    monkeypatch.setattr(write_results, "FULL", tmp_path)
-    text = write_results.velocity_one_step(beside)
-    assert "Alg(1)/(2)/(3) vs MAML-TRPO/ProMP/E-MAML-TRPO" in text
-    assert "ours -110.0/-111.0/-112.0 vs -113.0/-114.0/-115.0" in text  # step 1 only, velocity only
-    assert "paper -50.0/-51.0/-52.0 vs -53.0/-54.0/-55.0" in text
-    assert text.endswith("their trained Alg(1) here -85.0")  # mean of the two one-step draws

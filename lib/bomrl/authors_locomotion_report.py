@@ -26,7 +26,6 @@ from lib.cache import BadCheckpoint, read_checkpoint
 from lib.bomrl.locomotion_report import iteration_seconds, last_checkpoint
 from lib.bomrl.locomotion_report import return_intervals  # noqa: F401 (notebook 13 calls it from here)
 from lib.paths import ROOT
-from lib.plotting import FAMILY_TITLES
 from lib.stats import t_interval, two_level_bootstrap, verdict
 
 if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
@@ -228,36 +227,6 @@ def beside_paper(intervals: pd.DataFrame) -> pd.DataFrame:
     return ours.merge(paper[["family", "method", "step", "plotted"]].rename(columns={"plotted": "paper"}),
                       on=["family", "method", "step"], how="left")
 
-
-def claim_lines(comparison: pd.DataFrame, checks: pd.DataFrame, inner: pd.DataFrame,
-                cfg: "LocomotionAuthorsConfig", far: float = 0.1) -> str:
-    """Markdown: per family, each Alg(k)-vs-baseline difference after one step (k of n seeds),
-    which methods learn, how stationary the inner solutions are (``far``: a median relative
-    gradient above it is called far from stationary), and whether "every BO-MRL variant beats
-    every baseline" holds here."""
-    lines = []
-    for fam, g in comparison.groupby("family", sort=False):
-        pairs = "; ".join(f"{r.method} − {r.baseline}: {r.diff:+.1f} [{r.lo:+.1f}, {r.hi:+.1f}] "
-                          f"({r.seeds_better} of {r.n_seeds} seeds)" for r in g.itertuples())
-        c = checks[checks.family == fam]
-        learn = ", ".join(f"{r.method} {r.meta:+.0f}" for r in c.itertuples())
-        lost = c[(c.ends_below_start > 0) & (c.peak > 0)]
-        fell = "".join(f" {r.method} peaked {r.peak:+.0f} above its start (mean over seeds) and ended below it "
-                       f"in {r.ends_below_start} of {r.n_seeds} seeds: a comparison with it measures where that "
-                       "collapse left it, not what it can reach." for r in lost.itertuples())
-        lines.append(f"* **{FAMILY_TITLES.get(fam, fam)}**: better in {(g.verdict == 'better').sum()} of {len(g)} "
-                     f"pairs, worse in {(g.verdict == 'worse').sum()}. {pairs}. Meta-training gain (last minus "
-                     f"first iterations): {learn}.{fell}")
-    held = bool(len(comparison)) and bool((comparison.verdict == "better").all())
-    worst = inner.stationarity_median.max() if len(inner) else np.nan
-    lines.append(f"* **Inner solutions**: median relative gradient after the 50 Adam steps "
-                 f"{inner.stationarity_median.min():.2f}-{worst:.2f} across (family, Alg); "
-                 + (f"far from stationary (> {far:g}), so every Alg(k) meta-gradient above is the implicit formula "
-                    "evaluated away from the point it assumes." if worst > far else "close to stationary."))
-    iters = ", ".join(f"{cfg.n_iters[f]} ({f})" for f in cfg.families)
-    return (f"**Our result ({cfg.profile} profile, meta-iterations: {iters}; {cfg.n_seeds} seeds, the "
-            f"authors' batch sizes):** the claim that every BO-MRL variant beats every baseline after one "
-            f"adaptation step **{'holds' if held else 'does not hold'}** here.\n\n" + "\n".join(lines))
 
 
 def outer_kl_bound(history: pd.DataFrame) -> pd.Series:

@@ -54,6 +54,9 @@ def decay_models(K, gap, se) -> pd.DataFrame:
     rows = []
     for name, (f, p0) in DECAYS.items():
         k = len(p0)
+        if len(K) < k:  # too few points to fit this model
+            rows.append(dict(model=name, k=k, chi2=np.nan, dof=len(K) - k, p=np.nan, aic=np.nan))
+            continue
         try:
             p0 = list(p0)
             p0[0] = float(gap.min())
@@ -61,7 +64,7 @@ def decay_models(K, gap, se) -> pd.DataFrame:
                 p0[1] = float(gap.max() - gap.min()) or 1e-3
             params, _ = optimize.curve_fit(f, K, gap, p0=p0, sigma=se, absolute_sigma=True, maxfev=20000)
             chi2 = float((((gap - f(K, *params)) / se) ** 2).sum())
-        except (RuntimeError, optimize.OptimizeWarning):
+        except (RuntimeError, ValueError, optimize.OptimizeWarning):
             chi2 = np.inf
         dof = len(K) - k
         p = float(stats.chi2.sf(chi2, dof)) if dof > 0 else np.nan
@@ -76,7 +79,7 @@ def root_k_outcome(fits: pd.DataFrame, n_points: int) -> str:
     not fit (p < 0.05) or another model beats it by more than 2; ``inconclusive`` below :data:`MIN_K_POINTS`."""
     row = fits.set_index("model").loc["a + b/√K"]
     others = fits[fits.model != "a + b/√K"]
-    if row.p < 0.05 or (n_points >= MIN_K_POINTS and (row.aic - others.aic.min()) > 2):
+    if row.p < 0.05 or (n_points >= MIN_K_POINTS and (row.aic - others.aic.min(skipna=True)) > 2):
         return "contradicts"
     if n_points < MIN_K_POINTS:
         return "inconclusive"
@@ -228,6 +231,26 @@ def authors_logs_at(iters: tuple[int, int]) -> pd.DataFrame:
     return part.groupby(["family", "method"]).ret.mean()
 
 
+FAR = 0.1  # a median relative inner gradient above this is far from a stationary point
+
+
+def learning_notes(checks: pd.DataFrame, inner: pd.DataFrame | None) -> list[str]:
+    """What a reader must know beside the pairs: methods that learned and collapsed, and how far the
+    inner solutions are from the stationary point the implicit meta-gradient assumes."""
+    notes = []
+    for r in checks[(checks.ends_below_start > 0) & (checks.peak > 0)].itertuples():
+        notes.append(f"{r.family}: {r.method} peaked {r.peak:+.0f} above its start (mean over seeds) and ended below "
+                     f"it in {r.ends_below_start} of {r.n_seeds} seeds: a comparison with it measures where that "
+                     "collapse left it.")
+    if inner is not None and len(inner):
+        lo, hi = inner.stationarity_median.min(), inner.stationarity_median.max()
+        notes.append(f"Inner solutions: median relative gradient after the Adam steps {lo:.2f}-{hi:.2f} across "
+                     f"(family, Alg); " + ("far from stationary (> 0.1), so each Alg(k) meta-gradient is the implicit "
+                                           "formula evaluated away from the point it assumes." if hi > FAR
+                                           else "close to stationary."))
+    return ["", *[f"* {n}" for n in notes]] if notes else []
+
+
 def authors_locomotion(t: Tables, step: int = 1) -> Claim:
     """Notebook 13: every Alg(k) beats MAML-TRPO, ProMP and E-MAML after one step (Half-cheetah, their protocol)."""
     start = len(t.read)
@@ -268,6 +291,8 @@ def authors_locomotion(t: Tables, step: int = 1) -> Claim:
         behind = [m for (_, m), v in g.items() if m in BOMRL13 and v < maml]
         leaders.append(f"MAML-TRPO ahead of {', '.join(behind) if behind else 'none'} ({fam.split('-')[-1]})")
     logs += ["", "In their logs at 500, " + "; ".join(leaders) + "."]
+    logs += learning_notes(checks, t["13_bomrl_authors_locomotion/inner_solutions"]
+                           if t.exists("13_bomrl_authors_locomotion/inner_solutions") else None)
     return Claim(key="Half-cheetah", paper=2, notebook="13_bomrl_authors_locomotion",
                  claim="Half-cheetah on the authors' protocol: every Alg(k) beats MAML-TRPO, ProMP, E-MAML",
                  endpoint=f"return after {step} adaptation step on the fixed test goals, last iterate",

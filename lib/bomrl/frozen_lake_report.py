@@ -3,7 +3,7 @@
 The items (meta-training and meta-test of every method per distribution and seed) are
 :mod:`lib.bomrl.frozen_lake_study`; this module describes the tasks, checks the implicit
 meta-gradients against finite differences, and turns the items' tables into the figures'
-summaries and the claim lines.
+summaries (the verdicts: :mod:`lib.bomrl.claims`).
 """
 from __future__ import annotations
 
@@ -94,28 +94,6 @@ def theory_tables(curves: pd.DataFrame, variance: pd.DataFrame, K: int, goal_rad
     gap_k, k_fits = frozen_lake_study.gap_vs_iterations(curves, goal_radius, step=1)
     return dict(gap_vs_variance=gap_var, variance_fits=fits, gap_vs_K=gap_k, K_fits=k_fits)
 
-
-def claim_lines(comparison: pd.DataFrame, fits: pd.DataFrame, k_fits: pd.DataFrame, cfg: "BOMRLConfig",
-                labels: dict) -> str:
-    """Markdown: BO-MRL's gap against MAML's per setting and step, then the two theory fits."""
-    K = max(cfg.checkpoints)
-    lines = []
-    for r, label in labels.items():
-        for step in (1, cfg.n_adapt_steps):
-            part = comparison[(comparison.goal_radius == r) & (comparison.step == step) & (comparison.baseline == "MAML")]
-            held = (part.verdict == "smaller").all()
-            lines.append(f"* **{label}, {step} adaptation step(s)**: gap of BO-MRL vs MAML ("
-                         + "; ".join(f"{row.method}: {row.gap:.3f} vs {row.gap_baseline:.3f}, diff {row.diff:.3f} "
-                                     f"[{row.lo:.3f}, {row.hi:.3f}] {row.verdict}" for row in part.itertuples())
-                         + f") → claim (BO-MRL smaller for every metric) **{'holds' if held else 'does not hold'}**.")
-    for row in fits.itertuples():
-        lines.append(f"* gap vs Var, {row.method}: slope {row.slope:.3g} [{row.lo:.3g}, {row.hi:.3g}] over {row.n} "
-                     f"points → {'positive, as the bound' if row.lo > 0 else 'not significantly positive'}.")
-    for row in k_fits.itertuples():
-        lines.append(f"* gap vs K, {row.method} (high variance): a = {row.a:.3f}, b = {row.b:.3f} "
-                     f"[{row.b_lo:.3f}, {row.b_hi:.3f}] → "
-                     f"{'falls like 1/√K' if row.b_lo > 0 else 'no significant 1/√K decrease'}.")
-    return f"**Our result ({cfg.profile} profile, {cfg.n_seeds} seeds, K = {K}):**\n\n" + "\n".join(lines)
 
 
 def adaptation_tables(curves: pd.DataFrame, K: int) -> dict[str, pd.DataFrame]:

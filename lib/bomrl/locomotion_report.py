@@ -24,7 +24,6 @@ from lib.bomrl import sampled
 from lib.bomrl.locomotion_study import compare_methods, dims, ranking
 from lib.bomrl.sampler import sample
 from lib.envs.locomotion import sample_tasks
-from lib.plotting import FAMILY_TITLES
 from lib.seeding import rng as make_rng
 from lib.stats import curve_summary, t_interval
 
@@ -149,18 +148,3 @@ def comparisons(test: pd.DataFrame, step: int = 1) -> dict[str, pd.DataFrame]:
     return dict(comparison=compare_methods(test, step=step), ranking=ranking(test, step=step))
 
 
-def claim_lines(comparison: pd.DataFrame, ranks: pd.DataFrame, cfg: "LocomotionConfig") -> str:
-    """Markdown: per family the ranking after one step and every BO-MRL-vs-baseline difference,
-    then whether "every BO-MRL variant beats every baseline" holds at this scale."""
-    lines = []
-    for fam, g in comparison.groupby("family", sort=False):
-        wins = (g.verdict == "better").sum()
-        order = " > ".join(ranks[ranks.family == fam].sort_values("rank").method)
-        pairs = "; ".join(f"{r.method} vs {r.baseline}: {r.diff:+.1f} [{r.lo:+.1f}, {r.hi:+.1f}]"
-                          for r in g.itertuples())
-        lines.append(f"* **{FAMILY_TITLES.get(fam, fam)}**: ranking after one step: {order}. BO-MRL better than "
-                     f"the baseline in {wins} of {len(g)} pairs; {pairs}.")
-    held = bool((comparison.verdict == "better").all())
-    return (f"**Our result ({cfg.profile} profile, {cfg.n_iters} meta-iterations, {cfg.meta_batch} tasks x "
-            f"{cfg.n_traj} trajectories):** the claim that every BO-MRL variant beats every baseline "
-            f"**{'holds' if held else 'does not hold'}** at this scale.\n\n" + "\n".join(lines))

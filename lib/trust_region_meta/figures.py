@@ -12,7 +12,7 @@ Each figure compares three ways of choosing the trust region λ along a learning
 
 A panel is one environment (Figure 1) or one policy architecture (Figures 2 and 3).
 :func:`figure_tables` runs (or resumes) the panels' runs and writes every table the figure
-and its claim read; :func:`claim_lines` reads the paper's claim against the comparison.
+and its claim read (the verdict itself: :mod:`.claims`).
 """
 from __future__ import annotations
 
@@ -40,41 +40,6 @@ if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
     from lib.profiles import MetaConfig
 
 FIXED_STAGE = "02_trpo_vs_xtrpo"  # the Fixed-KL runs of linear policies are notebook 02's
-
-# The paper's claim per figure and panel, as the verdicts (final return and AUC, Meta-KL minus
-# the best Fixed-KL) that it allows.
-CLAIMS = {
-    "06_figure1": {env: ("better", "indistinguishable") for env in ("elikoeidis", "minigolf", "cartpole")},
-    "07_figure2": {"MLP(0,0)": ("better",), "MLP(1,16)": ("better",), "MLP(2,32)": ("better", "indistinguishable")},
-    "08_figure3": {"MLP(0,0)": ("better",), "MLP(1,16)": ("better", "indistinguishable"),
-                   "MLP(3,64)": ("better", "indistinguishable")},
-}
-
-
-def claim_held(verdicts: pd.DataFrame, claim: dict[str, tuple]) -> dict[str, bool]:
-    """Per panel present: whether both its verdicts (final, AUC) are among those the claim allows.
-
-    Args:
-        verdicts: rows ``panel, metric, verdict`` of one comparison (pooled, or one meta-model's).
-    """
-    table = verdicts.pivot(index="panel", columns="metric", values="verdict")
-    return {panel: all(v in allowed for v in table.loc[panel]) for panel, allowed in claim.items()
-            if panel in table.index}
-
-
-def claim_held_per_model(comparison: pd.DataFrame, claim: dict[str, tuple]) -> dict[str, int]:
-    """Per panel: for how many meta-models the claim holds (the baseline chosen on validation tasks)."""
-    rows = validated(comparison)
-    held = [claim_held(g, claim) for _, g in rows.groupby("meta_seed")]
-    return {panel: sum(h.get(panel, False) for h in held) for panel in held[0]} if held else {}
-
-
-def validated(comparison: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a comparison whose Fixed-KL was chosen on the validation tasks (the verdicts),
-    not the test-run oracle; tables written before round two have only the latter kind."""
-    if "selected_on" not in comparison.columns:
-        return comparison
-    return comparison[comparison.selected_on == "validation tasks"]
 
 
 def _chosen(cfg: "MetaConfig") -> pd.DataFrame:
@@ -166,29 +131,3 @@ def xtrpo_ablation(cfg: "MetaConfig", stage: str, meta: pd.DataFrame, level: flo
     return load_table(out / "ablation_xtrpo_vs_trpo.csv")
 
 
-def claim_lines(pooled: pd.DataFrame, comparison: pd.DataFrame, claim: dict[str, tuple], cfg: "MetaConfig") -> str:
-    """Markdown: per panel, Meta-KL vs the best Fixed-KL pooled over the meta-models, and for how
-    many meta-models the paper's claim holds.
-
-    Args:
-        pooled: :func:`.meta_kl.pooled_comparison`'s table. comparison: the per-meta-model table.
-        claim: panel -> the verdicts the paper's claim allows, e.g. ``("better",)``.
-    Returns:
-        one bullet per panel present: means, the final-return difference with its two-level
-        interval, the pooled verdicts on final return and AUC, "holds" when both are allowed,
-        and "k of M meta-models".
-    """
-    verdicts = pooled.pivot(index="panel", columns="metric", values="verdict")
-    k_of = claim_held_per_model(comparison, claim)
-    lines = []
-    for panel, held in claim_held(pooled, claim).items():
-        expected, got = claim[panel], verdicts.loc[panel]
-        c = pooled[(pooled.panel == panel) & (pooled.metric == "final")].iloc[0]
-        lines.append(f"* **{panel}**: Meta-KL {c.meta:.3g} vs best Fixed-KL {c.fixed:.3g} ({c.fixed_algo}, "
-                     f"λ={c.fixed_kl:g}, chosen on validation tasks); difference {c['diff']:.3g} [{c.lo:.3g}, "
-                     f"{c.hi:.3g}]; pooled verdicts final/AUC: {got['final']}/{got['auc']} → claim "
-                     f"({' or '.join(expected)}) **{'holds' if held else 'does not hold'}** pooled, and for "
-                     f"**{k_of.get(panel, 0)} of {int(c.n_models)}** meta-models.")
-    head = (f"**Our result ({cfg.profile} profile, {cfg.n_test_runs} runs per panel and meta-model, "
-            f"{cfg.n_meta_models} meta-models; intervals over meta-models and runs):**\n\n")
-    return head + "\n".join(lines)

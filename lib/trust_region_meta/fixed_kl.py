@@ -79,13 +79,3 @@ def best_and_worst(perf: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def claim_lines(table: pd.DataFrame, cfg: "SweepConfig") -> str:
-    """Markdown, one bullet per env: the best fixed λ (algorithm, final return) and the span of
-    final returns across the grid, from :func:`best_and_worst`'s table."""
-    lines = []
-    for env, part in table.groupby("env", sort=False):
-        row = part.sort_values("best", ascending=False).iloc[0]
-        spread = part.best.max() - part.worst.min()
-        lines.append(f"* **{env}**: the best fixed λ is {row.best_kl:g} ({row.algo}, final return {row.best:.3g}); "
-                     f"across the grid the final return spans {spread:.3g}.")
-    return f"**Our result** ({cfg.profile} profile):\n\n" + "\n".join(lines)
