@@ -25,6 +25,52 @@ def band(ax, summary, x: str = "step", label: str | None = None, color=None, **k
     return line
 
 
+def off_scale(lines: dict, ratio: float = 3.0) -> set:
+    """The lines whose divergence would set a shared axis: repeatedly, the line with the lowest minimum
+    is off scale when it lies more than ``ratio`` times the other lines' range below their minimum.
+
+    Args:
+        lines: label -> (n,) values drawn (means, or band bounds).
+    Returns:
+        the labels of the lines to mark and leave out of the axis limits.
+    """
+    left = {k: np.asarray(v, dtype=float)[np.isfinite(np.asarray(v, dtype=float))] for k, v in lines.items()}
+    left = {k: v for k, v in left.items() if len(v)}
+    out = set()
+    while len(left) > 1:
+        low = min(left, key=lambda k: left[k].min())
+        rest = np.concatenate([v for k, v in left.items() if k != low])
+        span = max(rest.max() - rest.min(), 1e-12)
+        if rest.min() - left[low].min() <= ratio * span:
+            break
+        out.add(low)
+        del left[low]
+    return out
+
+
+def limit_to(ax, lines: dict, skip: set, pad: float = 0.08, name=str) -> None:
+    """Set ``ax``'s y-limits to the lines not in ``skip`` (their values, padded) and say in the panel
+    which lines leave it below, with their lowest value."""
+    keep = [np.asarray(v, dtype=float) for k, v in lines.items() if k not in skip]
+    if not skip or not keep:
+        return
+    gone = ", ".join(f"{name(k)} (min {np.nanmin(np.asarray(lines[k], dtype=float)):.3g})" for k in sorted(skip, key=str))
+    ax.text(0.02, 0.02, f"below the axis: {gone}", transform=ax.transAxes, fontsize=7, va="bottom",
+            bbox=dict(facecolor="white", alpha=0.8, linewidth=0))
+    vals = np.concatenate(keep)
+    vals = vals[np.isfinite(vals)]
+    lo, hi = vals.min(), vals.max()
+    margin = pad * max(hi - lo, 1e-12)
+    ax.set_ylim(lo - margin, hi + margin)
+
+
+def statistic_note(summary) -> str:
+    """``" (median, IQR)"`` when a curve summary's ``statistic`` column says medians, else ``""``."""
+    if "statistic" in summary.columns and (summary["statistic"] == "median").any():
+        return " (median, IQR)"
+    return ""
+
+
 def caption(fig, text: str) -> None:
     """A one-line note under the figure, e.g. what its bands are."""
     fig.text(0.5, -0.01, text, ha="center", va="top", fontsize=8)
@@ -60,19 +106,24 @@ def sweep_curves(summary, envs, algos, kl_grid, ylabel: str = "return J (mean, 9
     """
     palette = kl_palette(kl_grid)
     fig, axes = plt.subplots(len(algos), len(envs), figsize=(4.2 * len(envs), 3.2 * len(algos)),
-                             squeeze=False, sharex="col", sharey="col")
+                             squeeze=False, sharex="col")
     for i, algo in enumerate(algos):
         for j, env in enumerate(envs):
             ax = axes[i, j]
-            for kl in sorted(kl_grid):
-                part = summary[(summary.env == env) & (summary.algo == algo) & (summary.fixed_kl == kl)]
+            parts = {kl: summary[(summary.env == env) & (summary.algo == algo) & (summary.fixed_kl == kl)]
+                     for kl in sorted(kl_grid)}
+            gone = off_scale({kl: p["mean"] for kl, p in parts.items()})
+            for kl, part in parts.items():
                 band(ax, part, label=f"{kl:g}", color=palette[kl])
-            ax.set_title(f"{env} — {algo}")
+            limit_to(ax, {kl: np.r_[p["lo"], p["hi"]] for kl, p in parts.items()}, gone, name=lambda k: f"λ = {k:g}")
+            ax.set_title(f"{env} — {algo}" + statistic_note(summary[summary.env == env]))
             ax.set_xlabel("TRPO step t" if i == len(algos) - 1 else "")
             ax.set_ylabel(ylabel if j == 0 else "")
     axes[0, -1].legend(title="fixed λ", fontsize=8, loc="best")
     fig.tight_layout()
-    caption(fig, f"bands: 90 % t-interval of the mean return over {n_text(summary, 'runs')} per (algorithm, λ)")
+    caption(fig, f"mean return, bands: 90 % t-interval over {n_text(summary, 'runs')} per (algorithm, λ) (panels marked "
+                 "\"median, IQR\": median and inter-quartile band, where a few diverging runs decide the mean); "
+                 "\"below the axis\": a λ whose mean a few diverging runs drive far below the rest")
     return fig
 
 
@@ -147,6 +198,8 @@ def method_curves(curves, lambdas, panels, panel_col: str, title_fmt: str = "{}"
     for j, panel in enumerate(panels):
         top, bottom = axes[0, j], axes[1, j]
         end = curves[curves[panel_col] == panel].step.max()
+        here = curves[curves[panel_col] == panel]
+        gone = off_scale({m: g["mean"] for m, g in here.groupby("method")})
         for method, color in METHOD_COLORS.items():
             style = METHOD_STYLES[method]
             part = curves[(curves[panel_col] == panel) & (curves.method == method)]
@@ -158,7 +211,8 @@ def method_curves(curves, lambdas, panels, panel_col: str, title_fmt: str = "{}"
             lam = lambdas[(lambdas[panel_col] == panel) & (lambdas.method == method)]
             if len(lam):
                 band(bottom, lam, color=color, **style)
-        top.set_title(title_fmt.format(panel))
+        limit_to(top, {m: np.r_[g["lo"], g["hi"]] for m, g in here.groupby("method")}, gone)
+        top.set_title(title_fmt.format(panel) + statistic_note(here))
         top.set_ylabel("return J (mean and band)" if j == 0 else "")
         bottom.set_yscale("log")
         bottom.set_ylabel("λ chosen (geometric mean)" if j == 0 else "")
@@ -167,7 +221,8 @@ def method_curves(curves, lambdas, panels, panel_col: str, title_fmt: str = "{}"
     fig.tight_layout()
     n = curves.groupby("method", sort=False)["n"].max()
     runs = "; ".join(f"{m}: {n[m]} {'dataset runs' if m.startswith('Random') else 'runs'}" for m in n.index)
-    caption(fig, f"bands: {level:.0%} t-interval of the mean over runs ({runs})".replace("%", " %"))
+    caption(fig, f"mean return, bands: {level:.0%} t-interval over runs ({runs}); panels marked \"median, IQR\": median "
+                 "and inter-quartile band (a few diverging runs decide the mean)".replace("%", " %"))
     return fig
 
 
@@ -448,10 +503,43 @@ def gain_by_horizon(gains, setups):
             ax.fill_between(part.fixed_kl, part.lo, part.hi, color=palette[k], alpha=0.2)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set(xscale="log", title=setup, xlabel="fixed λ", ylabel="J_k − J_0 (mean, 90 % CI)" if j == 0 else "")
-    axes[0, -1].legend(title="steps k", fontsize=7)
+    handles, labels = axes[0, -1].get_legend_handles_labels()
     fig.tight_layout()
-    caption(fig, f"paired gain after k xTRPO steps, {n_text(gains, 'runs')} per (set-up, λ); run i of every λ "
+    fig.legend(handles, labels, title="steps k", fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    caption(fig, f"mean paired gain after k xTRPO steps, {n_text(gains, 'runs')} per (set-up, λ); run i of every λ "
                  "shares its task, initial policy and first batch")
+    return fig
+
+
+def interval_forest(rows, title: str = "", xlabel: str = "difference (90 % CI)"):
+    """Point estimates with intervals, one line per row, one panel per ``metric``, a line at 0.
+
+    Args:
+        rows: ``label, metric, diff, lo, hi`` (and optionally ``group``: colour by group, with a legend).
+    """
+    metrics = list(dict.fromkeys(rows.metric))
+    labels = list(dict.fromkeys(rows.label))
+    groups = list(dict.fromkeys(rows["group"])) if "group" in rows.columns else [None]
+    colors = dict(zip(groups, sns.color_palette("colorblind", len(groups))))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.4 * len(metrics), 0.5 * len(labels) + 1.4), squeeze=False,
+                             sharey=True)
+    for ax, metric in zip(axes[0], metrics):
+        part = rows[rows.metric == metric]
+        for r in part.itertuples():
+            y = labels.index(r.label)
+            g = getattr(r, "group", None)
+            ax.errorbar(r.diff, y, xerr=[[r.diff - r.lo], [r.hi - r.diff]], fmt="o", capsize=3, color=colors[g],
+                        label=g)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set(title=f"{title}{': ' if title else ''}{metric}")
+        ax.set_yticks(range(len(labels)), labels)
+    axes[0, 0].set_ylim(len(labels) - 0.5, -0.5)  # first row on top (the axes share y)
+    fig.supxlabel(xlabel, fontsize=10)
+    if groups != [None]:
+        handles, names = axes[0, -1].get_legend_handles_labels()
+        unique = dict(zip(names, handles))
+        fig.legend(unique.values(), unique.keys(), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
     return fig
 
 
@@ -563,6 +651,8 @@ def authors_meta_test(beside, families, level: float = 0.9):
     """
     fig, axes = plt.subplots(1, len(families), figsize=(5.2 * len(families), 3.8), squeeze=False)
     for ax, fam in zip(axes[0], families):
+        here = beside[beside.family == fam]
+        gone = off_scale({m: g["ours"] for m, g in here.groupby("method")})
         for method, color in LOCOMOTION_COLORS.items():
             part = beside[(beside.family == fam) & (beside.method == method)].sort_values("step")
             if not len(part):
@@ -572,6 +662,7 @@ def authors_meta_test(beside, families, level: float = 0.9):
             paper = part.dropna(subset=["paper"])
             if len(paper):
                 ax.plot(paper.step, paper.paper, linestyle=":", marker="x", color=color, label=f"{method} (paper)")
+        limit_to(ax, {m: np.r_[g["lo"], g["hi"], g["paper"].dropna()] for m, g in here.groupby("method")}, gone)
         ax.set_title(FAMILY_TITLES.get(fam, fam))
         ax.set_xlabel("number of policy adaptation steps")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -579,6 +670,7 @@ def authors_meta_test(beside, families, level: float = 0.9):
     handles, labels = axes[0, -1].get_legend_handles_labels()
     fig.tight_layout()
     fig.legend(handles, labels, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    caption(fig, f"bands: {level:.0%} t-interval over the fixed test goals of all seeds pooled (goal variation "
-                 "only); crosses: the values the paper's graph.py plots".replace("%", " %"))
+    caption(fig, f"mean return, bands: {level:.0%} t-interval over the fixed test goals of all seeds pooled (goal "
+                 "variation only); crosses: the values the paper's graph.py plots; \"below the axis\": a method that "
+                 "diverges".replace("%", " %"))
     return fig

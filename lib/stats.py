@@ -37,6 +37,18 @@ def curve_summary(df: pd.DataFrame, by: list[str], x: str = "step", y: str = "re
     return pd.DataFrame(rows, columns=by + [x, "mean", "lo", "hi", "n"])
 
 
+def curve_quantiles(df: pd.DataFrame, by: list[str], x: str = "step", y: str = "ret",
+                    q: tuple = (0.25, 0.5, 0.75)) -> pd.DataFrame:
+    """Median and inter-quartile band of ``y`` over runs, per group ``by`` and per ``x``: the curve
+    to draw where a few diverging runs decide the mean (columns as :func:`curve_summary`:
+    ``mean`` holds the median, ``lo``/``hi`` the quartiles)."""
+    g = df.groupby(by + [x], sort=True)[y]
+    out = g.quantile(list(q)).unstack()
+    out.columns = ["lo", "mean", "hi"]
+    out["n"] = g.count()
+    return out.reset_index()[by + [x, "mean", "lo", "hi", "n"]]
+
+
 def paired_bootstrap_diff(a, b, level: float = 0.9, n_boot: int = 10000, seed: int = 0):
     """Bootstrap confidence interval of mean(a - b) for paired samples.
 

@@ -430,7 +430,7 @@ def minigolf_horizon(t: Tables) -> Claim:
                         "J_T − J_t target − best Fixed-KL: "
                         + "; ".join(f"{c.endpoint} {ci_text(c.estimate, c.lo, c.hi)}" for c in comps if c.counted),
                  comparisons=tuple(comps), evidence=tuple(evidence), rests_on=t.since(start),
-                 figure="09_minigolf_horizon")
+                 figure="09_minigolf_targets")
 
 
 ROWS = (lambda_matters, best_lambda_differs, validation_pick, figure1, xtrpo_ablation, figure2, random_kl, figure3,

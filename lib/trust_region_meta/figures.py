@@ -24,7 +24,9 @@ import pandas as pd
 from lib import paths
 from lib.io import load_table, save_table
 from lib.policies import arch_label
+from lib.stats import curve_quantiles, curve_summary
 from lib.trust_region_meta.meta_kl import (
+    best_fixed,
     compare_runs,
     compare_to_fixed,
     fixed_test_runs,
@@ -40,6 +42,17 @@ if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
     from lib.profiles import MetaConfig
 
 FIXED_STAGE = "02_trpo_vs_xtrpo"  # the Fixed-KL runs of linear policies are notebook 02's
+ROBUST_ENVS = ("elikoeidis",)  # unbounded reward: a few diverging runs decide every mean (docs/preregistration.md)
+
+
+def sweep_figure_curves(runs: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
+    """The curves notebook 02's figure draws per ``[env, algo, fixed_kl]``: mean with a t-band, except on
+    :data:`ROBUST_ENVS`, median with the inter-quartile band (column ``statistic`` says which)."""
+    robust = runs.env.isin(ROBUST_ENVS)
+    parts = [curve_summary(runs[~robust], by=["env", "algo", "fixed_kl"], level=level).assign(statistic="mean")]
+    if robust.any():
+        parts.append(curve_quantiles(runs[robust], by=["env", "algo", "fixed_kl"]).assign(statistic="median"))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _chosen(cfg: "MetaConfig") -> pd.DataFrame:
@@ -54,6 +67,30 @@ def _meta_runs(cfg, stage, env, archs, chosen: pd.DataFrame, meta_seed: int, alg
                           paths.cache_dir(cfg.profile, stage), algo=algo)
     runs.insert(3, "meta_seed", meta_seed)
     return runs
+
+
+def panel_random_runs(profile: str, env: str, archs, meta_seeds) -> pd.DataFrame:
+    """Random-KL: the meta-datasets' own random-λ runs of the panel's architectures (column ``meta_seed``)."""
+    parts = []
+    for m in meta_seeds:
+        rk = random_kl_runs(load_table(dataset_file(profile, env, m)), env).assign(meta_seed=m)
+        parts.append(rk[rk.arch.isin([arch_label(a) for a in archs])])  # the panel's architectures only
+    return pd.concat(parts, ignore_index=True)
+
+
+def robust_curves(curves: pd.DataFrame, meta, fixed, fixed_val, random_runs) -> pd.DataFrame:
+    """:func:`.meta_kl.method_tables`' curves with the panels of :data:`ROBUST_ENVS` redrawn as medians with
+    inter-quartile bands (column ``statistic``: ``mean`` or ``median``), the same runs and baseline choice."""
+    curves = curves.assign(statistic="mean")
+    robust = sorted(set(meta[meta.env.isin(ROBUST_ENVS)].panel))
+    if not robust:
+        return curves
+    best = best_fixed(fixed, "panel", "auc", fixed_val)
+    parts = {"Meta-KL": meta, "Fixed-KL (best)": best, "Random-KL (dataset)": random_runs}
+    rows = [curve_quantiles(runs[runs.panel.isin(robust)].assign(method=name), by=["panel", "method"])
+            for name, runs in parts.items() if len(runs) and runs.panel.isin(robust).any()]
+    return pd.concat([curves[~curves.panel.isin(robust)], *[r.assign(statistic="median") for r in rows]],
+                     ignore_index=True)
 
 
 def figure_tables(cfg: "MetaConfig", stage: str, panels: list[tuple[str, list]], panel_by: str,
@@ -84,13 +121,12 @@ def figure_tables(cfg: "MetaConfig", stage: str, panels: list[tuple[str, list]],
         f, fv = fixed_test_runs(cfg, env, archs, paths.cache_dir(cfg.profile, FIXED_STAGE))
         fixed.append(f)
         fixed_val.append(fv)
-        for m in cfg.meta_seeds():
-            rk = random_kl_runs(load_table(dataset_file(cfg.profile, env, m)), env).assign(meta_seed=m)
-            random_runs.append(rk[rk.arch.isin([arch_label(a) for a in archs])])  # the panel's architectures only
+        random_runs.append(panel_random_runs(cfg.profile, env, archs, cfg.meta_seeds()))
     meta, fixed, fixed_val, random_runs = (pd.concat(x, ignore_index=True).assign(panel=lambda d: d[panel_by])
                                            for x in (meta, fixed, fixed_val, random_runs))
     random_runs = random_runs[random_runs.panel.isin(set(meta.panel))]
     curves, lambdas = method_tables(meta, fixed, random_runs, "panel", level=level, selection=fixed_val)
+    curves = robust_curves(curves, meta, fixed, fixed_val, random_runs)
     per_model = []
     for m, runs in meta.groupby("meta_seed"):
         for selection, label in ((fixed_val, "validation tasks"), (None, "test runs (oracle)")):

@@ -151,6 +151,20 @@ def target_comparison(meta: pd.DataFrame, fresh: pd.DataFrame, val: pd.DataFrame
     return pd.concat(parts, ignore_index=True)
 
 
+def forest_rows(targets: pd.DataFrame, recipe: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The rows of the verdict's figure: each target's (and each recipe rerun's) Meta-KL minus the best
+    Fixed-KL, ``label, metric, diff, lo, hi, group``, final return and AUC."""
+    metric = {"final": "final return", "auc": "AUC"}
+    short = {"paper:": "target l_t (the paper's)", "ours:": "target J_T − J_t (ours)",
+             "paper's recipe": "target l_t, λ ~ U[1e-3, 0.2]"}
+    label = targets.panel.map(lambda p: next((v for k, v in short.items() if p.startswith(k)), p))
+    parts = [targets.assign(label=label, group="fresh tasks (section 3)")]
+    if recipe is not None and len(recipe):
+        parts.append(recipe.assign(label="target l_t from " + recipe.panel, group="optima coincide (section 4)"))
+    rows = pd.concat(parts, ignore_index=True)
+    return rows.assign(metric=rows.metric.map(metric))[["label", "metric", "diff", "lo", "hi", "group"]]
+
+
 def chosen_lambdas(meta: pd.DataFrame) -> pd.DataFrame:
     """Per target: the geometric mean of the λ Meta-KL chose and the shares at or below 0.01 and
     in [0.05, 0.2] (the audit: the one-step model picks ≈ 0.01, the best fixed λ is 0.1)."""
