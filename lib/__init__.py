@@ -8,8 +8,8 @@ stage, ``resolve`` and ``from_notebook``, with every parameter checked by name.
 **Middle: one package per paper; neither imports the other.**
 
 * :mod:`lib.trust_region_meta`: paper 1, *Trust Region Meta Learning for Policy
-  Optimization* (Occorso et al.), notebooks 01-08;
-* :mod:`lib.bomrl`: paper 2, *BO-MRL* (Xu and Zhu, NeurIPS 2024), notebooks 10-11.
+  Optimization* (Occorso et al.), notebooks 01-09;
+* :mod:`lib.bomrl`: paper 2, *BO-MRL* (Xu and Zhu, NeurIPS 2024), notebooks 10-13.
 
 Each package's docstring is its chapter index and glossary (φ and λ mean different things in
 the two papers).
@@ -24,7 +24,8 @@ module                what it is
 :mod:`lib.policies`   Gaussian MLP policies, closed-form entropy and KL
 :mod:`lib.rollouts`   batched rollouts, rewards-to-go, the linear baseline, advantages
 :mod:`lib.trpo`       conjugate gradient, Fisher products, natural step, line search, TRPO/xTRPO
-:mod:`lib.stats`      t intervals, paired bootstrap, per-run scores, verdicts
+:mod:`lib.stats`      t intervals, paired bootstrap, per-run scores, curve summaries
+:mod:`lib.claims`     the claim engine: one interval routine, endpoints, the records of every verdict
 :mod:`lib.plotting`   house style and the figures of both papers
 :mod:`lib.seeding`    keyed random streams (``SeedSequence``)
 :mod:`lib.parallel`   the resumable parallel map: joblib here, Dask on a cluster

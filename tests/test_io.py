@@ -65,3 +65,34 @@ def test_load_table_names_a_missing_or_changed_table(tmp_path):
     path.write_text("a\n7\n")
     with pytest.raises(ValueError, match="checksum"):
         load_table(path)
+
+
+def test_a_manifest_pins_the_code_of_the_module_that_wrote_it(tmp_path):
+    """``code`` names the lib module that asked for the table and its job-key fingerprint; a table a
+    notebook writes directly pins the whole library."""
+    from lib.cache import code_fingerprint
+    from lib.io import code_state, save_tables
+    from lib.trust_region_meta import figures
+
+    save_tables(tmp_path, {"seed": 0}, t=pd.DataFrame({"a": [1]}))
+    direct = json.loads((tmp_path / "t.manifest.json").read_text())["code"]
+    assert direct["module"] == "lib" and len(direct["fingerprint"]) == 64 and direct["dirty"] in (True, False, None)
+    # a table written from inside lib.trust_region_meta.figures pins that module's code closure
+    figures_state = code_state("lib.trust_region_meta.figures")
+    assert figures_state["fingerprint"] == code_fingerprint("lib.trust_region_meta.figures") != direct["fingerprint"]
+    assert figures.save_table is save_table  # the figure tables go through save_table: producer() sees figures
+
+
+def test_dirty_looks_at_code_paths_only(tmp_path, monkeypatch):
+    """A run's own writes under data/ do not make its tables look dirty: git status is asked about CODE_PATHS."""
+    import lib.io as io
+
+    calls = []
+
+    class Done:
+        returncode, stdout = 0, ""
+
+    monkeypatch.setattr(io.subprocess, "run", lambda args, **kw: calls.append(args) or Done())
+    assert io.git_state()["dirty"] is False
+    status = [a for a in calls if "status" in a][0]
+    assert status[status.index("--") + 1:] == list(io.CODE_PATHS) and "data" not in io.CODE_PATHS

@@ -12,21 +12,22 @@ notebook               module                          what
 10_bomrl_frozen_lake   :mod:`.tabular`                 exact values of batches of tabular MDPs
                        :mod:`.exact`                   exact BO-MRL, implicit meta-gradient, MAML
                        :mod:`.frozen_lake_study`       meta-train and meta-test every method
-                       :mod:`.frozen_lake_report`      task summaries, gradient check, claim lines
+                       :mod:`.frozen_lake_report`      task summaries, gradient check, tables
 11_locomotion          :mod:`.functional_policy`       the MLP policy as a function of parameters
                        :mod:`.sampler`                 meta-batches of trajectories per task
                        :mod:`.sampled`                 BO-MRL on sampled trajectories (Alg 1-3)
                        :mod:`.baselines`               MAML-TRPO, E-MAML-TRPO, ProMP
                        :mod:`.meta_items`              the resumable item loop, keys and Dask run (11, 13)
                        :mod:`.locomotion_study`        the locomotion items and their tables
-                       :mod:`.locomotion_report`       sampler speed, gradient check, intervals, claims
+                       :mod:`.locomotion_report`       sampler speed, gradient check, intervals
 12_bomrl_authors_...   :mod:`.authors_frozen_lake`     the authors' Frozen Lake: maps, data, Alg(1)/(2)
                        :mod:`.authors_frozen_lake_study` their protocol beside exact versions, tables
 13_bomrl_authors_...   :mod:`.authors_locomotion`      the authors' HalfCheetah protocol: policy, filter,
                                                        sampler, Alg(1)-(3) by Adam, their meta-gradient
                        :mod:`.authors_locomotion_study` resumable items on their protocol, tables
                        :mod:`.authors_locomotion_report` their logs and figure values beside ours,
-                                                       inner stationarity, learning checks, claims
+                                                       inner stationarity, learning checks
+all                    :mod:`.claims`                  the verdict records of notebooks 10-13 (README rows)
 =====================  ==============================  ===========================================
 
 Glossary (paper -> code):

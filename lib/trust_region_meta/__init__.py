@@ -16,8 +16,9 @@ notebook               module                          what
 04_meta_dataset        :mod:`.metadataset`             tuples <φ_t, λ_t, l_t, φ_{t+1}>
 05_fqi_validation      :mod:`.fqi`, :mod:`.validation` FQI with Extra Trees; choosing (H, ψ)
 05-08                  :mod:`.meta_kl`                 Meta-KL runs, validation scores, comparisons
-06-08_figure1..3       :mod:`.figures`                 the figures' tables and claim lines
+06-08_figure1..3       :mod:`.figures`                 the figures' tables and curves
 09_minigolf_horizon    :mod:`.horizon`                 one-step vs whole-run gain (our extension)
+02-09                  :mod:`.claims`                  the verdict records (README rows), endpoints
 =====================  ==============================  ===========================================
 
 Glossary (paper -> code):
