@@ -359,3 +359,9 @@ class Tables:
     def since(self, start: int) -> tuple:
         """The provenance of the tables read since ``len(self.read) == start``."""
         return self.provenance(dict.fromkeys(self.read[start:]))
+
+
+def as_tables(t) -> Tables:
+    """A :class:`Tables` as given, or the tables of a profile named by a string (``"quick"``, ``"full"``),
+    so a notebook can write ``claims.figure1(profile)``."""
+    return Tables.of(t) if isinstance(t, str) else t

@@ -21,7 +21,7 @@ from scipy import optimize, stats
 
 from lib.bomrl.authors_locomotion_report import LOGS_FILE, last_checkpoint, paired_matrix
 from lib.bomrl.baselines import GRADIENT_METHODS
-from lib.claims import Claim, Comparison, Tables, ci_text, interval, outcome, verdict_of
+from lib.claims import Claim, Comparison, Tables, as_tables, ci_text, interval, outcome, verdict_of
 
 PAPER_ITERS = 500  # the authors' meta-iterations per locomotion run (their logs: iterations 0-499)
 MIN_K_POINTS = 6  # values of K > 0 needed to compare 3-parameter decay models
@@ -86,8 +86,9 @@ def root_k_outcome(fits: pd.DataFrame, n_points: int) -> str:
     return "supports"
 
 
-def theory(t: Tables) -> Claim:
+def theory(t: Tables | str) -> Claim:
     """(beyond the paper) notebook 10: the bound gap <= O(1/√K) + O(Var)."""
+    t = as_tables(t)
     start = len(t.read)
     fits, gk = t["10_bomrl_frozen_lake/variance_fits"], t["10_bomrl_frozen_lake/gap_vs_K"]
     comps, evidence = [], []
@@ -133,8 +134,9 @@ def _seed_gaps(curves: pd.DataFrame, where: dict, method: str) -> pd.Series:
     return g[g.method == method].set_index("seed").gap
 
 
-def frozen_lake(t: Tables) -> Claim:
+def frozen_lake(t: Tables | str) -> Claim:
     """Notebook 10: BO-MRL's optimality gap after adaptation is smaller than MAML's (exact, our tasks)."""
+    t = as_tables(t)
     start = len(t.read)
     cmp, curves = t["10_bomrl_frozen_lake/comparison"], t["10_bomrl_frozen_lake/curves"]
     K = curves.K.max()
@@ -159,8 +161,9 @@ def frozen_lake(t: Tables) -> Claim:
                  comparisons=tuple(comps), rests_on=t.since(start), figure="10_bomrl_frozen_lake")
 
 
-def authors_frozen_lake(t: Tables) -> Claim:
+def authors_frozen_lake(t: Tables | str) -> Claim:
     """Notebook 12: the authors' reported one-step gaps, against their protocol run here."""
+    t = as_tables(t)
     start = len(t.read)
     side, gaps = t["12_bomrl_authors_frozen_lake/side_by_side"], t["12_bomrl_authors_frozen_lake/gaps"]
     seeds = int(gaps.n_seeds.max())
@@ -181,8 +184,9 @@ def authors_frozen_lake(t: Tables) -> Claim:
                  comparisons=comps, rests_on=t.since(start), figure="12_bomrl_authors_frozen_lake")
 
 
-def authors_frozen_lake_vs_pg(t: Tables) -> Claim:
+def authors_frozen_lake_vs_pg(t: Tables | str) -> Claim:
     """Notebook 12: on their protocol, BO-MRL's one-step gap is smaller than their "MAML" (one PG step)."""
+    t = as_tables(t)
     start = len(t.read)
     cmp = t["12_bomrl_authors_frozen_lake/comparisons"]
     rows = cmp[cmp.baseline.str.startswith("authors' MAML")]
@@ -205,8 +209,9 @@ def authors_frozen_lake_vs_pg(t: Tables) -> Claim:
 
 # --- locomotion ----------------------------------------------------------------------------------
 
-def locomotion(t: Tables) -> Claim:
+def locomotion(t: Tables | str) -> Claim:
     """Notebook 11 (our guessed protocol, about 1 % of the paper's sampling): not a test of the claim."""
+    t = as_tables(t)
     start = len(t.read)
     cmp = t["11_locomotion/comparison"]
     comps = tuple(Comparison(panel=f"{r.family}, {r.method}", endpoint="return after one step",
@@ -251,8 +256,9 @@ def learning_notes(checks: pd.DataFrame, inner: pd.DataFrame | None) -> list[str
     return ["", *[f"* {n}" for n in notes]] if notes else []
 
 
-def authors_locomotion(t: Tables, step: int = 1) -> Claim:
+def authors_locomotion(t: Tables | str, step: int = 1) -> Claim:
     """Notebook 13: every Alg(k) beats MAML-TRPO, ProMP and E-MAML after one step (Half-cheetah, their protocol)."""
+    t = as_tables(t)
     start = len(t.read)
     test, checks = t["13_bomrl_authors_locomotion/test"], t["13_bomrl_authors_locomotion/learning_checks"]
     last = last_checkpoint(test)

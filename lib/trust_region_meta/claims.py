@@ -26,6 +26,7 @@ import pandas as pd
 
 from lib.claims import (
     Claim,
+    as_tables,
     Comparison,
     Tables,
     ci_text,
@@ -156,8 +157,9 @@ def _panel_outcome(comps: list[Comparison]) -> str:
     return {"reproduced": "holds", "not reproduced": "fails", "inconclusive": "inconclusive"}[verdict_of(counted)]
 
 
-def figure_claim(t: Tables, stage: str, fraction: float = FRACTION) -> Claim:
+def figure_claim(t: Tables | str, stage: str, fraction: float = FRACTION) -> Claim:
     """Figures 1-3: Meta-KL against the best Fixed-KL per panel (non-inferiority or superiority)."""
+    t = as_tables(t)
     start = len(t.read)
     words, kinds = FIGURES[stage]
     meta = t[f"{stage}/meta_kl_runs"]
@@ -194,15 +196,18 @@ def figure_claim(t: Tables, stage: str, fraction: float = FRACTION) -> Claim:
                  figure=stage)
 
 
-def figure1(t: Tables) -> Claim:
+def figure1(t: Tables | str) -> Claim:
+    t = as_tables(t)
     return figure_claim(t, "06_figure1")
 
 
-def figure2(t: Tables) -> Claim:
+def figure2(t: Tables | str) -> Claim:
+    t = as_tables(t)
     return figure_claim(t, "07_figure2")
 
 
-def figure3(t: Tables) -> Claim:
+def figure3(t: Tables | str) -> Claim:
+    t = as_tables(t)
     return figure_claim(t, "08_figure3")
 
 
@@ -231,8 +236,9 @@ def sensitivity(t: Tables, stage: str) -> str:
             f"{FRACTION:g}; reused panels are counted in the verdict column anyway here):\n\n" + "\n".join(rows))
 
 
-def random_kl(t: Tables) -> Claim:
+def random_kl(t: Tables | str) -> Claim:
     """Claim C4 (Figure 2): Random-KL (the meta-dataset's random-λ runs) beats the best Fixed-KL for MLP(1, n)."""
+    t = as_tables(t)
     start = len(t.read)
     stage, panel, env = "07_figure2", "MLP(1,16)", "minigolf"
     val, fixed = t[f"{stage}/fixed_kl_val_runs"], t[f"{stage}/fixed_kl_runs"]
@@ -280,8 +286,9 @@ def _paired_runs(scores: pd.DataFrame, a, b, endpoint: str) -> np.ndarray:
     return (wa - wb.reindex(wa.index)).to_numpy()
 
 
-def lambda_matters(t: Tables) -> Claim:
+def lambda_matters(t: Tables | str) -> Claim:
     """Notebook 02, first statement: the final return depends strongly on the fixed λ (best vs median λ)."""
+    t = as_tables(t)
     start = len(t.read)
     runs = t["02_trpo_vs_xtrpo/runs"]
     comps = []
@@ -306,9 +313,10 @@ def lambda_matters(t: Tables) -> Claim:
                  comparisons=tuple(comps), rests_on=t.since(start), figure="02_trpo_vs_xtrpo_curves")
 
 
-def best_lambda_differs(t: Tables) -> Claim:
+def best_lambda_differs(t: Tables | str) -> Claim:
     """Notebook 02, second statement: the best fixed λ differs between the problems, with uncertainty:
     per environment the set of λ not significantly below the best, and whether those sets are disjoint."""
+    t = as_tables(t)
     start = len(t.read)
     runs = t["02_trpo_vs_xtrpo/runs"]
     sets, lines = {}, []
@@ -343,8 +351,9 @@ def best_lambda_differs(t: Tables) -> Claim:
                  figure="02_trpo_vs_xtrpo_curves")
 
 
-def validation_pick(t: Tables) -> Claim:
+def validation_pick(t: Tables | str) -> Claim:
     """Notebook 05: does our meta-validation pick the paper's (H, ψ)?"""
+    t = as_tables(t)
     start = len(t.read)
     chosen = t["05_fqi_validation/chosen"].rename(columns={"min_split": "min_leaf"})
     scores = t["05_fqi_validation/scores"].rename(columns={"min_split": "min_leaf"})
@@ -372,8 +381,9 @@ def validation_pick(t: Tables) -> Claim:
                  evidence=tuple(lines), rests_on=t.since(start), figure="05_fqi_validation")
 
 
-def xtrpo_ablation(t: Tables) -> Claim:
+def xtrpo_ablation(t: Tables | str) -> Claim:
     """(beyond the paper) Meta-KL driving xTRPO vs the same meta-model driving TRPO (meta-model 0)."""
+    t = as_tables(t)
     start = len(t.read)
     x, p = t["06_figure1/meta_kl_runs"], t["06_figure1/meta_kl_trpo_runs"]
     comps = []
@@ -395,8 +405,9 @@ def xtrpo_ablation(t: Tables) -> Claim:
                  comparisons=tuple(comps), rests_on=t.since(start), figure="06_figure1")
 
 
-def minigolf_horizon(t: Tables) -> Claim:
+def minigolf_horizon(t: Tables | str) -> Claim:
     """(beyond the paper, notebook 09) Is the one-step meta-reward l_t why Meta-KL loses on Minigolf?"""
+    t = as_tables(t)
     from lib.trust_region_meta.horizon import STAGE, best_by_horizon
 
     start = len(t.read)
