@@ -120,9 +120,15 @@ def interval(values, unit: str = "both", statistic: str = "mean", level: float =
         return Estimate(est, est - half, est + half, tuple(per_unit), m, n_cells)
     rng = np.random.default_rng(seed)
     if unit == "both":
+        # each drawn unit resamples its own finite cells (as many as it has); padding stays NaN
+        finite = np.isfinite(x)
+        packed = np.take_along_axis(x, np.argsort(~finite, axis=1, kind="stable"), axis=1)
+        counts = finite.sum(axis=1)
         rows = rng.integers(0, m, size=(n_boot, m))
-        cols = rng.integers(0, r, size=(n_boot, m, r))
-        draws = statistic_of(x[rows[:, :, None], cols].reshape(n_boot, m * r), statistic)
+        n = counts[rows][:, :, None]
+        cols = np.floor(rng.random((n_boot, m, r)) * n).astype(int)
+        cells = np.where(np.arange(r)[None, None, :] < n, packed[rows[:, :, None], cols], np.nan)
+        draws = statistic_of(cells.reshape(n_boot, m * r), statistic)
     else:
         flat = x[np.isfinite(x)]
         draws = statistic_of(flat[rng.integers(0, len(flat), size=(n_boot, len(flat)))], statistic)
