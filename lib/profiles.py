@@ -229,7 +229,7 @@ class BOMRLConfig:
     goal_radii: tuple = (0, 1, 2, 4, 6)
     n_train_tasks: int = 100
     n_test_tasks: int = 100
-    checkpoints: tuple = (0, 10, 30, 100, 300)
+    checkpoints: tuple = (0, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300)  # 10 values of K > 0: the 1/√K test (claims)
     lr: float = 100.0
     batch_size: int = 20
     n_seeds: int = 5
