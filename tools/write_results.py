@@ -50,8 +50,9 @@ def render(claims) -> tuple[str, str]:
            "Written by `tools/write_results.py` from the claim records (`lib/claims.py`; one function per row in "
            "`lib/trust_region_meta/claims.py` and `lib/bomrl/claims.py`), computed from the committed tables in "
            "`data/full/` (do not edit by hand; `make test` fails when this file and the tables disagree). The rules "
-           "(statistic, margin, unit of replication, exclusions) were fixed before the verdicts: "
-           "[`preregistration.md`](preregistration.md).", "", bottom_line(claims, 1), "", bottom_line(claims, 2), ""]
+           "(statistic, margin, unit of replication, exclusions) are written in "
+           "[`preregistration.md`](preregistration.md), which also says what \"in advance\" can mean for results that "
+           "were already public.", "", bottom_line(claims, 1), "", bottom_line(claims, 2), ""]
     for paper in (1, 2):
         doc += [f"## Paper {paper}", ""]
         for c in claims:
