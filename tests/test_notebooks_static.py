@@ -62,3 +62,15 @@ def test_runner_knows_the_stage_of_every_notebook():
         src = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
         stage = re.search(r'profiles\.from_notebook\("([a-z_]+)"', src).group(1)
         assert NOTEBOOK_STAGES.get(path.name[:2]) == stage, path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_relative_link_of_a_notebook_resolves(path):
+    """A notebook's markdown links to files and folders of the repository that exist (no stale
+    pointers such as a README section that was removed)."""
+    nb = json.loads(path.read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    for target in [t.split(")")[0].split("#")[0] for t in text.split("](")[1:]]:
+        if target and not target.startswith(("http", "mailto:")):
+            assert (path.parent / target).exists(), f"{path.name} links to a missing {target}"
+    assert "Figures table" not in text, "the README has no Figures table"
