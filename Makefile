@@ -2,7 +2,8 @@
 # Both create .venv (plain venv, no conda needed) and install everything on first use.
 # An environment you already have (conda, venv): make test PY_ENV=$CONDA_PREFIX (or $VIRTUAL_ENV);
 # the study is then installed into it with pip instead of creating .venv.
-PYTHON ?= python3  # the package needs 3.11: where python3 is another version, make test PYTHON=python3.11
+# The package needs Python 3.11: where python3 is another version, make test PYTHON=python3.11
+PYTHON ?= python3
 VENV ?= .venv
 TORCH := torch==2.13.0
 PROFILE ?= quick
