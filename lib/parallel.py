@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import numbers
 import os
 from pathlib import Path
 from typing import Callable
@@ -118,10 +119,19 @@ def _call_group(fn: Callable, kwargs_list: list) -> list:
         return [fn(**kwargs) for kwargs in kwargs_list]
 
 
+def check_n_workers(n_workers) -> int:
+    """``n_workers`` if it is an integer >= 1, else a ValueError naming it."""
+    if isinstance(n_workers, bool) or not isinstance(n_workers, numbers.Integral) or n_workers < 1:
+        raise ValueError(f"n_workers must be an integer >= 1, got {n_workers!r}")
+    return int(n_workers)
+
+
 def client_for(n_workers: int = 1, scheduler: str = ""):
-    """A ``dask.distributed.Client``: to ``scheduler`` if given, else a local process cluster."""
+    """A ``dask.distributed.Client``: to ``scheduler`` if given, else a local process cluster of
+    ``n_workers`` (an integer >= 1: a cluster without workers would wait forever)."""
     from dask.distributed import Client, LocalCluster
 
+    check_n_workers(n_workers)
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS", "")
     if address:
         return Client(address)
@@ -198,8 +208,7 @@ def map_resumable(fn: Callable, jobs: list[dict], cache_dir, n_workers: int = 1,
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-        raise ValueError(f"n_workers must be an integer >= 1, got {n_workers!r}")
+    check_n_workers(n_workers)
     keys, paths, done = plan_jobs(fn, jobs, cache_dir, portable)
     groups = _groups(jobs, keys, paths, done)
     if groups:

@@ -118,3 +118,12 @@ def test_each_job_runs_single_threaded_and_the_callers_threads_are_restored(tmp_
 def test_an_unknown_backend_is_named(tmp_path):
     with pytest.raises(ValueError, match="unknown backend 'spark'"):
         map_resumable(square_and_log, [], tmp_path, backend="spark")
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_a_cluster_without_workers_is_refused_by_name(bad):
+    """``client_for(0)`` used to start a cluster with no workers that waits forever."""
+    from lib.parallel import client_for
+
+    with pytest.raises(ValueError, match="n_workers must be an integer >= 1"):
+        client_for(bad)
