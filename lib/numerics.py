@@ -78,6 +78,7 @@ def describe() -> dict:
 
     blas = [{k: info.get(k) for k in ("internal_api", "version", "architecture", "threading_layer", "num_threads")}
             for info in threadpoolctl.threadpool_info()]
+    blas.sort(key=lambda d: [str(v) for v in d.values()])  # load order varies: identical runs, identical manifests
     return {"cpu": cpu_model(), "machine": platform.machine(), "cores": os.cpu_count(),
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "torch_mkl": torch.backends.mkl.is_available(), "blas": blas,

@@ -96,3 +96,18 @@ def test_dirty_looks_at_code_paths_only(tmp_path, monkeypatch):
     assert io.git_state()["dirty"] is False
     status = [a for a in calls if "status" in a][0]
     assert status[status.index("--") + 1:] == list(io.CODE_PATHS) and "data" not in io.CODE_PATHS
+
+
+def test_the_blas_entries_of_a_manifest_come_in_a_stable_order(monkeypatch):
+    """threadpoolctl lists libraries in load order, which varies between runs; the manifest sorts them."""
+    import threadpoolctl
+
+    from lib.numerics import describe
+
+    libs = [dict(internal_api="openblas", version="0.3", architecture="Haswell", threading_layer="pthreads",
+                 num_threads=1),
+            dict(internal_api="mkl", version="2024", architecture=None, threading_layer="intel", num_threads=1)]
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: list(libs))
+    first = describe()["blas"]
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: list(reversed(libs)))
+    assert describe()["blas"] == first and [d["internal_api"] for d in first] == ["mkl", "openblas"]
