@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lib.cache import atomic_write_bytes
+from lib.cache import atomic_write_bytes, remove_dead_temps
 from lib.paths import ROOT
 
 __all__ = ["atomic_write_bytes", "save_table", "save_tables", "load_table", "recover_table", "sha256", "git_state"]
@@ -134,6 +134,8 @@ def save_table(df: pd.DataFrame, path: Path, params: dict | None = None) -> Path
     """
     path = Path(path)
     recover_table(path)
+    if path.parent.is_dir():
+        remove_dead_temps(path.parent)  # a writer killed mid-write left its temp file here
     data = df.to_csv(index=False, float_format="%.10g").encode()
     manifest = {"file": path.name, "rows": len(df), "columns": list(df.columns),
                 "sha256": hashlib.sha256(data).hexdigest(), "params": params or {}, **git_state(),

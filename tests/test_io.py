@@ -111,3 +111,17 @@ def test_the_blas_entries_of_a_manifest_come_in_a_stable_order(monkeypatch):
     first = describe()["blas"]
     monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: list(reversed(libs)))
     assert describe()["blas"] == first and [d["internal_api"] for d in first] == ["mkl", "openblas"]
+
+
+def test_the_temp_file_of_a_killed_writer_is_removed_on_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process that no longer runs
+    stale = tmp_path / f".t.csv.{dead.pid}.0123abcd.tmp"
+    live = tmp_path / f".u.csv.{os.getpid()}.0123abcd.tmp"  # a live writer's temp file stays
+    stale.write_bytes(b"half a table")
+    live.write_bytes(b"being written")
+    save_table(pd.DataFrame({"a": [1]}), tmp_path / "t.csv")
+    assert not stale.exists() and live.exists()
