@@ -393,6 +393,21 @@ def record_in_manifest(folder: Path, paths) -> None:
     atomic_write_bytes(Path(folder) / MANIFEST, (text + "\n").encode())
 
 
+def prune_manifest(folder: Path) -> list[str]:
+    """Drop the manifest entries of files that no longer exist (re-keyed or removed checkpoints);
+    returns their names."""
+    path = Path(folder) / MANIFEST
+    if not path.exists():
+        return []
+    entries = read_manifest(folder)
+    gone = sorted(name for name in entries if not (Path(folder) / name).exists())
+    if gone:
+        text = json.dumps({"note": "SHA-256 of every committed checkpoint; a file that does not match is refused",
+                           "sha256": {k: v for k, v in sorted(entries.items()) if k not in gone}}, indent=1)
+        atomic_write_bytes(path, (text + "\n").encode())
+    return gone
+
+
 def load_or_set_aside(path: Path, key: str, manifest: dict | None = None, allow_pickle: bool = True):
     """``(True, obj)`` for a good checkpoint; ``(False, None)`` when it is missing or bad.
 

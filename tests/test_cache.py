@@ -183,3 +183,15 @@ def test_sampling_on_a_two_thread_dask_worker_equals_the_local_run(tmp_path, cap
         remote = map_resumable(sample_returns, jobs, tmp_path / "cache", scheduler=cluster.scheduler_address, backend="dask")
     assert remote == local
     assert "1 workers, 2 threads" in capsys.readouterr().out  # the cluster's true size is printed
+
+
+def test_prune_manifest_drops_the_entries_of_files_that_are_gone(tmp_path):
+    from lib.cache import prune_manifest, read_manifest, record_in_manifest
+
+    a, b = tmp_path / "a.ckpt", tmp_path / "b.ckpt"
+    a.write_bytes(b"1")
+    b.write_bytes(b"2")
+    record_in_manifest(tmp_path, [a, b])
+    b.unlink()
+    assert prune_manifest(tmp_path) == ["b.ckpt"]
+    assert list(read_manifest(tmp_path)) == ["a.ckpt"] and prune_manifest(tmp_path) == []

@@ -74,3 +74,10 @@ def test_a_pickle_in_a_committed_folder_is_refused(tmp_path):
     record_in_manifest(tmp_path, [path])
     with pytest.warns(UserWarning, match="a pickle, refused"):
         assert load_or_set_aside(path, "job", read_manifest(tmp_path)) == (False, None)
+
+
+@pytest.mark.parametrize("stage", ["11_locomotion", "13_bomrl_authors_locomotion"])
+def test_every_entry_of_a_committed_checkpoint_manifest_names_a_file_that_exists(stage):
+    folder = resume_dir("full", stage)
+    missing = [name for name in read_manifest(folder) if not (folder / name).exists()]
+    assert not missing, f"{len(missing)} manifest entries name no file, e.g. {missing[:3]}"

@@ -33,6 +33,7 @@ from lib.cache import (  # noqa: E402
     BadCheckpoint,
     checkpoint_header,
     read_checkpoint,
+    prune_manifest,
     record_in_manifest,
     safe_label,
     write_checkpoint,  # noqa: E402
@@ -155,6 +156,8 @@ def rekey(folder: Path, moves, write: bool = False) -> None:
                 old.unlink()
     if write:
         record_in_manifest(folder, sorted(folder.glob("*.ckpt")))
+        gone = prune_manifest(folder)
+        print(f"{len(gone)} manifest entries of files that no longer exist removed")
 
 
 def main(argv=None) -> int:
