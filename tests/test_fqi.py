@@ -81,3 +81,37 @@ def test_psis_of_the_same_leaf_size_are_one_model():
     assert distinct_psis(grid, 7000) == (5e-5, 5e-4, 1e-3, 5e-3, 1e-2)
     assert distinct_psis(grid, 15000) == grid
     assert distinct_psis(grid, 100) == (5e-5,)
+
+
+def _good_inputs(n=40, d=3):
+    rng = np.random.default_rng(0)
+    return dict(phi=rng.normal(size=(n, d)), kl=rng.choice([0.01, 0.1], n), reward=rng.normal(size=n),
+                phi_next=rng.normal(size=(n, d)), kl_grid=[0.01, 0.1], horizon=2, min_leaf=0.1, n_estimators=3,
+                gamma=1.0, seed=0)
+
+
+BAD = [("phi", np.zeros(5)), ("phi", np.zeros((0, 3))), ("phi", [[1.0, np.nan, 0.0]] * 40), ("phi", "abc"),
+       ("phi_next", np.zeros((40, 2))), ("phi_next", np.full((40, 3), np.inf)),
+       ("kl", np.zeros(40)), ("kl", -np.ones(40)), ("kl", np.ones(39)), ("kl", [[0.1]] * 40),
+       ("reward", np.ones(41)), ("reward", np.full(40, np.nan)), ("reward", None),
+       ("kl_grid", []), ("kl_grid", [0.0, 0.1]), ("kl_grid", [[0.1]]), ("kl_grid", [np.nan]),
+       ("horizon", 0), ("horizon", 1.5), ("horizon", True), ("horizon", "2"), ("horizon", None),
+       ("min_leaf", 0), ("min_leaf", 1), ("min_leaf", np.nan), ("min_leaf", "0.1"), ("min_leaf", None),
+       ("n_estimators", 0), ("n_estimators", 2.5), ("n_estimators", True),
+       ("gamma", -0.1), ("gamma", 1.5), ("gamma", np.nan), ("gamma", "1"),
+       ("seed", -1), ("seed", 0.5), ("seed", None)]
+
+
+@pytest.mark.parametrize("name,value", BAD, ids=[f"{n}={v!r}"[:40] for n, v in BAD])
+def test_fit_fqi_names_each_bad_argument(name, value):
+    args = _good_inputs()
+    args[name] = value
+    words = {"horizon": "horizon", "min_leaf": "psi"}.get(name, name)
+    with pytest.raises(ValueError, match=words):
+        fit_fqi(**args)
+
+
+def test_fit_fqi_accepts_numpy_scalars_and_lists():
+    args = _good_inputs()
+    args.update(horizon=np.int64(2), min_leaf=np.float32(0.1), seed=np.int64(3), kl_grid=(0.01, 0.1))
+    assert [m.horizon for m in fit_fqi(**args)] == [1, 2]

@@ -67,11 +67,53 @@ def q_table(forest, phi: np.ndarray, kl_grid: np.ndarray) -> np.ndarray:
     return forest.predict(x).reshape(n, m)
 
 
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
 def check_fqi_params(horizon: int, min_leaf: float) -> None:
-    if int(horizon) != horizon or horizon < 1:
+    """A ValueError naming H or ψ unless H is an integer >= 1 and ψ a number in (0, 1)."""
+    if not _is_int(horizon) or horizon < 1:
         raise ValueError(f"FQI horizon H must be an integer >= 1, got {horizon!r}")
-    if not 0 < min_leaf < 1:
-        raise ValueError(f"minimum leaf fraction psi must be in (0, 1), got {min_leaf!r}")
+    if not _is_real(min_leaf) or not 0 < min_leaf < 1:
+        raise ValueError(f"minimum leaf fraction psi must be a number in (0, 1), got {min_leaf!r}")
+
+
+def _array(name: str, value, ndim: int, positive: bool = False) -> np.ndarray:
+    try:
+        x = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric array, got {type(value).__name__}") from None
+    if x.ndim != ndim or x.size == 0:
+        raise ValueError(f"{name} must be a non-empty {ndim}-D array, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} must be finite, got {int((~np.isfinite(x)).sum())} non-finite values")
+    if positive and (x <= 0).any():
+        raise ValueError(f"{name} must be > 0 (trust-region sizes), got minimum {x.min()!r}")
+    return x
+
+
+def check_fqi_inputs(phi, kl, reward, phi_next, kl_grid, n_estimators, gamma, seed) -> tuple:
+    """The arrays of :func:`fit_fqi` as float64, after checks whose errors name the argument:
+    phi and phi_next (n, d) finite, kl (n,) > 0, reward (n,) finite, kl_grid (k,) > 0,
+    n_estimators an integer >= 1, gamma in [0, 1], seed an integer >= 0."""
+    phi, phi_next = _array("phi", phi, 2), _array("phi_next", phi_next, 2)
+    kl, reward, kl_grid = _array("kl", kl, 1, True), _array("reward", reward, 1), _array("kl_grid", kl_grid, 1, True)
+    if phi_next.shape != phi.shape:
+        raise ValueError(f"phi_next must have phi's shape {phi.shape}, got {phi_next.shape}")
+    if not len(kl) == len(reward) == len(phi):
+        raise ValueError(f"kl and reward must have one value per row of phi ({len(phi)}), got {len(kl)} and {len(reward)}")
+    if not _is_int(n_estimators) or n_estimators < 1:
+        raise ValueError(f"n_estimators must be an integer >= 1, got {n_estimators!r}")
+    if not _is_real(gamma) or not 0 <= gamma <= 1:
+        raise ValueError(f"gamma must be a number in [0, 1], got {gamma!r}")
+    if not _is_int(seed) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    return phi, kl, reward, phi_next, kl_grid
 
 
 def leaf_size(psi: float, n: int) -> int:
@@ -103,9 +145,8 @@ def fit_fqi(phi, kl, reward, phi_next, kl_grid, horizon: int, min_leaf: float,
         ``[Q_1, ..., Q_H]`` as :class:`FQIModel`.
     """
     check_fqi_params(horizon, min_leaf)
-    phi, phi_next = np.asarray(phi, float), np.asarray(phi_next, float)
-    reward, kl_grid = np.asarray(reward, float), np.asarray(kl_grid, float)
-    x = design(phi, np.asarray(kl, float))
+    phi, kl, reward, phi_next, kl_grid = check_fqi_inputs(phi, kl, reward, phi_next, kl_grid, n_estimators, gamma, seed)
+    x = design(phi, kl)
     target = reward
     models = []
     for h in range(1, horizon + 1):
