@@ -237,7 +237,8 @@ class Comparison:
         counted = ""
         extra = f"; {self.per_unit}" if self.per_unit else ""
         note = f"; {self.note}" if self.note else ""
-        value = f" = {ci_text(self.estimate, self.lo, self.hi)}" if np.isfinite(self.estimate) else ""
+        value = (f" = {ci_text(self.estimate, self.lo, self.hi)}" if np.isfinite(self.lo) and np.isfinite(self.hi)
+                 else f" = {fmt(self.estimate)}" if np.isfinite(self.estimate) else "")
         return (f"{self.panel}, {self.endpoint}: {self.contrast}{value} "
                 f"({self.statistic}, over {self.unit}; {self.kind}{margin}) → **{self.outcome}**{counted}{extra}{note}")
 

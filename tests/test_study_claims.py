@@ -148,3 +148,14 @@ def test_every_committed_record_states_its_rule_budget_and_tables(committed_reco
         assert r.endpoint and r.margin and r.unit and r.budget and r.paper_budget and r.rests_on, r.key
     keys = [r.key for r in records]
     assert len(keys) == len(set(keys))
+
+
+def test_the_iteration_average_is_exact_for_a_gap_linear_in_k():
+    """The trapezoid rule over the checkpoints integrates a linear gap exactly: mean over 0..K of a − bk = a − bK/2."""
+    K = [0, 5, 10, 30, 100]
+    rows = [dict(goal_radius=6, seed=s, method="Alg(1) KL", K=k, step=1, gap=0.5 - 0.001 * k + 0.01 * s)
+            for s in range(3) for k in K]
+    avg = c2.iteration_average(pd.DataFrame(rows), 6, ["Alg(1) KL"]).set_index("K")
+    for k in K[1:]:
+        assert avg.loc[k, "mean"] == pytest.approx(0.51 - 0.001 * k / 2)
+    assert (avg.n == 3).all() and (avg.lo < avg["mean"]).all()
