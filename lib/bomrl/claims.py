@@ -169,10 +169,10 @@ def theory(t: Tables | str) -> Claim:
                         f"(at least {MIN_K_POINTS} values of K > 0)",
                  unit=f"seeds ({int(gk.n.max())}) per point", budget=f"{n_k} values of K up to {int(gk.K.max())}",
                  paper_budget="theorem", verdict=verdict_of(c.outcome for c in comps if c.counted),
-                 result=f"gap grows with task variance for {sum(c.outcome == 'supports' for c in comps[:n_var])} "
-                        f"of {n_var} metrics; 1/√K shape of the iteration-averaged gap: "
+                 result=f"gap rises with task variance for {sum(c.outcome == 'supports' for c in comps[:n_var])} "
+                        f"of {n_var} metrics; 1/√K shape of the iteration-averaged gap ({n_k} K): "
                         + ", ".join(f"{k_outcomes.count(o)} {o}" for o in ("supports", "contradicts", "inconclusive")
-                                    if o in k_outcomes) + f" of {len(k_outcomes)} metrics ({n_k} values of K)",
+                                    if o in k_outcomes) + f" of {len(k_outcomes)}",
                  comparisons=tuple(comps), evidence=evidence, rests_on=t.since(start), figure="10_bomrl_theory")
 
 
