@@ -226,7 +226,7 @@ def authors_frozen_lake(t: Tables | str) -> Claim:
                   for _, r in side.iterrows())
     inside = int(side.inside.sum())
     return Claim(key="their Frozen Lake gaps", paper=2, notebook="12_bomrl_authors_frozen_lake",
-                 claim="Frozen Lake on the authors' protocol: their one-step gaps (e.g. 0.086 / 0.178 / 0.338 with holes)",
+                 claim="Frozen Lake, the authors' protocol: their one-step gaps (0.086 / 0.178 / 0.338 with holes)",
                  endpoint="one-step optimality gap on their maps", margin="their bar inside our 90 % interval",
                  unit=f"seeds ({seeds}, t-interval)", budget=f"{seeds} seeds", paper_budget="1 seed",
                  verdict=verdict_of(c.outcome for c in comps),
@@ -248,7 +248,7 @@ def authors_frozen_lake_vs_pg(t: Tables | str) -> Claim:
     headline = [c for c in comps if c.panel.startswith("hole, their maps")]
     k = sum(c.outcome == "supports" for c in comps)
     return Claim(key="Frozen Lake vs PG", paper=2, notebook="12_bomrl_authors_frozen_lake",
-                 claim="Frozen Lake on the authors' protocol: BO-MRL adapts closer than their \"MAML\" (a PG step)",
+                 claim="Frozen Lake, the authors' protocol: BO-MRL adapts closer than their \"MAML\" (a PG step)",
                  endpoint="one-step optimality gap", margin="interval above 0", unit="seeds, paired (t-interval)",
                  budget=f"{int(t['12_bomrl_authors_frozen_lake/gaps'].n_seeds.max())} seeds", paper_budget="1 seed",
                  verdict=verdict_of(c.outcome for c in comps),
@@ -355,7 +355,7 @@ def authors_locomotion(t: Tables | str, step: int = 1) -> Claim:
     logs += learning_notes(checks, t["13_bomrl_authors_locomotion/inner_solutions"]
                            if t.exists("13_bomrl_authors_locomotion/inner_solutions") else None)
     return Claim(key="Half-cheetah", paper=2, notebook="13_bomrl_authors_locomotion",
-                 claim="Half-cheetah on the authors' protocol: every Alg(k) beats MAML-TRPO, ProMP, E-MAML",
+                 claim="Half-cheetah, the authors' protocol: every Alg(k) beats MAML-TRPO, ProMP, E-MAML",
                  endpoint=f"return after {step} adaptation step on the fixed test goals, last iterate",
                  margin="seed-level interval above 0", unit="seeds (t over seed means); goals as a secondary column",
                  budget=f"{iters} of {PAPER_ITERS} meta-iterations, {plural(test.seed.nunique(), 'seed')}",
