@@ -46,7 +46,7 @@ def decay_models(K, gap, se) -> pd.DataFrame:
         K: (n,) meta-iteration counts > 0. gap: (n,) mean gaps. se: (n,) their standard errors.
     Returns:
         one row per model: ``model, k`` (parameters), ``chi2, dof, p`` (goodness of fit against the
-        standard errors), ``aic`` (chi² + 2k) and ``delta_aic`` (to the best model).
+        standard errors), ``aic`` (chi² + 2k), ``delta_aic`` (to the best model) and ``params`` (fitted).
     """
     K, gap, se = (np.asarray(v, dtype=float) for v in (K, gap, se))
     if (K <= 0).any() or (se <= 0).any() or not (len(K) == len(gap) == len(se)):
@@ -55,7 +55,7 @@ def decay_models(K, gap, se) -> pd.DataFrame:
     for name, (f, p0) in DECAYS.items():
         k = len(p0)
         if len(K) < k:  # too few points to fit this model
-            rows.append(dict(model=name, k=k, chi2=np.nan, dof=len(K) - k, p=np.nan, aic=np.nan))
+            rows.append(dict(model=name, k=k, chi2=np.nan, dof=len(K) - k, p=np.nan, aic=np.nan, params=(np.nan,) * k))
             continue
         try:
             p0 = list(p0)
@@ -65,10 +65,10 @@ def decay_models(K, gap, se) -> pd.DataFrame:
             params, _ = optimize.curve_fit(f, K, gap, p0=p0, sigma=se, absolute_sigma=True, maxfev=20000)
             chi2 = float((((gap - f(K, *params)) / se) ** 2).sum())
         except (RuntimeError, ValueError, optimize.OptimizeWarning):
-            chi2 = np.inf
+            chi2, params = np.inf, [np.nan] * k
         dof = len(K) - k
         p = float(stats.chi2.sf(chi2, dof)) if dof > 0 else np.nan
-        rows.append(dict(model=name, k=k, chi2=chi2, dof=dof, p=p, aic=chi2 + 2 * k))
+        rows.append(dict(model=name, k=k, chi2=chi2, dof=dof, p=p, aic=chi2 + 2 * k, params=tuple(map(float, params))))
     out = pd.DataFrame(rows)
     out["delta_aic"] = out.aic - out.aic.min()
     return out
@@ -128,7 +128,8 @@ def _decay_comparison(method: str, g: pd.DataFrame, quantity: str, counted: bool
                       statistic="weighted least squares", unit=f"{len(g)} values of K, seeds for the SE",
                       kind="superiority", margin=0.0, estimate=row.chi2, lo=np.nan, hi=np.nan,
                       per_unit=f"χ² p = {row.p:.2g}; ΔAIC " + ", ".join(
-                          f"{m}: {d:.1f}" for m, d in zip(f.model, f.delta_aic)),
+                          f"{m}: {d:.1f}" for m, d in zip(f.model, f.delta_aic))
+                      + f"; free power law's exponent c = {f.set_index('model').loc['a + b·K^-c', 'params'][2]:.2f}",
                       outcome=res if counted else "not counted", counted=counted,
                       note="" if counted else "the last iterate; the theorem bounds the average over iterations")
 
