@@ -61,7 +61,7 @@ def test_architectures_start_near_zero_mean_with_std0(arch):
     pol = make_policy(spec, arch, seed=3)
     obs = torch.linspace(0, 20, 50, dtype=DTYPE)[:, None]
     assert pol.mean(obs).abs().max() < 0.05
-    assert math.isclose(float(pol.log_std.exp()), spec.std0)
+    assert math.isclose(float(pol.log_std.exp().detach()), spec.std0)
     h, n = arch
     expected = 2 if h == 0 else (1 * n + n) + (h - 1) * (n * n + n) + (n + 1)
     assert pol.n_params() == expected + 1  # + log_std
