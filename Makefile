@@ -57,9 +57,11 @@ bench-install: install
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) -m pip install --quiet --no-deps mushroom-rl==1.10.2
 
-## Benchmarks against MushroomRL and sb3-contrib (~35 min; tables in data/full/benchmarks/).
+## Benchmarks against MushroomRL and sb3-contrib (~35 min; tables in data/full/benchmarks/), and the one
+## fidelity check that needs no outside checkout (MushroomRL's conjugate gradient; data/full/fidelity/).
 bench: bench-install
-	for b in bench_rollouts bench_metafeatures bench_fqi bench_trpo check_mushroom_cg bench_fisher_subsample; do $(PY) benchmarks/$$b.py || exit 1; done
+	for b in bench_rollouts bench_metafeatures bench_fqi bench_trpo bench_fisher_subsample; do $(PY) benchmarks/$$b.py || exit 1; done
+	$(PY) fidelity/check_mushroom_cg.py
 
 clean:
 	rm -rf build data/quick data/cache figures/quick

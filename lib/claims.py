@@ -251,6 +251,7 @@ class Tables:
             m = self.manifest(k)
             code = m.get("code")
             pin = (f"code {code['fingerprint'][:12]}{', dirty' if code.get('dirty') else ''}" if code
+                   else "manifest adopted: written before manifests" if "adopted" in m.get("params", {})
                    else "predates code fingerprints")
             out.append(f"{k} ({pin})")
         return tuple(out)

@@ -23,7 +23,8 @@ import pandas as pd
 from lib.cache import atomic_write_bytes, remove_dead_temps
 from lib.paths import ROOT
 
-__all__ = ["atomic_write_bytes", "save_table", "save_tables", "load_table", "recover_table", "sha256", "git_state"]
+__all__ = ["atomic_write_bytes", "save_table", "save_tables", "load_table", "recover_table", "sha256", "git_state",
+           "adopt_table"]
 
 
 def sha256(path: Path) -> str:
@@ -144,6 +145,27 @@ def save_table(df: pd.DataFrame, path: Path, params: dict | None = None) -> Path
     atomic_write_bytes(path, data)
     _pending(path).replace(manifest_path(path))
     return path
+
+
+def adopt_table(path: Path, written_by: str, commit: str) -> Path:
+    """Give a committed CSV written before tables carried manifests a manifest that says so: its rows,
+    columns and sha256, the script that wrote it and the commit that last changed it, and ``null`` for
+    what is not known (parameters, machine, versions, code). Returns the manifest's path.
+
+    Raises:
+        ValueError: the table already has a manifest.
+    """
+    path = Path(path)
+    mpath = manifest_path(path)
+    if mpath.exists():
+        raise ValueError(f"table {path} already has a manifest {mpath.name}")
+    df = pd.read_csv(path)
+    manifest = {"file": path.name, "rows": len(df), "columns": list(df.columns), "sha256": sha256(path),
+                "params": {"adopted": f"written by {written_by} before tables carried manifests; this manifest "
+                                      "records the file as committed", "seed": None},
+                "commit": commit, "dirty": None, "code": None, "machine": None, "versions": None}
+    atomic_write_bytes(mpath, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    return mpath
 
 
 def load_table(path: Path) -> pd.DataFrame:

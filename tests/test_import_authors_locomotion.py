@@ -1,4 +1,4 @@
-"""tools/import_authors_locomotion.py on a small git repository laid out as the authors' is."""
+"""fidelity/import_authors_locomotion.py on a small git repository laid out as the authors' is."""
 import importlib.util
 import subprocess
 from pathlib import Path
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("import_authors_locomotion", ROOT / "tools" / "import_authors_locomotion.py")
+spec = importlib.util.spec_from_file_location("import_authors_locomotion", ROOT / "fidelity" / "import_authors_locomotion.py")
 tool = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(tool)
 

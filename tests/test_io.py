@@ -125,3 +125,16 @@ def test_the_temp_file_of_a_killed_writer_is_removed_on_the_next_write(tmp_path)
     live.write_bytes(b"being written")
     save_table(pd.DataFrame({"a": [1]}), tmp_path / "t.csv")
     assert not stale.exists() and live.exists()
+
+
+def test_an_adopted_manifest_says_what_is_not_known(tmp_path):
+    from lib.io import adopt_table
+
+    path = tmp_path / "old.csv"
+    pd.DataFrame({"a": [1.5, 2.5]}).to_csv(path, index=False)
+    manifest = json.loads(adopt_table(path, "fidelity/x.py", "abc123").read_text())
+    assert manifest["sha256"] == sha256(path) and manifest["commit"] == "abc123" and manifest["rows"] == 2
+    assert manifest["code"] is None and manifest["machine"] is None and "adopted" in manifest["params"]
+    assert load_table(path).a.tolist() == [1.5, 2.5]
+    with pytest.raises(ValueError, match="already has a manifest"):
+        adopt_table(path, "fidelity/x.py", "abc123")

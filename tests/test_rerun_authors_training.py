@@ -1,4 +1,4 @@
-"""benchmarks/rerun_authors_training.py: parsing the authors' printed output and the pace table."""
+"""fidelity/rerun_authors_training.py: parsing the authors' printed output and the pace table."""
 import sys
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "fidelity"))
 import rerun_authors_training as rerun  # noqa: E402
 
 

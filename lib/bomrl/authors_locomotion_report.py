@@ -2,7 +2,7 @@
 
 The items are :mod:`lib.bomrl.authors_locomotion_study`; this module only reads their tables
 and the authors' committed numbers (``data/external/bomrl_authors_locomotion_*.csv``, written by
-``tools/import_authors_locomotion.py`` from their repository), so editing it never makes the
+``fidelity/import_authors_locomotion.py`` from their repository), so editing it never makes the
 committed checkpoints look stale.
 
 Units: a return is the undiscounted sum of rewards over one 200-step trajectory, averaged over
@@ -52,12 +52,12 @@ def authors_logs(block: int = 5) -> pd.DataFrame:
     return logs.groupby(["family", "method", "iter"], as_index=False).agg(ret=("ret", "mean"), n=("ret", "size"))
 
 
-RERUN_FILES = ROOT / "data" / "full" / "benchmarks"  # authors_rerun_vel_<index>.csv
+RERUN_FILES = ROOT / "data" / "full" / "fidelity"  # authors_rerun_vel_<index>.csv
 
 
 def authors_rerun(block: int = 5, folder: Path = RERUN_FILES) -> pd.DataFrame:
     """The authors' velocity training script run unmodified on this machine
-    (``benchmarks/rerun_authors_training.py``): the value it logs each meta-iteration (return after
+    (``fidelity/rerun_authors_training.py``): the value it logs each meta-iteration (return after
     one step on its 9 goals), as means over blocks of ``block`` iterations.
 
     Returns:

@@ -312,19 +312,22 @@ def learning_notes(checks: pd.DataFrame, inner: pd.DataFrame | None) -> list[str
     return ["", *[f"* {n}" for n in notes]] if notes else []
 
 
-def their_policy_here(check_file) -> list[str]:
+CODE_CHECK = "fidelity/authors_code_check"  # fidelity/check_against_authors_code.py's table
+
+
+def their_policy_here(t: Tables) -> list[str]:
     """The authors' own trained Alg(1) velocity policy, run in our simulator by
-    ``benchmarks/check_against_authors_code.py``: its return after 0-2 steps (mean of the draws), the
+    ``fidelity/check_against_authors_code.py``: its return after 0-2 steps (mean of the draws), the
     value their log reports at their budget; nothing if that table is absent."""
-    if not check_file.exists():
+    if not t.exists(CODE_CHECK):
         return []
-    rows = pd.read_csv(check_file)
+    rows = t[CODE_CHECK]
     rows = rows[rows.check.str.startswith("their trained policy: return after")]
     if rows.empty:
         return []
     steps = rows.check.str.extract(r"after (\d+) steps")[0].astype(int)
     means = rows.groupby(steps.to_numpy()).value.mean()
-    return ["", "Their trained Alg(1) velocity policy (500 iterations), run here on their 9 goals (`data/full/benchmarks/"
+    return ["", "Their trained Alg(1) velocity policy (500 iterations), run here on their 9 goals (`data/full/fidelity/"
             "authors_code_check.csv`, mean of its draws), return after " + ", ".join(
                 f"{k} step{'s' if k != 1 else ''} {v:.1f}" for k, v in means.items())
             + ": what our simulator gives for their result at their budget."]
@@ -373,7 +376,7 @@ def authors_locomotion(t: Tables | str, step: int = 1) -> Claim:
     logs += ["", "In their logs at 500, " + "; ".join(leaders) + "."]
     logs += learning_notes(checks, t["13_bomrl_authors_locomotion/inner_solutions"]
                            if t.exists("13_bomrl_authors_locomotion/inner_solutions") else None)
-    logs += their_policy_here(t.root / "benchmarks" / "authors_code_check.csv")
+    logs += their_policy_here(t)
     return Claim(key="Half-cheetah", paper=2, notebook="13_bomrl_authors_locomotion",
                  claim="Half-cheetah, the authors' protocol: every Alg(k) beats MAML-TRPO, ProMP, E-MAML",
                  endpoint=f"return after {step} adaptation step on the fixed test goals, last iterate",
@@ -387,9 +390,7 @@ def authors_locomotion(t: Tables | str, step: int = 1) -> Claim:
                            if len(comps) > len(counted) else "")
                         + "; in the authors' logs at 500: " + "; ".join(leaders),
                  comparisons=tuple(comps), evidence=tuple(logs), rests_on=t.since(start) + ("data/external/"
-                 "bomrl_authors_locomotion_logs (authors' repository, commit in the file)",)
-                 + (("benchmarks/authors_code_check (no manifest: written before manifests)",)
-                    if (t.root / "benchmarks" / "authors_code_check.csv").exists() else ()),
+                 "bomrl_authors_locomotion_logs (authors' repository, commit in the file)",),
                  figure="13_authors_meta_test")
 
 

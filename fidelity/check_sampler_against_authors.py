@@ -1,6 +1,6 @@
 """Does our sampler draw the same data as the authors' sampler? A side-by-side check, same machine.
 
-``benchmarks/check_against_authors_code.py`` showed that one meta-iteration of ours equals theirs on
+``fidelity/check_against_authors_code.py`` showed that one meta-iteration of ours equals theirs on
 *identical* trajectories. Whether the trajectories themselves come from the same distribution is
 the other half: here the same policy and observation filter sample the log's 9 goals (``n`` per
 goal) once with their ``sample_data_for_task_specific`` (gym 0.26 ``HalfCheetah-v4``, one
@@ -21,9 +21,9 @@ sampler with different seeds: its noise level).
 Set-up as in ``check_against_authors_code.py`` (their ``BOMRL_my`` at ``82dc4e8``, gym 0.26 in a
 separate folder)::
 
-    python benchmarks/check_sampler_against_authors.py --authors /tmp/bomrl/BOMRL_my --gym /tmp/gym026
+    python fidelity/check_sampler_against_authors.py --authors /tmp/bomrl/BOMRL_my --gym /tmp/gym026
 
-Writes ``data/full/benchmarks/authors_sampler_check.csv``. About 5 minutes on one core.
+Writes ``data/full/fidelity/authors_sampler_check.csv`` (with its manifest). About 5 minutes on one core.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "fidelity"))
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,7 @@ from scipy import stats
 from lib.bomrl import authors_locomotion as al
 from lib.bomrl import authors_locomotion_study as study
 from lib.bomrl.meta_items import load_state
+from lib.io import save_table
 from lib.profiles import resolve
 
 CHECKPOINT = ROOT / "data/full/13_bomrl_authors_locomotion/checkpoints"
@@ -136,7 +137,7 @@ def main(argv=None) -> int:
     parser.add_argument("--authors", type=Path, required=True, help="their BOMRL_my folder at 82dc4e8")
     parser.add_argument("--gym", type=Path, required=True, help="a folder holding gym 0.26 (pip --target)")
     parser.add_argument("--n", type=int, default=50, help="trajectories per goal and sampler")
-    parser.add_argument("--out", type=Path, default=ROOT / "data/full/benchmarks/authors_sampler_check.csv")
+    parser.add_argument("--out", type=Path, default=ROOT / "data/full/fidelity/authors_sampler_check.csv")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     A = import_authors(args.authors.resolve(), args.gym.resolve())
@@ -152,7 +153,7 @@ def main(argv=None) -> int:
         for r in rows[-4:]:
             print(r, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(args.out, index=False, float_format="%.6g")
+    save_table(pd.DataFrame(rows), args.out, params=dict(authors=str(args.authors), gym=str(args.gym), n=args.n))
     print(f"wrote {args.out}")
     return 0
 

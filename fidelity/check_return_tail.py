@@ -1,7 +1,7 @@
 """Does the authors' earlier return tail change one adaptation step? (notebook 13's protocol; a script).
 
-    .venv/bin/python benchmarks/check_return_tail.py              # ~17 min on one busy core
-    .venv/bin/python benchmarks/check_return_tail.py --reps 4     # fewer repetitions
+    .venv/bin/python fidelity/check_return_tail.py              # ~17 min on one busy core
+    .venv/bin/python fidelity/check_return_tail.py --reps 4     # fewer repetitions
 
 Notebook 13 builds each return's tail from the 200-step continuation of the trajectory, as the
 authors' HEAD does. Every version of their training scripts before commit ``1784ed7`` (which came
@@ -23,12 +23,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import glob
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import torch
-from common import OUT, ROOT  # noqa: E402  (sets sys.path)
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "data" / "full" / "fidelity"
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
 
 from lib import profiles  # noqa: E402
 from lib.bomrl import authors_locomotion as al  # noqa: E402

@@ -1,7 +1,7 @@
 """Why MushroomRL's MLP(3,64) TRPO step points elsewhere (cosine 0.69 in ``trpo_update.csv``).
 
     make bench-install                                       # the peers (once)
-    .venv/bin/python benchmarks/check_mushroom_cg.py         # ~30 s
+    .venv/bin/python fidelity/check_mushroom_cg.py         # ~30 s
 
 MushroomRL 1.10.2's ``TRPO._conjugate_gradient`` starts with ``p = b.detach().cpu().numpy()``
 and ``r = b.detach().cpu().numpy()``. On CPU both are views of the gradient tensor ``b``, so
@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import copy
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))  # the peers' helpers
 
 import bench_trpo as bt  # noqa: E402
-import numpy as np
-import pandas as pd
-import torch
-from common import OUT, missing_peer_note, peer_version  # noqa: E402  (sets sys.path)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from common import ROOT, missing_peer_note, peer_version  # noqa: E402  (sets sys.path)
 
 from lib.envs import get_spec  # noqa: E402
 from lib.io import save_table  # noqa: E402
 from lib.trpo import conjugate_gradient, trpo_step  # noqa: E402
+
+OUT = ROOT / "data" / "full" / "fidelity"
 
 
 def cosine(u: np.ndarray, v: np.ndarray) -> float:

@@ -19,9 +19,9 @@ this is one more draw of their own procedure. It cannot resume (a restart reload
 checkpoint), so run it in one go: about 5 minutes per iteration on one idle core. Set-up as in
 ``check_against_authors_code.py``::
 
-    python benchmarks/rerun_authors_training.py --authors /tmp/bomrl/BOMRL_my --gym /tmp/gym026 --index 3 --iters 40
+    python fidelity/rerun_authors_training.py --authors /tmp/bomrl/BOMRL_my --gym /tmp/gym026 --index 3 --iters 40
 
-Writes ``data/full/benchmarks/authors_rerun_vel_<index>.csv`` (and keeps their printed output next to
+Writes ``data/full/fidelity/authors_rerun_vel_<index>.csv`` (each table with its manifest) (and keeps their printed output next to
 it in the work folder), and ``..._pace.csv``: the slope of the one-step return against the
 meta-iteration over the rerun's iterations, for their committed log, the rerun and notebook 13's
 seeds (:func:`pace`; ``--pace-only`` recomputes it from the table).
@@ -42,6 +42,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from lib.io import load_table, save_table  # noqa: E402
+
 LOGS = ROOT / "data" / "external" / "bomrl_authors_locomotion_logs.csv"  # their logs, as imported
 CHECKPOINTS = ROOT / "data" / "full" / "13_bomrl_authors_locomotion" / "checkpoints"
 RUNNER = """import sys, runpy
@@ -120,11 +123,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--pace-only", action="store_true", help="only recompute the pace table from --out")
     args = parser.parse_args(argv)
-    out = args.out or ROOT / "data/full/benchmarks" / f"authors_rerun_vel_{args.index}.csv"
+    out = args.out or ROOT / "data/full/fidelity" / f"authors_rerun_vel_{args.index}.csv"
+    params = dict(index=args.index, iters=args.iters)
     pace_out = out.with_name(out.stem + "_pace.csv")
     if args.pace_only:
-        p = pace(pd.read_csv(out), args.index)
-        p.to_csv(pace_out, index=False, float_format="%.4g")
+        p = pace(load_table(out), args.index)
+        save_table(p, pace_out, params=params)
         print(p.round(2).to_string(index=False))
         return 0
     if args.authors is None or args.gym is None:
@@ -144,14 +148,14 @@ def main(argv=None) -> int:
                     break
                 if done:  # keep what has finished, so an interrupted run still leaves a table
                     out.parent.mkdir(parents=True, exist_ok=True)
-                    table(printed.read_text(), log, args.iters).to_csv(out, index=False, float_format="%.6g")
+                    save_table(table(printed.read_text(), log, args.iters), out, params=params)
         finally:
             proc.terminate()
             proc.wait()
     t = table(printed.read_text(), log, args.iters)
     out.parent.mkdir(parents=True, exist_ok=True)
-    t.to_csv(out, index=False, float_format="%.6g")
-    pace(t, args.index).to_csv(pace_out, index=False, float_format="%.4g")
+    save_table(t, out, params=params)
+    save_table(pace(t, args.index), pace_out, params=params)
     print(f"wrote {out} ({len(t)} iterations; their output in {work}) and {pace_out.name}")
     return 0
 

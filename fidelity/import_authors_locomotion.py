@@ -14,7 +14,7 @@ study's fetch tool) and writes, in ``data/external/``:
 
 Usage::
 
-    python tools/import_authors_locomotion.py --figures-repo <git dir of meta-constrained-reinforcement-learning>
+    python fidelity/import_authors_locomotion.py --figures-repo <git dir of meta-constrained-reinforcement-learning>
 """
 from __future__ import annotations
 

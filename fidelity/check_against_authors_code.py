@@ -23,10 +23,10 @@ name) and install gym 0.26 where only this script sees it::
     git clone https://github.com/xsy786912649/Bilevel-optimization-MRL /tmp/bomrl
     git -C /tmp/bomrl checkout 82dc4e8
     pip install --target /tmp/gym026 gym==0.26.2 && rm -rf /tmp/gym026/numpy*
-    python benchmarks/check_against_authors_code.py --authors /tmp/bomrl/BOMRL_my --gym /tmp/gym026
+    python fidelity/check_against_authors_code.py --authors /tmp/bomrl/BOMRL_my --gym /tmp/gym026
 
 (gym 0.26 needs ``np.bool8``, which numpy 2 dropped; the script aliases it.) It writes
-``data/full/benchmarks/authors_code_check.csv``. About 15 minutes on one core.
+``data/full/fidelity/authors_code_check.csv`` (with its manifest). About 15 minutes on one core.
 """
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ from lib.bomrl import authors_locomotion as al
 from lib.bomrl import authors_locomotion_study as study
 from lib.bomrl import functional_policy as fp
 from lib.bomrl.sampler import TaskData
+from lib.io import save_table
 from lib.profiles import resolve
 
 FAMILY = "halfcheetah-vel"
@@ -245,7 +246,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--authors", type=Path, required=True, help="their BOMRL_my folder at 82dc4e8")
     parser.add_argument("--gym", type=Path, required=True, help="a folder holding gym 0.26 (pip --target)")
-    parser.add_argument("--out", type=Path, default=ROOT / "data/full/benchmarks/authors_code_check.csv")
+    parser.add_argument("--out", type=Path, default=ROOT / "data/full/fidelity/authors_code_check.csv")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     A = import_authors(args.authors.resolve(), args.gym.resolve())
@@ -263,7 +264,7 @@ def main(argv=None) -> int:
         rows.append(dict(check=what, quantity="mean return over the goals" if r["steps"] >= 0 else "std", value=r["ret"], n=len(LOG_GOALS)))
         print(rows[-1], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(args.out, index=False, float_format="%.6g")
+    save_table(pd.DataFrame(rows), args.out, params=dict(authors=str(args.authors), gym=str(args.gym), seed=5))
     print(f"wrote {args.out}")
     return 0
 
