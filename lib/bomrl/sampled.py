@@ -59,10 +59,11 @@ class SampledAlgConfig:
     lambda), and delta = 0.01 for the constrained one. The paper's values are unknown.
 
     Attributes:
-        metric: ``kl``, ``euclidean`` or ``kl_constrained``.
-        lam_kl: KL penalty weight of Alg(1). lam_euclidean: weight of Alg(2)
-            (5.0 gives MAML's alpha = 0.1). delta: KL radius of Alg(3).
-        lbfgs_iters: L-BFGS iterations of Alg(1)'s inner solve.
+        metric: ``kl`` (Alg(1)), ``kl_reverse`` (the authors' Alg(2)), ``euclidean`` (the authors'
+            Alg(3)) or ``kl_constrained`` (ours, a KL-radius variant).
+        lam_kl: KL penalty weight of Alg(1) and Alg(2). lam_euclidean: weight of Alg(3)
+            (5.0 gives MAML's alpha = 0.1). delta: KL radius of ``kl_constrained``.
+        lbfgs_iters: L-BFGS iterations of the inner solve of Alg(1) and Alg(2).
         cg_iters, cg_damping, cg_tol: conjugate gradient of the implicit systems (stops when
             the squared residual is below cg_tol).
         delta_outer: KL bound of the outer natural-gradient step.
