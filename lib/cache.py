@@ -383,14 +383,18 @@ def read_manifest(folder: Path) -> dict:
     return json.loads(path.read_text())["sha256"] if path.exists() else {}
 
 
+def _write_manifest(folder: Path, entries: dict) -> None:
+    text = json.dumps({"note": "SHA-256 of every committed checkpoint; a file that does not match is refused",
+                       "sha256": dict(sorted(entries.items()))}, indent=1)
+    atomic_write_bytes(Path(folder) / MANIFEST, (text + "\n").encode())
+
+
 def record_in_manifest(folder: Path, paths) -> None:
     """Add the SHA-256 of each file in ``paths`` to the folder's manifest (one writer at a time)."""
     entries = read_manifest(folder)
     for p in paths:
         entries[Path(p).name] = hashlib.sha256(Path(p).read_bytes()).hexdigest()
-    text = json.dumps({"note": "SHA-256 of every committed checkpoint; a file that does not match is refused",
-                       "sha256": dict(sorted(entries.items()))}, indent=1)
-    atomic_write_bytes(Path(folder) / MANIFEST, (text + "\n").encode())
+    _write_manifest(folder, entries)
 
 
 def prune_manifest(folder: Path) -> list[str]:
@@ -402,9 +406,7 @@ def prune_manifest(folder: Path) -> list[str]:
     entries = read_manifest(folder)
     gone = sorted(name for name in entries if not (Path(folder) / name).exists())
     if gone:
-        text = json.dumps({"note": "SHA-256 of every committed checkpoint; a file that does not match is refused",
-                           "sha256": {k: v for k, v in sorted(entries.items()) if k not in gone}}, indent=1)
-        atomic_write_bytes(path, (text + "\n").encode())
+        _write_manifest(folder, {k: v for k, v in entries.items() if k not in gone})
     return gone
 
 

@@ -62,11 +62,6 @@ def outcome(lo: float, hi: float, kind: str, margin: float = 0.0) -> str:
     return "supports" if lo > -margin else "contradicts" if hi < -margin else "inconclusive"
 
 
-def direction(lo: float, hi: float) -> str:
-    """``better`` / ``worse`` / ``indistinguishable``: where the interval lies against 0."""
-    return "better" if lo > 0 else "worse" if hi < 0 else "indistinguishable"
-
-
 def verdict_of(outcomes, testable: bool = True) -> str:
     """The claim's word: ``not testable at this budget`` if ``testable`` is false or nothing is
     counted; ``reproduced`` if every counted outcome supports; ``not reproduced`` if any
@@ -125,13 +120,12 @@ class Comparison:
 
     def line(self) -> str:
         margin = f", δ = {fmt(self.margin)}" if self.kind == "non-inferiority" else ""
-        counted = ""
         extra = f"; {self.per_unit}" if self.per_unit else ""
         note = f"; {self.note}" if self.note else ""
         value = (f" = {ci_text(self.estimate, self.lo, self.hi)}" if np.isfinite(self.lo) and np.isfinite(self.hi)
                  else f" = {fmt(self.estimate)}" if np.isfinite(self.estimate) else "")
         return (f"{self.panel}, {self.endpoint}: {self.contrast}{value} "
-                f"({self.statistic}, over {self.unit}; {self.kind}{margin}) → **{self.outcome}**{counted}{extra}{note}")
+                f"({self.statistic}, over {self.unit}; {self.kind}{margin}) → **{self.outcome}**{extra}{note}")
 
 
 @dataclass(frozen=True)

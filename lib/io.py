@@ -83,7 +83,6 @@ def producer(skip: int = 2) -> str:
 def code_state(module: str) -> dict:
     """``{"module", "fingerprint", "dirty"}``: the code that can change what ``module`` computes
     (for ``"lib"``: every non-infrastructure module of the library), as the cache's job keys see it."""
-    import hashlib as _h
     import pkgutil
 
     import lib
@@ -91,7 +90,7 @@ def code_state(module: str) -> dict:
 
     if module == "lib":
         names = sorted(m.name for m in pkgutil.walk_packages(lib.__path__, "lib."))
-        digest = _h.sha256("".join(code_fingerprint(n) for n in names).encode()).hexdigest()
+        digest = hashlib.sha256("".join(code_fingerprint(n) for n in names).encode()).hexdigest()
     else:
         digest = code_fingerprint(module)
     return {"module": module, "fingerprint": digest, "dirty": git_state()["dirty"]}

@@ -12,6 +12,7 @@ import pytest
 from lib.bomrl import claims as c2
 from lib.claims import Tables
 from lib.io import save_table
+from lib.stats import per_run_scores
 from lib.trust_region_meta import claims as c1
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ def figure_tables(root, env="minigolf", meta_level=0.0, n_models=4, n_runs=20, s
 
 def test_the_margin_comes_from_the_validation_sweep_alone(tmp_path):
     t = figure_tables(tmp_path, meta_level=10.0)
-    val = c1._scores(t["06_figure1/fixed_kl_val_runs"], ["algo", "fixed_kl"])
+    val = per_run_scores(t["06_figure1/fixed_kl_val_runs"], ["algo", "fixed_kl"])
     (algo, kl), delta = c1.choose_baseline(val, "auc", "mean")
     by = val.groupby(["algo", "fixed_kl"]).auc.mean()
     assert (algo, kl) == ("xTRPO", 0.1)

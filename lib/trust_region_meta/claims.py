@@ -65,10 +65,6 @@ def statistic_for(env: str) -> str:
     return STATISTIC.get(env, "mean")
 
 
-def _scores(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    return per_run_scores(runs, keys)
-
-
 def grid_statistic(scores: pd.DataFrame, endpoint: str, statistic: str) -> pd.Series:
     """Per (algo, fixed_kl) of one panel: the statistic of the per-run ``endpoint``."""
     return scores.groupby(["algo", "fixed_kl"])[endpoint].apply(lambda s: float(statistic_of(s.to_numpy(), statistic)))
@@ -107,9 +103,9 @@ def panel_comparisons(t: Tables, stage: str, panel: str, kind: str, fraction: fl
     fixed, val = (t[f"{stage}/{n}"] for n in ("fixed_kl_runs", "fixed_kl_val_runs"))
     env = str(meta.env.iloc[0])
     statistic = statistic_for(env)
-    m_scores = _scores(meta, ["meta_seed"])
-    f_scores = _scores(fixed[fixed.panel == panel], ["algo", "fixed_kl"])
-    v_scores = _scores(val[val.panel == panel], ["algo", "fixed_kl"])
+    m_scores = per_run_scores(meta, ["meta_seed"])
+    f_scores = per_run_scores(fixed[fixed.panel == panel], ["algo", "fixed_kl"])
+    v_scores = per_run_scores(val[val.panel == panel], ["algo", "fixed_kl"])
     out = []
     for endpoint, words in ENDPOINTS:
         (algo, kl), delta = choose_baseline(v_scores, endpoint, statistic, fraction)
@@ -135,7 +131,7 @@ def divergence(t: Tables, stage: str, panel: str) -> str:
     return < the step-0 return), Meta-KL pooled over meta-models beside every Fixed-KL of λ >= 1."""
     def rate(runs, keys):
         s = runs.sort_values("step").groupby(keys + ["run"]).ret
-        start, final = s.first(), _scores(runs, keys).set_index(keys + ["run"])["final"]
+        start, final = s.first(), per_run_scores(runs, keys).set_index(keys + ["run"])["final"]
         return (final < start.reindex(final.index)).groupby(level=list(range(len(keys)))).mean() if keys \
             else float((final < start.reindex(final.index)).mean())
 
@@ -157,7 +153,7 @@ def _panel_outcome(comps: list[Comparison]) -> str:
     return {"reproduced": "holds", "not reproduced": "fails", "inconclusive": "inconclusive"}[verdict_of(counted)]
 
 
-def figure_claim(t: Tables | str, stage: str, fraction: float = FRACTION) -> Claim:
+def figure_claim(t: Tables | str, stage: str) -> Claim:
     """Figures 1-3: Meta-KL against the best Fixed-KL per panel (non-inferiority or superiority)."""
     t = as_tables(t)
     start = len(t.read)
@@ -173,7 +169,7 @@ def figure_claim(t: Tables | str, stage: str, fraction: float = FRACTION) -> Cla
             if t.exists(f"{other}/meta_kl_runs") and same_runs(meta[meta.panel == panel],
                                                                 t[f"{other}/meta_kl_runs"].query("panel == @other_panel")):
                 counted, note = False, f"the same runs as {FIGURES[other][0][:6]}'s {other_panel} panel (counted there)"
-        c = panel_comparisons(t, stage, panel, kind, fraction, counted, note)
+        c = panel_comparisons(t, stage, panel, kind, FRACTION, counted, note)
         comps += c
         panels[panel] = _panel_outcome(c)
         if statistic_for(str(meta[meta.panel == panel].env.iloc[0])) != "mean":
@@ -182,12 +178,11 @@ def figure_claim(t: Tables | str, stage: str, fraction: float = FRACTION) -> Cla
     n = sum(o != "not counted" for o in panels.values())
     result = (f"holds in {len(held)} of {n} counted panels ("
               + ", ".join(f"{p}: {o}" for p, o in panels.items()) + ")")
-    if fraction == FRACTION:
-        evidence.insert(0, sensitivity(t, stage))
+    evidence.insert(0, sensitivity(t, stage))
     return Claim(key=FIGURE_KEYS[stage], paper=1, notebook=stage, claim=words,
                  endpoint="final return (mean of the last 3 steps) and AUC (mean over steps), per run; "
                           "statistic: mean (Elikoeidis: 10 %-trimmed mean)",
-                 margin=f"non-inferiority δ = {fraction:g} × (best − median) of the Fixed-KL grid on validation tasks; "
+                 margin=f"non-inferiority δ = {FRACTION:g} × (best − median) of the Fixed-KL grid on validation tasks; "
                         "superiority: interval above 0",
                  unit="meta-models, then runs (two-level bootstrap, 90 %)",
                  budget=f"{meta.meta_seed.nunique()} meta-models × {meta.run.nunique()} test runs per panel",
@@ -197,17 +192,14 @@ def figure_claim(t: Tables | str, stage: str, fraction: float = FRACTION) -> Cla
 
 
 def figure1(t: Tables | str) -> Claim:
-    t = as_tables(t)
     return figure_claim(t, "06_figure1")
 
 
 def figure2(t: Tables | str) -> Claim:
-    t = as_tables(t)
     return figure_claim(t, "07_figure2")
 
 
 def figure3(t: Tables | str) -> Claim:
-    t = as_tables(t)
     return figure_claim(t, "08_figure3")
 
 
@@ -242,8 +234,8 @@ def random_kl(t: Tables | str) -> Claim:
     start = len(t.read)
     stage, panel, env = "07_figure2", "MLP(1,16)", "minigolf"
     val, fixed = t[f"{stage}/fixed_kl_val_runs"], t[f"{stage}/fixed_kl_runs"]
-    v_scores = _scores(val[val.panel == panel], ["algo", "fixed_kl"])
-    f_scores = _scores(fixed[fixed.panel == panel], ["algo", "fixed_kl"])
+    v_scores = per_run_scores(val[val.panel == panel], ["algo", "fixed_kl"])
+    f_scores = per_run_scores(fixed[fixed.panel == panel], ["algo", "fixed_kl"])
     models = sorted(t[f"{stage}/meta_kl_runs"].meta_seed.unique())
     n_steps = int(fixed[fixed.panel == panel].step.max())
     rk = []
@@ -254,7 +246,7 @@ def random_kl(t: Tables | str) -> Claim:
         last = d.loc[d.groupby("traj").t.idxmax()]
         tail = pd.DataFrame({"run": last.traj, "step": last.t + 1, "ret": last.ret + last.meta_reward})
         runs = pd.concat([rows, tail]).query("step <= @n_steps").assign(meta_seed=m)
-        rk.append(_scores(runs, ["meta_seed"]))
+        rk.append(per_run_scores(runs, ["meta_seed"]))
     rk = pd.concat(rk, ignore_index=True)
     comps = []
     for endpoint, words in ENDPOINTS:
@@ -294,7 +286,7 @@ def lambda_matters(t: Tables | str) -> Claim:
     comps = []
     for env, g in runs.groupby("env", sort=False):
         statistic = statistic_for(env)
-        s = _scores(g, ["algo", "fixed_kl"])
+        s = per_run_scores(g, ["algo", "fixed_kl"])
         by = grid_statistic(s, "final", statistic)
         best = by.idxmax()
         med = (by - by.median()).abs().idxmin()
@@ -322,7 +314,7 @@ def best_lambda_differs(t: Tables | str) -> Claim:
     sets, lines = {}, []
     for env, g in runs.groupby("env", sort=False):
         statistic = statistic_for(env)
-        s = _scores(g, ["algo", "fixed_kl"])
+        s = per_run_scores(g, ["algo", "fixed_kl"])
         by = grid_statistic(s, "final", statistic)
         best = by.idxmax()
         delta = FRACTION * (by.max() - by.median())  # the margin rule of "as good as"
@@ -391,8 +383,8 @@ def xtrpo_ablation(t: Tables | str) -> Claim:
     comps = []
     for env in dict.fromkeys(p.env):
         statistic = statistic_for(env)
-        a = _scores(x[(x.env == env) & (x.meta_seed == 0)], []).set_index("run").final
-        b = _scores(p[p.env == env], []).set_index("run").final
+        a = per_run_scores(x[(x.env == env) & (x.meta_seed == 0)], []).set_index("run").final
+        b = per_run_scores(p[p.env == env], []).set_index("run").final
         est = interval((a - b.reindex(a.index)).to_numpy(), "cells", statistic, seed=SEED)
         comps.append(Comparison(panel=env, endpoint="final return", contrast="xTRPO − TRPO under Meta-KL",
                                 statistic=statistic, unit="runs (paired), meta-model 0", kind="superiority", margin=0.0,
