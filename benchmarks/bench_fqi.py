@@ -29,7 +29,7 @@ from common import OUT, missing_peer_note, peer_version  # noqa: E402  (sets sys
 
 from lib.io import save_table  # noqa: E402
 from lib.paths import DATA  # noqa: E402
-from lib.profiles import KL_GRID_PAPER  # noqa: E402
+from lib.trust_region_meta.config import KL_GRID_PAPER  # noqa: E402
 from lib.trust_region_meta.fqi import fit_fqi, leaf_size  # noqa: E402
 from lib.trust_region_meta.metadataset import NEXT, PHI  # noqa: E402
 

@@ -4,7 +4,7 @@
 
 Prints, for the same number of HalfCheetah simulations and env steps: (a) bare
 ``mj_step(nstep=5)`` over a list of MjData (the physics alone), (b) ``HalfCheetahBatch.step``
-with random actions, (c) ``authors_locomotion.sample`` (filter, 2 x 128 policy, rewards,
+with random actions, (c) ``sampler.sample_filtered`` (filter, 2 x 128 policy, rewards,
 returns). Interleaved repeats; the median of each. Issue 17's target: (c) / (a) <= 1.3.
 """
 from __future__ import annotations
@@ -15,7 +15,8 @@ import time
 import mujoco
 import numpy as np
 
-from lib.bomrl import authors_locomotion as al
+from lib.bomrl import locomotion_protocol, sampled_adam
+from lib.bomrl.sampler import ObsNorm, sample_filtered
 from lib.envs.mujoco_batch import HalfCheetahBatch, dims
 
 
@@ -42,13 +43,13 @@ def batch(n: int, steps: int) -> float:
     return time.perf_counter() - t0
 
 
-def sampler(n: int, steps: int) -> float:
+def filtered_sampler(n: int, steps: int) -> float:
     obs_dim, act_dim = dims()
-    params = al.init_policy(obs_dim, act_dim, seed=0)
-    norm = al.ObsNorm.empty(obs_dim).update(np.random.default_rng(0).normal(size=(100, obs_dim)))
-    proto = al.Protocol(horizon=steps // 2)  # with the tail: `steps` env steps per trajectory
+    params = sampled_adam.init_policy(obs_dim, act_dim, seed=0)
+    norm = ObsNorm.empty(obs_dim).update(np.random.default_rng(0).normal(size=(100, obs_dim)))
+    proto = locomotion_protocol.locomotion("authors", horizon=steps // 2)  # with the tail: `steps` env steps per trajectory
     t0 = time.perf_counter()
-    al.sample("halfcheetah-vel", params, np.linspace(0.1, 1.9, 10), n // 10, norm, seed=0, proto=proto)
+    sample_filtered("halfcheetah-vel", params, np.linspace(0.1, 1.9, 10), n // 10, norm, seed=0, proto=proto)
     return time.perf_counter() - t0
 
 
@@ -62,7 +63,7 @@ def main() -> None:
     for _ in range(args.repeats):
         times["bare mj_step"].append(bare(args.envs, args.steps))
         times["HalfCheetahBatch.step"].append(batch(args.envs, args.steps))
-        times["authors' sampler"].append(sampler(args.envs, args.steps))
+        times["authors' sampler"].append(filtered_sampler(args.envs, args.steps))
     ref = float(np.median(times["bare mj_step"]))
     total = args.envs * args.steps
     for name, ts in times.items():

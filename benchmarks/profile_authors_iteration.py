@@ -21,8 +21,8 @@ import pandas as pd
 import torch
 from common import OUT  # noqa: E402  (sets sys.path)
 
-from lib.bomrl import authors_locomotion as al  # noqa: E402
-from lib.bomrl import authors_locomotion_study as st  # noqa: E402
+from lib.bomrl import locomotion_protocol, sampled_adam, sampler  # noqa: E402
+from lib.bomrl import locomotion_study as st  # noqa: E402
 from lib.envs.mujoco_batch import dims  # noqa: E402
 from lib.io import save_table  # noqa: E402
 from lib.numerics import pin  # noqa: E402
@@ -31,20 +31,20 @@ from lib.profiles import resolve  # noqa: E402
 
 def one_iteration(family: str, method_name: str, dtype: str, cfg) -> dict:
     """Time one meta-iteration from the authors' initial policy (after their warm-up)."""
-    proto = al.Protocol(dtype=dtype)
+    proto = locomotion_protocol.locomotion("authors", dtype=dtype)
     method = st.make_method(method_name, family, proto)
     od, ad = dims()
-    phi = al.init_policy(od, ad, seed=0, proto=proto)
-    norm = al.ObsNorm.empty(od)
-    _, raw, _ = al.sample(family, phi, np.zeros(1), proto.warmup * cfg.n_traj, norm, 1, proto)
+    phi = sampled_adam.init_policy(od, ad, seed=0, proto=proto)
+    norm = sampler.ObsNorm.empty(od)
+    _, raw, _ = sampler.sample_filtered(family, phi, np.zeros(1), proto.warmup * cfg.n_traj, norm, 1, proto)
     norm = norm.update(raw)
-    tasks = st.train_tasks(cfg, family, 0, 0)
+    tasks = st.train_tasks(cfg, proto, family, 0, 0)
     t0 = time.perf_counter()
-    pre, _, i1 = al.sample(family, phi, tasks, cfg.n_traj, norm, 2, proto)
+    pre, _, i1 = sampler.sample_filtered(family, phi, tasks, cfg.n_traj, norm, 2, proto)
     t1 = time.perf_counter()
     thetas = [method.adapt(phi, d) for d in pre]
     t2 = time.perf_counter()
-    post, _, i2 = al.sample(family, thetas, tasks, cfg.post_factor * cfg.n_traj, norm, 3, proto)
+    post, _, i2 = sampler.sample_filtered(family, thetas, tasks, cfg.post_factor * cfg.n_traj, norm, 3, proto)
     t3 = time.perf_counter()
     _, info = method.outer(phi, pre, post, thetas)
     t4 = time.perf_counter()
@@ -57,9 +57,9 @@ def one_iteration(family: str, method_name: str, dtype: str, cfg) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--family", nargs="+", default=["halfcheetah-vel"], choices=al.FAMILIES)
+    parser.add_argument("--family", nargs="+", default=["halfcheetah-vel"], choices=locomotion_protocol.LOCOMOTION_AUTHORS.families)
     parser.add_argument("--dtype", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
-    parser.add_argument("--methods", nargs="+", default=list(st.METHODS), choices=list(st.METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(st.method_names(locomotion_protocol.LOCOMOTION_AUTHORS)), choices=list(st.method_names(locomotion_protocol.LOCOMOTION_AUTHORS)))
     args = parser.parse_args()
     pin()
     torch.set_num_threads(1)

@@ -1,6 +1,6 @@
 """Check notebook 13's implementation against the authors' own code, run unmodified beside it.
 
-Two checks of ``lib.bomrl.authors_locomotion`` (HalfCheetah velocity):
+Two checks of the authors' protocol (``lib.bomrl.sampler.sample_filtered``, ``lib.bomrl.sampled_adam``) (HalfCheetah velocity):
 
 1. **One meta-iteration on identical data**, for each of Alg(1), Alg(2), Alg(3) (their ``index`` 1, 2, 3).
    Our sampler draws 10 tasks x 20 trajectories (and 5 x
@@ -46,8 +46,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lib.bomrl import authors_locomotion as al
-from lib.bomrl import authors_locomotion_study as study
+from lib.bomrl import methods, locomotion_protocol, sampled_adam, sampler
+from lib.bomrl import locomotion_study as study
 from lib.bomrl import functional_policy as fp
 from lib.bomrl.sampler import TaskData
 from lib.io import save_table
@@ -121,28 +121,28 @@ def rel(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @contextlib.contextmanager
 def captured_rewards():
-    """Within the block, the (n, T) per-step reward rows of every ``al.sample`` call, in call order."""
+    """Within the block, the (n, T) per-step reward rows of every ``sampler.sample_filtered`` call, in call order."""
     captured = []
-    original = al.rewards_to_go
+    original = sampled_adam.rewards_to_go
 
     def capture(rew, mask, gamma):
         captured.append(rew.copy())
         return original(rew, mask, gamma)
 
-    al.rewards_to_go = capture
+    sampled_adam.rewards_to_go = capture
     try:
         yield captured
     finally:
-        al.rewards_to_go = original
+        sampled_adam.rewards_to_go = original
 
 
 def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -> list[dict]:
     """Rows ``quantity, value, n``: relative difference (max over n tasks) of one meta-iteration of
     ``method`` (Alg(1), Alg(2) or Alg(3)), ours vs theirs."""
-    index, metric = int(method[4]), al.METRICS[method]  # their --index, our metric
+    index, metric = int(method[4]), methods.BOMRL[method]  # their --index, our metric
     with captured_rewards() as captured:
         tasks = np.random.default_rng(seed).uniform(0, 2, cfg.meta_batch[FAMILY])
-        pre, _, _ = al.sample(FAMILY, phi, tasks, cfg.n_traj, norm, seed + 1, proto)
+        pre, _, _ = sampler.sample_filtered(FAMILY, phi, tasks, cfg.n_traj, norm, seed + 1, proto)
         rew_pre = captured[-1]
         diffs: dict[str, list] = {}
         act_dim = phi[-1].numel()
@@ -151,7 +151,7 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -
             rows = slice(j * cfg.n_traj, (j + 1) * cfg.n_traj)
             batch, extra = to_memory(A, d, rew_pre[rows])
             q = A.compute_adavatage(batch, extra, cfg.n_traj)
-            ours_q = al.returns_with_tail(rew_pre[rows], proto.horizon, proto.gamma, "own")
+            ours_q = sampler.returns_with_tail(rew_pre[rows], proto.horizon, proto.gamma, "own")
             diffs.setdefault("returns (their tail of 2024-03)", []).append(
                 rel(q.reshape(-1), torch.as_tensor(ours_q).reshape(-1)))
             q1 = q - q.mean()
@@ -159,13 +159,13 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -
             net, anchor_net = to_their_net(A, phi), to_their_net(A, phi)
             with contextlib.redirect_stdout(io.StringIO()):
                 net = A.task_specific_adaptation(net, anchor_net, batch, q1, proto.lam, index)
-            theta, _ = al.adapt(phi, d_theirs, metric, proto)
+            theta, _ = sampled_adam.adapt(phi, d_theirs, metric, proto)
             diffs.setdefault("adapted policy theta'", []).append(rel(flat(theta), flat(from_their_net(net))))
             pre_theirs.append(d_theirs)
             thetas.append(theta)
             nets.append(net)
             batches.append(batch)
-        post, _, _ = al.sample(FAMILY, thetas, tasks, cfg.post_factor * cfg.n_traj, norm, seed + 2, proto)
+        post, _, _ = sampler.sample_filtered(FAMILY, thetas, tasks, cfg.post_factor * cfg.n_traj, norm, seed + 2, proto)
         rew_post = captured[-1]
     meta_net = to_their_net(A, phi)
     post_theirs, xs = [], []
@@ -189,8 +189,8 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -
         g_theirs = torch.cat([x.contiguous().view(-1) for x in grads]).data
         x_theirs = A.conjugate_gradients(hvp, g_theirs, proto.cg_iters)
         xs.append(x_theirs)
-        g_ours = al.post_loss_gradient(thetas[j], post_theirs[j])
-        x_ours = al.implicit_direction(phi, thetas[j], pre_theirs[j], g_ours, metric, proto)
+        g_ours = sampled_adam.post_loss_gradient(thetas[j], post_theirs[j])
+        x_ours = sampled_adam.implicit_direction(phi, thetas[j], pre_theirs[j], g_ours, metric, proto)
         diffs.setdefault("post-adaptation gradient g", []).append(rel(g_ours, ours_order(g_theirs, act_dim)))
         diffs.setdefault("x = H^-1 g (CG 10)", []).append(rel(x_ours, ours_order(x_theirs, act_dim)))
 
@@ -212,19 +212,19 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -
 
     with contextlib.redirect_stdout(io.StringIO()):
         A.trpo_step(meta_net, their_loss, their_kl, proto.max_kl[FAMILY], proto.cg_damping)
-    phi_new, _ = al.AuthorsBOMRL(method, FAMILY, proto).outer(phi, pre_theirs, post_theirs, thetas)
+    phi_new, _ = sampled_adam.AdamBOMRL(method, FAMILY, proto).outer(phi, pre_theirs, post_theirs, thetas)
     step_theirs = flat(from_their_net(meta_net)) - flat(phi)
     diffs["outer step phi' - phi"] = [rel(flat(phi_new) - flat(phi), step_theirs)]
     return [dict(quantity=k, value=max(v), n=len(v)) for k, v in diffs.items()]
 
 
-def their_trained_policy(authors: Path, proto) -> tuple[list[torch.Tensor], al.ObsNorm]:
+def their_trained_policy(authors: Path, proto) -> tuple[list[torch.Tensor], sampler.ObsNorm]:
     """Their best-so-far velocity Alg(1) policy (our parameter order, float64) and its observation filter."""
     import running_state  # noqa: F401  (theirs: needed to unpickle the filter)
     net = torch.load(authors / "check_point" / "meta_policy_net_HalfCheetah_vel_1.pkl", weights_only=False)
     with open(authors / "check_point" / "running_state_HalfCheetah_vel_1.pkl", "rb") as fh:
         zf = pickle.load(fh)
-    norm = al.ObsNorm(int(zf.rs.n), np.asarray(zf.rs.mean, float), np.asarray(zf.rs._S, float), proto.obs_clip)
+    norm = sampler.ObsNorm(int(zf.rs.n), np.asarray(zf.rs.mean, float), np.asarray(zf.rs._S, float), proto.obs_clip)
     return from_their_net(net), norm
 
 
@@ -236,9 +236,9 @@ def their_policy_here(authors: Path, proto, reps: int = 2) -> list[dict]:
     for rep in range(reps):
         params = [phi] * len(LOG_GOALS)
         for step in range(3):
-            data, _, _ = al.sample(FAMILY, params, LOG_GOALS, 20, norm, 100 * rep + step, proto)
+            data, _, _ = sampler.sample_filtered(FAMILY, params, LOG_GOALS, 20, norm, 100 * rep + step, proto)
             rows.append(dict(rep=rep, steps=step, ret=float(np.mean([d.returns.mean() for d in data]))))
-            params = [al.adapt(p, d, "kl", proto)[0] for p, d in zip(params, data)]
+            params = [sampled_adam.adapt(p, d, "kl", proto)[0] for p, d in zip(params, data)]
     return rows
 
 
@@ -251,12 +251,12 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     A = import_authors(args.authors.resolve(), args.gym.resolve())
     cfg = resolve("locomotion_authors", "full")
-    proto = al.Protocol(horizon=cfg.horizon, tail=cfg.tail, dtype="float64")
-    init = study.initial_state(cfg, FAMILY, 0, al.Protocol(horizon=cfg.horizon, tail=cfg.tail))
+    proto = locomotion_protocol.locomotion("authors", horizon=cfg.horizon, tail=cfg.tail, dtype="float64")
+    init = study.initial_state(cfg, study.protocol(cfg), FAMILY, 0)
     rows = []
     phi0 = [p.detach().double().clone().requires_grad_(True) for p in init["phi"]]
-    for method in al.METRICS:
-        for r in one_iteration(A, phi0, al.ObsNorm.from_state(init["norm"]), cfg, proto, seed=5, method=method):
+    for method in methods.BOMRL:
+        for r in one_iteration(A, phi0, sampler.ObsNorm.from_state(init["norm"]), cfg, proto, seed=5, method=method):
             rows.append(dict(check=f"one meta-iteration, initial policy, {method}", **r))
             print(rows[-1], flush=True)
     for r in their_policy_here(args.authors.resolve(), proto):

@@ -13,7 +13,7 @@ with either tail, the authors' 50 Adam steps, then 100 post-adaptation trajector
 with the same seed for both. It does so from the initial meta-policy and from notebook 13's
 committed Alg(1) meta-policy after 120 iterations (seed index 0).
 
-The earlier line is ``Protocol(tail_source="own")`` (:func:`lib.bomrl.authors_locomotion.returns_with_tail`):
+The earlier line is ``Protocol(tail_source="own")`` (:func:`lib.bomrl.sampler.returns_with_tail`):
 with no early termination that is exactly ``prev_return[k,0]=rewards[i]+...`` of their ``compute_adavatage``.
 The committed table was made with the Alg(1) meta-policy of commit ``d6bba21`` (whose outer line search
 also checked the KL); run again, the script uses the Alg(1) seed-0 checkpoint committed now.
@@ -36,8 +36,8 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from lib import profiles  # noqa: E402
-from lib.bomrl import authors_locomotion as al  # noqa: E402
-from lib.bomrl import authors_locomotion_study as study  # noqa: E402
+from lib.bomrl import methods, sampler  # noqa: E402
+from lib.bomrl import locomotion_study as study  # noqa: E402
 from lib.bomrl import meta_items as items  # noqa: E402
 from lib.io import save_table  # noqa: E402
 
@@ -46,15 +46,15 @@ CHECKPOINTS = ROOT / "data" / "full" / "13_bomrl_authors_locomotion" / "checkpoi
 
 
 def sample(phi, tasks, n_traj, norm, seed, proto, own_tail: bool):
-    """:func:`lib.bomrl.authors_locomotion.sample` with either tail (the same trajectories for one seed)."""
+    """:func:`lib.bomrl.sampler.sample_filtered` with either tail (the same trajectories for one seed)."""
     proto = dataclasses.replace(proto, tail_source="own" if own_tail else "continuation")
-    return al.sample(FAMILY, phi, tasks, n_traj, norm, seed, proto)[0]
+    return sampler.sample_filtered(FAMILY, phi, tasks, n_traj, norm, seed, proto)[0]
 
 
 def one_step_gains(state: dict, method, cfg, proto, rep: int) -> dict:
     """Mean over 10 goals of the return after one adaptation step minus before it, per tail."""
     phi = [p.detach().clone().requires_grad_(True) for p in state["phi"]]
-    norm = al.ObsNorm.from_state(state["norm"])
+    norm = sampler.ObsNorm.from_state(state["norm"])
     tasks = np.random.default_rng(1000 + rep).uniform(0.0, 2.0, 10)
     gain = {}
     for tail in ("continuation", "own"):  # the same trajectories (same seed); only their advantages differ
@@ -71,7 +71,7 @@ def one_step_gains(state: dict, method, cfg, proto, rep: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=10, help="draws of 10 goals per meta-policy")
-    parser.add_argument("--metric", default="Alg(1)", choices=list(al.METRICS))
+    parser.add_argument("--metric", default="Alg(1)", choices=list(methods.BOMRL))
     args = parser.parse_args()
     torch.set_num_threads(1)
     cfg = profiles.from_notebook("locomotion_authors", "full")
@@ -80,7 +80,7 @@ def main() -> None:
     trained = glob.glob(str(CHECKPOINTS / f"{FAMILY}-Alg_1_-0-*.partial"))
     if not trained:
         raise SystemExit(f"no committed Alg(1) seed-0 checkpoint of notebook 13 under {CHECKPOINTS}")
-    policies = {"initial": study.initial_state(cfg, FAMILY, 0, proto),
+    policies = {"initial": study.initial_state(cfg, proto, FAMILY, 0),
                 "Alg(1) after 120 iterations": items.load_state(trained[0], lambda: None)}
     rows = []
     for name, state in policies.items():

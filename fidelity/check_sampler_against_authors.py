@@ -4,7 +4,7 @@
 *identical* trajectories. Whether the trajectories themselves come from the same distribution is
 the other half: here the same policy and observation filter sample the log's 9 goals (``n`` per
 goal) once with their ``sample_data_for_task_specific`` (gym 0.26 ``HalfCheetah-v4``, one
-environment, their per-observation filter updates) and once with ``lib.bomrl.authors_locomotion.sample``
+environment, their per-observation filter updates) and once with ``lib.bomrl.sampler.sample_filtered``
 (our batched MuJoCo, filter frozen during a call). Three policies: the initial policy of notebook
 13 with its warmed-up filter, our velocity Alg(3) seed 0 after 120 meta-iterations (the committed
 checkpoint), and their trained velocity Alg(1) policy with its filter.
@@ -50,8 +50,8 @@ from check_against_authors_code import (
 )
 from scipy import stats
 
-from lib.bomrl import authors_locomotion as al
-from lib.bomrl import authors_locomotion_study as study
+from lib.bomrl import locomotion_protocol, sampler
+from lib.bomrl import locomotion_study as study
 from lib.bomrl.meta_items import load_state
 from lib.io import save_table
 from lib.profiles import resolve
@@ -59,14 +59,14 @@ from lib.profiles import resolve
 CHECKPOINT = ROOT / "data/full/13_bomrl_authors_locomotion/checkpoints"
 
 
-def their_filter(A, norm: al.ObsNorm):
+def their_filter(A, norm: sampler.ObsNorm):
     """Their ``ZFilter`` holding our filter's statistics."""
     zf = A.ZFilter((norm.mean.shape[0],), clip=norm.clip)
     zf.rs._n, zf.rs._M[...], zf.rs._S[...] = norm.n, norm.mean, norm.m2
     return zf
 
 
-def theirs(A, phi, norm: al.ObsNorm, n: int, seed: int, proto) -> dict[str, np.ndarray]:
+def theirs(A, phi, norm: sampler.ObsNorm, n: int, seed: int, proto) -> dict[str, np.ndarray]:
     """(goals, n) per-trajectory arrays from their sampler, and the (m, obs_dim) normalised observations."""
     A.running_state = their_filter(A, norm)  # their sampler reads the module's global filter
     net = to_their_net(A, phi)
@@ -87,12 +87,12 @@ def theirs(A, phi, norm: al.ObsNorm, n: int, seed: int, proto) -> dict[str, np.n
     return {k: np.array(v) for k, v in out.items()} | {"obs": np.concatenate(obs)}
 
 
-def ours(phi, norm: al.ObsNorm, n: int, seed: int, proto) -> dict[str, np.ndarray]:
-    """The same arrays from ``lib.bomrl.authors_locomotion.sample``."""
+def ours(phi, norm: sampler.ObsNorm, n: int, seed: int, proto) -> dict[str, np.ndarray]:
+    """The same arrays from ``lib.bomrl.sampler.sample_filtered``."""
     with captured_rewards() as captured:
-        data, _, _ = al.sample(FAMILY, phi, LOG_GOALS, n, norm, seed, proto)
+        data, _, _ = sampler.sample_filtered(FAMILY, phi, LOG_GOALS, n, norm, seed, proto)
     rew = captured[-1].reshape(len(LOG_GOALS), n, -1)
-    g = al.returns_with_tail(captured[-1], proto.horizon, proto.gamma, "own")  # their formula at 82dc4e8
+    g = sampler.returns_with_tail(captured[-1], proto.horizon, proto.gamma, "own")  # their formula at 82dc4e8
     return {"ret": rew[:, :, :proto.horizon].sum(2), "tail": rew[:, :, proto.horizon:].sum(2),
             "g0": g[:, 0].reshape(len(LOG_GOALS), n),
             "obs": torch.cat([d.obs.reshape(-1, d.obs.shape[-1]) for d in data]).numpy()}
@@ -124,11 +124,11 @@ def compare(name: str, a: dict, b: dict, a2: dict) -> list[dict]:
 
 def policies(A, authors: Path, cfg, proto):
     """``(name, phi, norm)`` of the three policies compared."""
-    init = study.initial_state(cfg, FAMILY, 0, al.Protocol(horizon=cfg.horizon, tail=cfg.tail))
-    yield "initial policy (notebook 13, seed 0)", init["phi"], al.ObsNorm.from_state(init["norm"])
+    init = study.initial_state(cfg, study.protocol(cfg), FAMILY, 0)
+    yield "initial policy (notebook 13, seed 0)", init["phi"], sampler.ObsNorm.from_state(init["norm"])
     partial = next(CHECKPOINT.glob("halfcheetah-vel-Alg_3_-0-*.partial"))
     st = load_state(str(partial), dict)
-    yield f"ours: velocity Alg(3) seed 0 at iteration {st['it']}", st["phi"], al.ObsNorm.from_state(st["norm"])
+    yield f"ours: velocity Alg(3) seed 0 at iteration {st['it']}", st["phi"], sampler.ObsNorm.from_state(st["norm"])
     yield "theirs: trained velocity Alg(1) (best-so-far)", *their_trained_policy(authors, proto)
 
 
@@ -142,7 +142,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     A = import_authors(args.authors.resolve(), args.gym.resolve())
     cfg = resolve("locomotion_authors", "full")
-    proto = al.Protocol(horizon=cfg.horizon, tail=cfg.tail, dtype="float64")
+    proto = locomotion_protocol.locomotion("authors", horizon=cfg.horizon, tail=cfg.tail, dtype="float64")
     rows = []
     for k, (name, phi, norm) in enumerate(policies(A, args.authors.resolve(), cfg, proto)):
         phi = [p.detach().double().clone() for p in phi]

@@ -2,14 +2,18 @@
 
 The house has three floors. Imports run downward only (``tests/test_architecture.py``).
 
-**Top: the face the notebooks consult.** :mod:`lib.profiles`: the quick / full sizes of every
-stage, ``resolve`` and ``from_notebook``, with every parameter checked by name.
+**Top: the registry the notebooks consult.** :mod:`lib.profiles`: every stage's config class
+(named as ``"module:Class"`` text, so it imports no paper package) and its quick sizes,
+``resolve`` and ``from_notebook``; :mod:`lib.notebook`: papermill's parameters checked and
+parsed, and the runner's kernels.
 
 **Middle: one package per paper; neither imports the other.**
 
 * :mod:`lib.trust_region_meta`: paper 1, *Trust Region Meta Learning for Policy
   Optimization* (Occorso et al.), notebooks 01-09;
 * :mod:`lib.bomrl`: paper 2, *BO-MRL* (Xu and Zhu, NeurIPS 2024), notebooks 10-13.
+
+Each package keeps its configs in its own ``config`` module (checked in ``__post_init__``).
 
 Each package's docstring is its chapter index and glossary (φ and λ mean different things in
 the two papers).
@@ -26,14 +30,14 @@ module                what it is
 :mod:`lib.trpo`       conjugate gradient, Fisher products, natural step, line search, TRPO/xTRPO
 :mod:`lib.stats`      t intervals, paired bootstrap, per-run scores, curve summaries
 :mod:`lib.claims`     the claim engine: one interval routine, endpoints, the records of every verdict
-:mod:`lib.plotting`   house style and the figures of both papers
+:mod:`lib.plotting`   house style, bands and captions, and paper 1's figures
+:mod:`lib.config`     field checks every config runs in ``__post_init__``
 :mod:`lib.seeding`    keyed random streams (``SeedSequence``)
 :mod:`lib.parallel`   the resumable parallel map: joblib here, Dask on a cluster
 :mod:`lib.cache`      job keys (function, arguments, code) and checked checkpoints
 :mod:`lib.io`         tables with manifests, written through a journal
 :mod:`lib.paths`      profile names and root-anchored folders of data, caches and figures
 :mod:`lib.numerics`   floating-point code paths: pinning and describing them
-:mod:`lib.kernels`    the notebook runner's kernels
 :mod:`lib.progress`   progress bars, quiet under papermill and CI
 :mod:`lib.report`     the closing watermark of a notebook (versions, wall time)
 ====================  ==================================================================

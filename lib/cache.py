@@ -46,7 +46,7 @@ MAGIC = b"STUDY-CHECKPOINT 1\n"
 NOT_RESULT_FIELDS = frozenset({"n_jobs", "n_workers", "scheduler"})
 # lib modules that cannot change what a job computes (their edits keep caches valid)
 INFRASTRUCTURE = frozenset({"lib.cache", "lib.io", "lib.parallel", "lib.paths", "lib.progress",
-                            "lib.profiles", "lib.plotting", "lib.numerics", "lib.kernels"})
+                            "lib.profiles", "lib.plotting", "lib.numerics", "lib.config", "lib.notebook"})
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
 
 

@@ -30,3 +30,31 @@ def torch_threads(i: int) -> int:
     import torch
 
     return torch.get_num_threads()
+
+
+class Interrupted(Exception):
+    """Raised by :func:`interrupt_after` where a kill would stop an item."""
+
+
+def interrupt_after(n_writes: int):
+    """A context in which a meta-training item stops right after its ``n_writes``-th checkpoint
+    write (as a kill between two iterations would), by raising :class:`Interrupted`."""
+    import contextlib
+
+    from lib.bomrl import meta_items
+
+    @contextlib.contextmanager
+    def context():
+        real, count = meta_items.write_checkpoint, [0]
+
+        def write(*args, **kwargs):
+            real(*args, **kwargs)
+            count[0] += 1
+            if count[0] >= n_writes:
+                raise Interrupted(f"stopped after {n_writes} checkpoint writes")
+        meta_items.write_checkpoint = write
+        try:
+            yield
+        finally:
+            meta_items.write_checkpoint = real
+    return context()

@@ -2,7 +2,8 @@
 
 Every ``import`` statement of every module counts, also those inside functions. Imports under
 ``if TYPE_CHECKING:`` are never run; they are allowed for one thing only: naming the type of a
-config that :mod:`lib.profiles` (the top floor) passes down.
+config from the importing module's own wing (``lib.<wing>.config``). :mod:`lib.profiles`, the
+registry of stages, names each config as ``"module:Class"`` text and imports no wing.
 """
 import ast
 from pathlib import Path
@@ -11,7 +12,9 @@ import pytest
 
 LIB = Path(__file__).resolve().parent.parent / "lib"
 PAPERS = ("lib.trust_region_meta", "lib.bomrl")
-FACE = "lib.profiles"  # the configs of every stage: it sees both papers, nothing imports it but notebooks
+FACE = "lib.profiles"  # the registry of stages: notebooks and tools consult it, no lib module imports it
+CONFIGS = {p: f"{p}.config" for p in PAPERS}  # each wing's configs, beside the code they configure
+PROTOCOLS = ("lib.bomrl.locomotion_protocol", "lib.bomrl.frozen_lake_protocol")  # experiments as data: they import no study
 
 
 def module_name(path: Path) -> str:
@@ -80,18 +83,25 @@ def test_the_two_paper_packages_do_not_import_each_other(graph):
                 assert not any(d.startswith(other) for d in deps), f"{m} imports {other}: {sorted(deps)}"
 
 
-def test_the_core_imports_no_paper_package_and_only_notebooks_import_the_profiles(graph):
-    for m, deps in graph.items():
-        if m == FACE or m.startswith(PAPERS):
+def test_the_core_and_the_registry_import_no_paper_package_and_no_lib_module_imports_the_registry(graphs):
+    for m, deps in graphs[0].items():
+        if m.startswith(PAPERS):
             continue
-        assert not any(d.startswith(PAPERS) for d in deps), f"core module {m} imports a paper package"
-    for m, deps in graph.items():
+        assert not any(d.startswith(PAPERS) for d in deps | graphs[1][m]), f"core module {m} imports a paper package"
+    for m, deps in graphs[0].items():
         assert FACE not in deps, f"{m} imports {FACE} (it sits on top: configs flow down as arguments)"
 
 
-def test_type_only_imports_name_only_the_configs_of_the_top_floor(graphs):
+def test_a_protocol_module_imports_no_study_and_no_config(graph):
+    for m in PROTOCOLS:
+        bad = sorted(d for d in graph[m] if d.endswith(("_study", "_report", ".config", ".claims")))
+        assert not bad, f"{m} imports {bad}: a protocol is data that studies read"
+
+
+def test_type_only_imports_name_only_the_config_of_their_own_wing(graphs):
     for m, deps in graphs[1].items():
-        assert deps <= {FACE}, f"{m} imports {sorted(deps - {FACE})} for types only; import them for real"
+        own = {c for p, c in CONFIGS.items() if m.startswith(p)}
+        assert deps <= own, f"{m} imports {sorted(deps - own)} for types only; import them for real"
 
 
 def test_every_package_opens_with_a_chapter_index():

@@ -178,7 +178,7 @@ def test_plain_papermill_with_an_unknown_parameter_stops_the_notebook(tmp_path):
 
 
 def test_injected_parameters_are_checked_against_the_parameters_cell():
-    from lib.profiles import check_injected_parameters
+    from lib.notebook import check_injected_parameters
 
     params = 'profile: str = "quick"  # quick | full\nseed: int = 0\n'
     check_injected_parameters(["", params, "# Parameters\nseed = 3\n", "cfg = 1"])  # declared: fine

@@ -2,7 +2,8 @@
 import pytest
 
 from lib.paths import data_dir
-from lib.profiles import KL_GRID_PAPER, resolve
+from lib.profiles import resolve
+from lib.trust_region_meta.config import KL_GRID_PAPER
 
 
 def test_quick_is_smaller_than_full():

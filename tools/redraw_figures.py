@@ -57,7 +57,8 @@ def fig09(t: Tables) -> dict:
 
 def fig13(t: Tables) -> dict:
     beside = t["13_bomrl_authors_locomotion/beside_paper"]
-    return {"13_authors_meta_test": plotting.authors_meta_test(beside, list(dict.fromkeys(beside.family)))}
+    from lib.bomrl.figures import authors_meta_test
+    return {"13_authors_meta_test": authors_meta_test(beside, list(dict.fromkeys(beside.family)))}
 
 
 FIGURES = {"02": fig02, "06": fig06, "09": fig09, "13": fig13}

@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 from lib.numerics import pin  # noqa: E402
 
 pin()
-from lib.bomrl import authors_locomotion_study, locomotion_study  # noqa: E402
+from lib.bomrl import locomotion_study  # noqa: E402
+from lib.bomrl.methods import EARLIER  # noqa: E402
 from lib.cache import (  # noqa: E402
     BadCheckpoint,
     checkpoint_header,
@@ -41,13 +42,15 @@ from lib.cache import (  # noqa: E402
 from lib.paths import resume_dir  # noqa: E402
 from lib.profiles import resolve  # noqa: E402
 
-# notebook -> (its study module, its config stage, its checkpoint folder)
-STAGES = {"11": (locomotion_study, "locomotion", "11_locomotion"),
-          "13": (authors_locomotion_study, "locomotion_authors", "13_bomrl_authors_locomotion")}
-# method labels renamed since the checkpoints were written (current -> earlier); a re-keyed
-# result file gets the current label in its ``method`` column
-RENAMED = {"Alg(1) KL": "BO-MRL (KL)", "Alg(2) reverse KL": "BO-MRL (reverse KL)",
-           "Alg(3) Euclidean": "BO-MRL (Euclidean)", "KL-constrained (ours)": "BO-MRL (KL-constrained)"}
+# notebook -> (its config stage, its checkpoint folder, whether every item must have a file: a
+# finished run; notebook 13's may be a run in progress)
+STAGES = {"11": ("locomotion", "11_locomotion", True),
+          "13": ("locomotion_authors", "13_bomrl_authors_locomotion", False)}
+# method labels of committed runs (current -> the earlier ones, lib.bomrl.methods.EARLIER); a
+# re-keyed result file gets the current label in its ``method`` column
+RENAMED = {}
+for _old, _new in EARLIER.items():
+    RENAMED.setdefault(_new, []).append(_old)
 
 
 def _patterns(label: str, family: str, method: str, s: int, suffixes) -> list:
@@ -81,12 +84,12 @@ def relabel(obj, old: str, new: str):
     return obj
 
 
-def plan(folder: Path, cfg, study=locomotion_study) -> list[tuple[Path, Path, str, tuple | None]]:
+def plan(folder: Path, cfg, complete: bool = True, study=locomotion_study) -> list[tuple[Path, Path, str, tuple | None]]:
     """``(old path, new path, new key, rename)`` for each file of ``study``'s items that is not
     under its current key and format (results ``<key>.ckpt``, resumable state ``<key>.partial``,
     both JSON); ``rename`` is ``(earlier label, current label)`` for a file found under a label of
-    :data:`RENAMED`, else None. An item not started yet has no file and is passed over; one with
-    several candidates stops."""
+    :data:`RENAMED`, else None. Unless ``complete``, an item not started yet has no file and is
+    passed over; a missing file of a ``complete`` run, or several candidates, stops."""
     moves = []
     for job in study.jobs(cfg, folder):
         kw = job["kwargs"]
@@ -99,12 +102,13 @@ def plan(folder: Path, cfg, study=locomotion_study) -> list[tuple[Path, Path, st
             pats = _patterns(job["label"], fam, method, s, sources)
             cands = [p for p in folder.iterdir() if any(pat.match(p.name) for pat in pats)]
             rename = None
-            if not cands and method in RENAMED:
-                earlier = RENAMED[method]
+            for earlier in RENAMED.get(method, []) if not cands else []:
                 pats = _patterns(f"{fam}-{earlier}-{s}", fam, earlier, s, sources)
                 cands = [p for p in folder.iterdir() if any(pat.match(p.name) for pat in pats)]
-                rename = (earlier, method)
-            if not cands and study is not locomotion_study:
+                if cands:
+                    rename = (earlier, method)
+                    break
+            if not cands and not complete:
                 continue  # a run in progress: this item has not written this file yet
             if len(cands) != 1:
                 raise SystemExit(f"{fam} {method} seed {s}{target_suffix}: expected one checkpoint to re-key, "
@@ -165,9 +169,9 @@ def main(argv=None) -> int:
     parser.add_argument("--write", action="store_true", help="rewrite the files (default: dry run)")
     parser.add_argument("--stage", default="11", choices=sorted(STAGES), help="notebook whose checkpoints to re-key")
     args = parser.parse_args(argv)
-    study, stage, name = STAGES[args.stage]
+    stage, name, complete = STAGES[args.stage]
     folder = resume_dir("full", name)
-    moves = plan(folder, resolve(stage, "full"), study)
+    moves = plan(folder, resolve(stage, "full"), complete)
     rekey(folder, moves, args.write)
     print(f"{len(moves)} files {'re-keyed' if args.write else 'to re-key (dry run)'}")
     return 0

@@ -172,7 +172,7 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         pm.execute_notebook(str(nb_path), str(target), parameters=params, kernel_name="python3",
                             cwd=str(NOTEBOOKS), progress_bar=False, log_output=False,
-                            kernel_manager_class="lib.kernels.LocalKernelManager")
+                            kernel_manager_class="lib.notebook.LocalKernelManager")
         seconds = round(time.perf_counter() - start, 1)
         strip_run_metadata(target)
         print(f"[{profile}] {nb_path.name} done in {seconds} s", flush=True)

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib import paths  # noqa: E402
-from lib.bomrl.authors_locomotion_report import run_progress  # noqa: E402
+from lib.bomrl.locomotion_report import run_progress  # noqa: E402
 from lib.profiles import resolve  # noqa: E402
 
 STAGE = "13_bomrl_authors_locomotion"

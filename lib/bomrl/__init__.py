@@ -9,25 +9,29 @@ Chapter index (notebook -> module):
 =====================  ==============================  ===========================================
 notebook               module                          what
 =====================  ==============================  ===========================================
+10-13                  :mod:`.locomotion_protocol`     each experiment as data: ours and the
+                       :mod:`.frozen_lake_protocol`    authors' constants with sources; λ here
+                       :mod:`.methods`                 the one registry of methods and labels
+                       :mod:`.config`                  the configs of notebooks 10-13
 10_bomrl_frozen_lake   :mod:`.tabular`                 exact values of batches of tabular MDPs
                        :mod:`.exact`                   exact BO-MRL, implicit meta-gradient, MAML
                        :mod:`.frozen_lake_study`       meta-train and meta-test every method
                        :mod:`.frozen_lake_report`      task summaries, gradient check, tables
-11_locomotion          :mod:`.functional_policy`       the MLP policy as a function of parameters
-                       :mod:`.sampler`                 meta-batches of trajectories per task
-                       :mod:`.sampled`                 BO-MRL on sampled trajectories (Alg 1-3)
+11, 13 locomotion      :mod:`.functional_policy`       the MLP policy as a function of parameters
+                       :mod:`.sampler`                 meta-batches of trajectories per task; the
+                                                       authors' sampler (filter, return tail)
+                       :mod:`.sampled`                 BO-MRL on sampled trajectories (L-BFGS)
+                       :mod:`.sampled_adam`            the same solved by Adam as the authors do
                        :mod:`.baselines`               MAML-TRPO, E-MAML-TRPO, ProMP
-                       :mod:`.meta_items`              the resumable item loop, keys and Dask run (11, 13)
-                       :mod:`.locomotion_study`        the locomotion items and their tables
-                       :mod:`.locomotion_report`       sampler speed, gradient check, intervals
+                       :mod:`.meta_items`              the resumable item loop, keys and Dask run
+                       :mod:`.locomotion_study`        the items of either protocol, their tables
+                       :mod:`.locomotion_report`       sampler speed, gradient check, intervals,
+                                                       learning checks, cost, a run's progress
+                       :mod:`.authors_data`            their logs and figure values (read-only)
 12_bomrl_authors_...   :mod:`.authors_frozen_lake`     the authors' Frozen Lake: maps, data, Alg(1)/(2)
                        :mod:`.authors_frozen_lake_study` their protocol beside exact versions, tables
-13_bomrl_authors_...   :mod:`.authors_locomotion`      the authors' HalfCheetah protocol: policy, filter,
-                                                       sampler, Alg(1)-(3) by Adam, their meta-gradient
-                       :mod:`.authors_locomotion_study` resumable items on their protocol, tables
-                       :mod:`.authors_locomotion_report` their logs and figure values beside ours,
-                                                       inner stationarity, learning checks
 all                    :mod:`.claims`                  the verdict records of notebooks 10-13 (README rows)
+                       :mod:`.figures`                 the figures of notebooks 10-13
 =====================  ==============================  ===========================================
 
 Glossary (paper -> code):

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 import torch
 
 from lib.bomrl import functional_policy as fp
+from lib.bomrl.methods import GRADIENT
 from lib.bomrl.sampler import TaskData
 from lib.trpo import TRPOConfig, line_search, natural_step
 
-GRADIENT_METHODS = ("MAML-TRPO", "E-MAML-TRPO", "ProMP")
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ class GradientMetaConfig:
 
 
 def check_method(name: str) -> str:
-    if name not in GRADIENT_METHODS:
-        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(GRADIENT_METHODS)}")
+    if name not in GRADIENT:
+        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(GRADIENT)}")
     return name
 
 

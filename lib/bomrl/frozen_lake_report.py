@@ -16,8 +16,8 @@ from lib.bomrl import exact, frozen_lake_study, tabular
 from lib.seeding import rng as make_rng
 from lib.stats import curve_summary
 
-if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
-    from lib.profiles import BOMRLConfig
+if TYPE_CHECKING:  # the config's type only
+    from lib.bomrl.config import BOMRLConfig
 
 
 def variance_settings(cfg: "BOMRLConfig") -> tuple[dict, int, int]:

@@ -40,12 +40,12 @@ import numpy as np
 import torch
 
 from lib.bomrl import functional_policy as fp
+from lib.bomrl.methods import METRIC
 from lib.bomrl.sampler import TaskData
 from lib.trpo import TRPOConfig, conjugate_gradient, line_search, natural_step
 
 METRICS = ("kl", "euclidean", "kl_constrained", "kl_reverse")
-LABELS = {"kl": "Alg(1) KL", "euclidean": "Alg(3) Euclidean",
-          "kl_constrained": "KL-constrained (ours)", "kl_reverse": "Alg(2) reverse KL"}
+LABEL = {metric: label for label, metric in METRIC.items()}  # metric -> method label
 
 
 @dataclass(frozen=True)
@@ -246,7 +246,7 @@ class SampledBOMRL:
 
     def __init__(self, config: SampledAlgConfig):
         self.config = config
-        self.name = LABELS[config.metric]
+        self.name = LABEL[config.metric]
 
     def adapt(self, params, d: TaskData):
         return adapt(params, d, self.config)

@@ -18,7 +18,9 @@ import numpy as np
 import torch
 
 from lib.bomrl import functional_policy as fp
+from lib.bomrl.locomotion_protocol import CTRL_COST, LOCOMOTION_AUTHORS, TAIL_SOURCES, LocomotionProtocol
 from lib.envs.locomotion import HORIZON, rollout
+from lib.envs.mujoco_batch import HalfCheetahBatch
 from lib.policies import DTYPE
 from lib.rollouts import baseline_features, baseline_residuals, rewards_to_go
 
@@ -102,3 +104,151 @@ def sample(family: str, params, tasks, n_traj: int, seed: int, horizon: int = HO
                              torch.as_tensor(mask, dtype=DTYPE), torch.as_tensor(adv, dtype=DTYPE),
                              (rew * mask).sum(1), float(task)))
     return data, {"steps": int(ro.mask.sum()), "seconds": seconds}
+
+
+# --- the authors' sampler: batched Half-cheetah, observation filter, return tail ------------
+
+@dataclass
+class ObsNorm:
+    """Running mean and standard deviation of observations (the authors' ZFilter, clip 5).
+
+    ``std`` is ``sqrt(M2 / (n - 1))`` (``|mean|`` while n = 1, as theirs); a normalised
+    observation is ``clip((x - mean) / (std + 1e-8), -clip, clip)``.
+    """
+
+    n: int
+    mean: np.ndarray
+    m2: np.ndarray
+    clip: float = 5.0
+
+    @classmethod
+    def empty(cls, dim: int, clip: float = 5.0) -> "ObsNorm":
+        return cls(0, np.zeros(dim), np.zeros(dim), clip)
+
+    def std(self) -> np.ndarray:
+        return np.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else np.abs(self.mean)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.clip((x - self.mean) / (self.std() + 1e-8), -self.clip, self.clip)
+
+    def update(self, x: np.ndarray) -> "ObsNorm":
+        """A new filter with the rows of ``x`` (m, dim) added (Chan et al.'s exact merge)."""
+        x = np.asarray(x, dtype=float).reshape(-1, self.mean.shape[0])
+        m = x.shape[0]
+        if m == 0:
+            return self
+        mean_b = x.mean(0)
+        m2_b = ((x - mean_b) ** 2).sum(0)
+        n = self.n + m
+        delta = mean_b - self.mean
+        mean = self.mean + delta * m / n
+        m2 = self.m2 + m2_b + delta**2 * self.n * m / n
+        return ObsNorm(n, mean, m2, self.clip)
+
+    def state(self) -> dict:
+        return dict(n=self.n, mean=self.mean.copy(), m2=self.m2.copy(), clip=self.clip)
+
+    @classmethod
+    def from_state(cls, state: dict) -> "ObsNorm":
+        return cls(int(state["n"]), np.asarray(state["mean"], dtype=float), np.asarray(state["m2"], dtype=float),
+                   float(state["clip"]))
+
+
+def _stack(plist: list) -> list[torch.Tensor]:
+    """Per-task parameter lists -> stacked tensors (k, ...), for one batched forward pass."""
+    return [torch.stack([p[i].detach() for p in plist]) for i in range(len(plist[0]))]
+
+
+def _batched_actions(stacked, obs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """a ~ pi_k(.|s) for obs (k, n, obs_dim) with the k stacked policies; (k, n, act_dim)."""
+    h = obs
+    layers = stacked[:-1]
+    for i in range(0, len(layers), 2):
+        h = torch.baddbmm(layers[i + 1][:, None, :], h, layers[i].mT)
+        if i + 2 < len(layers):
+            h = torch.tanh(h)
+    return h + torch.exp(stacked[-1])[:, None, :] * torch.randn(h.shape, generator=gen, dtype=h.dtype)
+
+
+def task_rewards(family: str, tasks: np.ndarray, vel: np.ndarray, act: np.ndarray) -> np.ndarray:
+    """(m,) rewards: ``-|v - g| - 0.05 ||a||^2`` (vel) or ``d v - 0.05 ||a||^2`` (dir)."""
+    term = -np.abs(vel - tasks) if family.endswith("vel") else tasks * vel
+    return term - CTRL_COST * (act**2).sum(-1)
+
+
+def returns_with_tail(rew: np.ndarray, horizon: int, gamma: float, tail_source: str = "continuation") -> np.ndarray:
+    """(n, horizon) discounted returns of the first ``horizon`` steps of (n, T) reward rows (no early ends).
+
+    ``"continuation"``: ``G_t = sum_{s=t}^{T-1} gamma^(s-t) r_s`` (the tail is the steps after
+    ``horizon``). ``"own"`` (their scripts before ``1784ed7``; needs T = 2 horizon): the tail is the
+    first ``horizon`` rewards again, so ``G_t = (1 + gamma^H) RTG_t + gamma^(H-t) sum_{s<t} gamma^s r_s``
+    with ``RTG_t`` the in-horizon reward-to-go.
+    """
+    if tail_source == "own":
+        if rew.shape[1] != 2 * horizon:
+            raise ValueError(f"the 'own' tail needs 2 x horizon = {2 * horizon} rewards per row, got {rew.shape[1]}")
+        rew = np.concatenate([rew[:, :horizon], rew[:, :horizon]], 1)
+    elif tail_source != "continuation":
+        raise ValueError(f"tail_source must be one of {', '.join(map(repr, TAIL_SOURCES))}, got {tail_source!r}")
+    return rewards_to_go(rew, np.ones_like(rew), gamma)[:, :horizon]
+
+
+def sample_filtered(family: str, params, tasks, n_traj: int, norm: ObsNorm, seed: int,
+           proto: LocomotionProtocol = LOCOMOTION_AUTHORS) -> tuple[list[TaskData], np.ndarray, dict]:
+    """``n_traj`` trajectories per task of one policy (or one per task), as the authors sample them.
+
+    Args:
+        params: one parameter list, or a list of them (one per task).
+        tasks: (k,) goal velocities or directions. norm: the frozen observation filter.
+        seed: reset states and action noise derive from it.
+    Returns:
+        ``(data, raw_obs, info)``: one :class:`TaskData` per task (normalised observations of the
+        ``horizon`` steps, centred discounted returns with the tail as ``adv``, in the policy's
+        dtype; undiscounted
+        ``horizon``-step returns), every raw observation the policy saw (for the filter), and
+        ``{"steps", "seconds", "physics_s"}``.
+    """
+    proto.check_family(family)
+    tasks = np.asarray(tasks, dtype=float)
+    k = len(tasks)
+    plist = params if isinstance(params[0], (list, tuple)) else [params]
+    if len(plist) not in (1, k):
+        raise ValueError(f"{len(plist)} parameter lists for {k} tasks")
+    stacked = _stack(plist)
+    dtype = stacked[-1].dtype
+    groups = len(plist)
+    n = k * n_traj
+    row_task = np.repeat(tasks, n_traj)
+    horizon, total = proto.horizon, proto.horizon * (2 if proto.tail else 1)
+    sim = HalfCheetahBatch(n)
+    gen = torch.Generator().manual_seed(int(seed))
+    start = time.perf_counter()
+    raw = sim.reset(np.random.default_rng(int(seed)))
+    obs_dim, act_dim = raw.shape[1], plist[0][-1].numel()
+    obs = np.empty((n, horizon, obs_dim))
+    act = np.empty((n, horizon, act_dim))
+    rew = np.empty((n, total))
+    seen = np.empty((total, n, obs_dim))
+    physics = 0.0
+    for t in range(total):
+        seen[t] = raw
+        x = norm(raw)
+        with torch.no_grad():
+            a = _batched_actions(stacked, torch.as_tensor(x, dtype=dtype).view(groups, -1, obs_dim), gen)
+        a = a.reshape(n, act_dim).numpy()
+        if t < horizon:
+            obs[:, t], act[:, t] = x, a
+        t0 = time.perf_counter()
+        raw, vel = sim.step(a)
+        physics += time.perf_counter() - t0
+        rew[:, t] = task_rewards(family, row_task, vel, a)
+    seconds = time.perf_counter() - start
+    g = returns_with_tail(rew, horizon, proto.gamma, proto.tail_source)
+    data = []
+    ones = torch.ones(n_traj, horizon, dtype=dtype)
+    for j, task in enumerate(tasks):
+        rows = slice(j * n_traj, (j + 1) * n_traj)
+        adv = g[rows] - g[rows].mean()
+        data.append(TaskData(torch.as_tensor(obs[rows], dtype=dtype), torch.as_tensor(act[rows], dtype=dtype),
+                             ones, torch.as_tensor(adv, dtype=dtype), rew[rows, :horizon].sum(1), float(task)))
+    return data, seen.reshape(-1, obs_dim), dict(steps=n * total, seconds=seconds, physics_s=physics)

@@ -19,6 +19,7 @@ notebook               module                          what
 06-08_figure1..3       :mod:`.figures`                 the figures' tables and curves
 09_minigolf_horizon    :mod:`.horizon`                 one-step vs whole-run gain (our extension)
 02-09                  :mod:`.claims`                  the verdict records (README rows), endpoints
+01-09                  :mod:`.config`                  the configs of notebooks 01-09, checked fields
 =====================  ==============================  ===========================================
 
 Glossary (paper -> code):

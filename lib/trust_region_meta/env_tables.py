@@ -10,8 +10,8 @@ from lib.envs import cartpole, elikoeidis, get_spec, minigolf
 from lib.rollouts import rollout
 from lib.seeding import rng as make_rng
 
-if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
-    from lib.profiles import EnvsConfig
+if TYPE_CHECKING:  # the config's type only
+    from lib.trust_region_meta.config import EnvsConfig
 
 
 def elikoeidis_landscape(actions=np.linspace(-2, 12, 1401)) -> pd.DataFrame:

@@ -38,8 +38,8 @@ from lib.trust_region_meta.meta_kl import (
 )
 from lib.trust_region_meta.metadataset import dataset_file
 
-if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
-    from lib.profiles import MetaConfig
+if TYPE_CHECKING:  # the config's type only
+    from lib.trust_region_meta.config import MetaConfig
 
 FIXED_STAGE = "02_trpo_vs_xtrpo"  # the Fixed-KL runs of linear policies are notebook 02's
 ROBUST_ENVS = ("elikoeidis",)  # unbounded reward: a few diverging runs decide every mean (docs/preregistration.md)

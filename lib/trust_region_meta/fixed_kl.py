@@ -16,8 +16,8 @@ from lib.parallel import map_resumable
 from lib.stats import per_run_scores, t_interval
 from lib.trust_region_meta.learning import learn, run_setup
 
-if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
-    from lib.profiles import SweepConfig
+if TYPE_CHECKING:  # the config's type only
+    from lib.trust_region_meta.config import SweepConfig
 
 
 def _one_run(env, algo, kl_bound, run, arch, n_updates, n_traj, seed, split="test", policy_init=()):

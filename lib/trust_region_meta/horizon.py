@@ -35,8 +35,8 @@ from lib.trust_region_meta.fixed_kl import fixed_kl_sweep
 from lib.trust_region_meta.meta_kl import pooled_comparison, run_meta_kl
 from lib.trust_region_meta.metadataset import collect
 
-if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
-    from lib.profiles import MetaConfig
+if TYPE_CHECKING:  # the config's type only
+    from lib.trust_region_meta.config import MetaConfig
 
 STAGE = "09_minigolf_horizon"
 HORIZONS = (1, 2, 5, 10)  # k of J_k - J_0, plus the run's last step

@@ -27,8 +27,8 @@ from lib.trust_region_meta.learning import FEATURE_SETS
 from lib.trust_region_meta.meta_kl import fit_models, run_meta_kl, validation_arch
 from lib.trust_region_meta.metafeatures import FEATURE_NAMES
 
-if TYPE_CHECKING:  # the config's type only; lib.profiles sits above this module
-    from lib.profiles import MetaConfig
+if TYPE_CHECKING:  # the config's type only
+    from lib.trust_region_meta.config import MetaConfig
 
 PAPER_CHOICE = {"minigolf": (3, 1e-3), "cartpole": (1, 5e-5)}  # paper 1, Figures 2 and 3: (H, ψ)
 

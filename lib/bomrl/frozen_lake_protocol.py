@@ -1,0 +1,42 @@
+"""Paper 2's Frozen Lake experiment as its authors ran it, as data (notebook 12): every constant
+with its source. R1 is the authors' code, ``xsy786912649/Bilevel-optimization-MRL`` at commit
+08feaa5, folder ``BOMRL_discrete_my/``; ``docs/paper2_provenance.md`` cites file and line. This
+module imports no study.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FrozenLakeProtocol:
+    """The authors' Frozen Lake protocol (notebook 12; R1 ``BOMRL_discrete_my/``).
+
+    Attributes:
+        n_iters, batch_size, lr, init: meta-training (Adam) and the logits' initial value.
+        episodes, length, td_step: one data collection (episodes x steps) and its TD(0) step.
+        sgd_steps, sgd_lr: their Alg(1) solver. pg_step: their "MAML" step.
+        n_adapt_steps: adaptation steps at meta-test.
+    """
+
+    n_iters: int = 150  # R1 train.py
+    batch_size: int = 5  # R1 train.py: 5 maps per iteration
+    lr: float = 0.03  # R1 train.py: Adam
+    init: float = 0.1  # R1 train.py: logits 16 x 4 at 0.1
+    episodes: int = 500  # R1 extra_function.py sample_trajectorie
+    length: int = 49
+    td_step: float = 0.3
+    sgd_steps: int = 20  # R1 one_step_adaptation, d_i == 1
+    sgd_lr: float = 0.6
+    pg_step: float = 50.0  # R1 test_gd.py
+    n_adapt_steps: int = 4  # R1 test.py
+
+
+FROZEN_LAKE_AUTHORS = FrozenLakeProtocol()
+KINDS = ("hole", "nohole")
+GAMMA = 0.8  # R1 train.py
+PENALTY = {"hole": -1.0, "nohole": -0.5}  # R1 extra_function.py / extra_function_nohole.py
+TRAIN_LAM = {"hole": 5.0, "nohole": 4.0}  # R1 train.py / train_nohole.py
+TEST_LAM = {("hole", "kl"): 0.1, ("hole", "kl_reverse"): 0.2, ("nohole", "kl"): 0.05,
+            ("nohole", "kl_reverse"): 0.1}  # R1 test.py / test_nohole.py
+RANDOM_INIT_FACTOR = {"hole": 2.0, "nohole": 10.0}  # R1 test*.py: θ = 0 adapted at λ x2 / x10

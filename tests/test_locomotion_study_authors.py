@@ -1,0 +1,59 @@
+"""The locomotion items on the authors' protocol: shapes, common random numbers and exact resumption."""
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib.bomrl import locomotion_study as st
+from lib.parallel import single_threaded
+from lib.profiles import resolve
+from tests.helpers import Interrupted, interrupt_after
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """As map_resumable runs every job (torch's threads are 10x slower on busy cores here)."""
+    with single_threaded():
+        yield
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return replace(resolve("locomotion_authors", "quick"), horizon=5, n_workers=1)
+
+
+def test_an_item_trains_and_tests(cfg, tmp_path):
+    out = st.run_item(cfg, "halfcheetah-vel", "Alg(1)", 0, str(tmp_path / "a.partial"))
+    hist, test = out["history"], out["test"]
+    assert list(hist["iter"]) == [0, 1]
+    assert (hist["steps"] == 2 * (2 + 4) * 10).all()  # 2 tasks x (2 + 2 x 2) trajectories x (5 + tail 5)
+    assert {"stationarity", "inner_steps", "distance", "kl"} <= set(hist.columns)
+    assert (hist["kl"] <= 1e-2 + 1e-12).all()
+    assert sorted(test["iter"].unique()) == [0, 2] and sorted(test["step"].unique()) == [0, 1]
+    assert len(test) == 2 * 2 * 20  # checkpoints x steps x the authors' 20 velocity goals (0.0 ... 1.9)
+
+
+def test_methods_share_the_tasks_and_the_first_batch(cfg, tmp_path):
+    a = st.run_item(cfg, "halfcheetah-dir", "Alg(3)", 0, str(tmp_path / "a.partial"))
+    b = st.run_item(cfg, "halfcheetah-dir", "MAML-TRPO", 0, str(tmp_path / "b.partial"))
+    assert a["history"]["pre_return"].iloc[0] == b["history"]["pre_return"].iloc[0]
+    t0a, t0b = (x["test"].query("iter == 0 and step == 0")["ret"].to_numpy() for x in (a, b))
+    np.testing.assert_array_equal(t0a, t0b)
+    np.testing.assert_array_equal(st.train_tasks(cfg, st.protocol(cfg), "halfcheetah-dir", 0, 1), [-1.0, 1.0])
+
+
+def test_a_resumed_item_equals_an_uninterrupted_one(cfg, tmp_path):
+    whole = st.run_item(cfg, "halfcheetah-vel", "Alg(2)", 0, str(tmp_path / "whole.partial"))
+    partial = str(tmp_path / "cut.partial")
+    with interrupt_after(1), pytest.raises(Interrupted):  # stopped after iteration 1
+        st.run_item(cfg, "halfcheetah-vel", "Alg(2)", 0, partial)
+    resumed = st.run_item(cfg, "halfcheetah-vel", "Alg(2)", 0, partial)
+    for name in ("history", "test"):
+        timing = [c for c in whole[name].columns if c.endswith("_s")]
+        pd.testing.assert_frame_equal(whole[name].drop(columns=timing), resumed[name].drop(columns=timing))
+
+
+def test_unknown_method_is_named(cfg, tmp_path):
+    with pytest.raises(ValueError, match="BO-MRL"):
+        st.jobs(replace(cfg, methods=("BO-MRL",)), tmp_path)
