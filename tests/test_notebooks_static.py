@@ -74,3 +74,17 @@ def test_every_relative_link_of_a_notebook_resolves(path):
         if target and not target.startswith(("http", "mailto:")):
             assert (path.parent / target).exists(), f"{path.name} links to a missing {target}"
     assert "Figures table" not in text, "the README has no Figures table"
+
+
+def test_each_executed_full_notebook_says_it_holds_the_full_profile():
+    """The runner replaces a notebook's quick-profile note in a full copy (tools/run_notebooks.py);
+    docs/full/ must not tell a reader its outputs are the quick profile."""
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "tools"))
+    from run_notebooks import QUICK_NOTE, full_note
+
+    for path in sorted((root / "docs" / "full").glob("*.ipynb")):
+        text = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+        assert QUICK_NOTE not in text and full_note(path.stem) in text, path.name

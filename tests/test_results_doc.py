@@ -1,7 +1,10 @@
 """docs/results.md and the README's verdict table are what the committed full-profile tables say."""
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,3 +40,21 @@ def test_data_readme_names_every_committed_table():
     missing = [str(p.relative_to(ROOT)) for p in tables if f"`{p.name}`" not in text
                and not any(pat.match(p.name) for pat in patterns)]
     assert not missing, f"data/README.md does not describe {missing}"
+
+
+def test_the_readme_full_times_are_the_timings_file_with_its_cache_state():
+    """The "full" column is rendered from docs/full/timings.json (test_results_doc's --check keeps them
+    equal); a resumed run names its checkpoints and the core-hours its items hold."""
+    import json
+
+    spec = importlib.util.spec_from_file_location("write_results", ROOT / "tools" / "write_results.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    timings = json.loads(tool.TIMINGS.read_text())
+    assert {e["cache"] for e in timings.values()} <= set(tool.CACHE_STATES)
+    readme = tool.README.read_text()
+    for name, entry in timings.items():
+        assert f"| {tool.full_time(name.removesuffix('.ipynb'), entry)} |" in readme, name
+    assert tool.full_time("x", dict(seconds=5400.0, cache="empty")) == "1.5 h"
+    with pytest.raises(ValueError, match="cache must be one of"):
+        tool.full_time("x", dict(seconds=1.0, cache="warm"))

@@ -38,14 +38,29 @@ NOTEBOOKS = ROOT / "notebooks"
 _INT = re.compile(r"^[+-]?\d+$")
 
 
-def strip_run_metadata(path: Path) -> None:
-    """Remove papermill's timing metadata and widget state so re-running does not churn git diffs."""
+QUICK_NOTE = "> **The outputs saved in this notebook are the quick profile**"
+
+
+def full_note(stage: str) -> str:
+    """The note a full-profile copy carries in place of the committed notebook's quick-profile note."""
+    return (f"> **The outputs saved in this copy are the full profile** (paper scale), executed by "
+            f"`python tools/run_notebooks.py --profile full --only {stage[:2]}`; its tables are "
+            f"[`data/full/{stage}/`](../../data/full/{stage}/) and every verdict is in "
+            f"[`docs/results.md`](../results.md).")
+
+
+def strip_run_metadata(path: Path, profile: str = "quick") -> None:
+    """Remove papermill's timing metadata and widget state so re-running does not churn git diffs;
+    in a full-profile copy, replace the quick-profile note by :func:`full_note`."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)  # progress-bar widget state: differs every run
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if profile == "full" and cell.cell_type == "markdown":
+            cell.source = "\n".join(full_note(path.stem) if line.startswith(QUICK_NOTE) else line
+                                    for line in cell.source.split("\n"))
     nbformat.write(nb, path)
 
 
@@ -174,7 +189,7 @@ def main(argv=None) -> int:
                             cwd=str(NOTEBOOKS), progress_bar=False, log_output=False,
                             kernel_manager_class="lib.notebook.LocalKernelManager")
         seconds = round(time.perf_counter() - start, 1)
-        strip_run_metadata(target)
+        strip_run_metadata(target, profile)
         print(f"[{profile}] {nb_path.name} done in {seconds} s", flush=True)
         # read again just before writing, so runners working in parallel (one notebook each)
         # keep each other's entries

@@ -1,19 +1,25 @@
 """Render the study's claim records (``lib.claims.Claim``) from the committed full-profile tables.
 
-    python tools/write_results.py           # rewrite docs/results.md and the README's verdict table
+    python tools/write_results.py           # rewrite docs/results.md, the README's verdict table and full times
     python tools/write_results.py --check   # exit 1 if either is not what the records say
 
 Every verdict is judged once, by the row's function in ``lib/trust_region_meta/claims.py`` or
 ``lib/bomrl/claims.py`` (the same function the notebook displays); this script only renders
 the records: the README's table (one row per record, one bottom-line sentence per paper, counted
-from the records) and ``docs/results.md`` (each record in full, with its figure).
+from the records) and ``docs/results.md`` (each record in full, with its figure). It also writes
+the "full" column of the README's notebook table from ``docs/full/timings.json`` (seconds and the
+cache state of each notebook's last full-profile run).
 ``tests/test_results_doc.py`` runs ``--check``.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
 from pathlib import Path
+
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -26,6 +32,8 @@ FULL = ROOT / "data" / "full"
 RESULTS = ROOT / "docs" / "results.md"
 README = ROOT / "README.md"
 START, END = "<!-- verdicts:start (tools/write_results.py) -->", "<!-- verdicts:end -->"
+TIMINGS = ROOT / "docs" / "full" / "timings.json"
+CACHE_STATES = ("empty", "items cached", "checkpoints")
 ROWS = paper1.ROWS + paper2.ROWS
 
 
@@ -63,10 +71,41 @@ def render(claims) -> tuple[str, str]:
     return "\n".join(doc), "\n".join(lines)
 
 
-def readme_with(verdicts: str) -> str:
+def duration(seconds: float) -> str:
+    """``8 s``, ``7 min``, ``1.8 h``."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
+
+
+def full_time(notebook: str, entry: dict, root: Path = FULL) -> str:
+    """The README's "full" cell of one notebook: its last full run's time and what it started from.
+    A run resumed from committed checkpoints also names the compute its items hold (the sum of
+    their meta-iterations' seconds in ``history.csv``, in core-hours)."""
+    if entry["cache"] not in CACHE_STATES:
+        raise ValueError(f"{notebook}: cache must be one of {CACHE_STATES}, got {entry['cache']!r}")
+    text = duration(entry["seconds"])
+    if entry["cache"] == "items cached":
+        return f"{text} (items cached)"
+    if entry["cache"] == "checkpoints":
+        history = pd.read_csv(root / notebook / "history.csv")
+        core_h = history[["sample_s", "adapt_s", "outer_s"]].to_numpy().sum() / 3600
+        return f"{text} (checkpoints; run {core_h:.0f} core-h)"
+    return text
+
+
+def readme_with(verdicts: str, timings: dict | None = None) -> str:
+    """The README with the verdict block and each notebook row's last cell (full time) rewritten."""
     text = README.read_text()
     a, b = text.index(START) + len(START), text.index(END)
-    return text[:a] + "\n" + verdicts + "\n" + text[b:]
+    text = text[:a] + "\n" + verdicts + "\n" + text[b:]
+    for name, entry in (timings or {}).items():
+        stem = name.removesuffix(".ipynb")
+        row = re.compile(rf"^(\| \[{re.escape(stem)}\]\(notebooks/{re.escape(name)}\) \|.*\| )[^|]*( \|)$", re.M)
+        text, n = row.subn(lambda m, e=entry, s=stem: m.group(1) + full_time(s, e) + m.group(2), text)
+        if n != 1:
+            raise ValueError(f"README has {n} notebook-table rows for {name}")
+    return text
 
 
 def main() -> int:
@@ -74,7 +113,7 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if the files are not what the records say")
     args = parser.parse_args()
     doc, verdicts = render(records())
-    readme = readme_with(verdicts)
+    readme = readme_with(verdicts, json.loads(TIMINGS.read_text()))
     if args.check:
         stale = [p.name for p, text in ((RESULTS, doc + "\n"), (README, readme))
                  if not p.exists() or p.read_text() != text]
