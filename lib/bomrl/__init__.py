@@ -27,9 +27,9 @@ notebook               module                          what
                        :mod:`.locomotion_study`        the items of either protocol, their tables
                        :mod:`.locomotion_report`       sampler speed, gradient check, intervals,
                                                        learning checks, cost, a run's progress
-                       :mod:`.authors_data`            their logs and figure values (read-only)
-12_bomrl_authors_...   :mod:`.authors_frozen_lake`     the authors' Frozen Lake: maps, data, Alg(1)/(2)
-                       :mod:`.authors_frozen_lake_study` their protocol beside exact versions, tables
+                       :mod:`.authors_data`            their reported gaps, logs, figure values (read-only)
+12_bomrl_authors_...   :mod:`.tabular_sampled`         their maps, sampled TD data, their Alg(1)/(2), PG
+                       :mod:`.frozen_lake_maps_study`  their protocol on their maps beside exact versions
 all                    :mod:`.claims`                  the verdict records of notebooks 10-13 (README rows)
                        :mod:`.figures`                 the figures of notebooks 10-13
 =====================  ==============================  ===========================================

@@ -1,17 +1,12 @@
 """Tables that describe the environments and their task distributions (notebook 01)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
 from lib.envs import cartpole, elikoeidis, get_spec, minigolf
 from lib.rollouts import rollout
 from lib.seeding import rng as make_rng
-
-if TYPE_CHECKING:  # the config's type only
-    from lib.trust_region_meta.config import EnvsConfig
 
 
 def elikoeidis_landscape(actions=np.linspace(-2, 12, 1401)) -> pd.DataFrame:
@@ -77,8 +72,8 @@ def cartpole_falls(tasks: np.ndarray, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def overview(cfg: EnvsConfig) -> dict[str, pd.DataFrame]:
-    """All tables of notebook 01, keyed by name."""
+def overview(cfg) -> dict[str, pd.DataFrame]:
+    """All tables of notebook 01 for an :class:`lib.trust_region_meta.config.EnvsConfig`, keyed by name."""
     mg_tasks = get_spec("minigolf").sample_tasks(make_rng(cfg.seed, "01", "minigolf"), cfg.n_tasks)
     cp_tasks = get_spec("cartpole").sample_tasks(make_rng(cfg.seed, "01", "cartpole"), cfg.n_tasks)
     land = elikoeidis_landscape()

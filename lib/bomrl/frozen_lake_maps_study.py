@@ -1,7 +1,8 @@
-"""Notebook 12: the authors' Frozen Lake protocol run here, beside exact versions, with intervals over seeds.
+"""Notebook 12: Frozen Lake on the authors' maps and protocol (:mod:`.frozen_lake_protocol`), run here
+beside exact versions of the same steps, with intervals over seeds.
 
 One work item = one (task kind, seed): it meta-trains every method of :data:`METHODS` on the
-authors' maps (:mod:`.authors_frozen_lake`), then meta-tests each prior on their maps (as they
+authors' maps (:mod:`.tabular_sampled`), then meta-tests each prior on their maps (as they
 did) and on held-out maps from their generator's rules, with 0..4 adaptation steps. Items are
 checkpointed (:func:`lib.parallel.map_resumable`).
 """
@@ -13,7 +14,9 @@ from dataclasses import fields
 import pandas as pd
 import torch
 
-from lib.bomrl import authors_frozen_lake as af
+from lib.bomrl import tabular_sampled as ts
+from lib.bomrl.authors_data import REPORTED_GAPS, REPORTED_Y_OPT
+from lib.bomrl.frozen_lake_protocol import GAMMA, KINDS, RANDOM_INIT_FACTOR, TEST_LAM, FrozenLakeProtocol
 from lib.parallel import map_resumable
 from lib.seeding import rng as make_rng
 from lib.stats import t_interval
@@ -36,16 +39,16 @@ LABELS = tuple(m[0] for m in METHODS)
 ITEM_IGNORES = ("cfg.profile", "cfg.kinds", "cfg.n_seeds", "cfg.n_jobs")
 
 
-def protocol(cfg) -> af.Protocol:
-    """The :class:`.authors_frozen_lake.Protocol` of a config: its fields of the same names."""
-    return af.Protocol(**{f.name: getattr(cfg, f.name) for f in fields(af.Protocol) if hasattr(cfg, f.name)})
+def protocol(cfg) -> FrozenLakeProtocol:
+    """The :class:`.frozen_lake_protocol.FrozenLakeProtocol` of a config: its fields of the same names."""
+    return FrozenLakeProtocol(**{f.name: getattr(cfg, f.name) for f in fields(FrozenLakeProtocol) if hasattr(cfg, f.name)})
 
 
 def test_sets(cfg, kind: str, maps_file) -> dict:
     """``{"their maps": tasks, "held-out maps": tasks}`` (held-out drawn from ``(seed, "heldout", kind)``)."""
-    maps = af.load_maps(maps_file, kind)
-    held = af.heldout_maps(make_rng(cfg.seed, "authors-fl-heldout", kind), cfg.n_heldout, kind)
-    return {"their maps": af.make_tasks(maps, kind), "held-out maps": af.make_tasks(held, kind)}
+    maps = ts.load_maps(maps_file, kind)
+    held = ts.heldout_maps(make_rng(cfg.seed, "authors-fl-heldout", kind), cfg.n_heldout, kind)
+    return {"their maps": ts.make_tasks(maps, kind), "held-out maps": ts.make_tasks(held, kind)}
 
 
 def run_item(cfg, kind: str, seed: int, maps_file: str) -> dict:
@@ -65,15 +68,15 @@ def run_item(cfg, kind: str, seed: int, maps_file: str) -> dict:
         if prior_of is not None:
             prior = priors[prior_of]
         elif method == "zero":
-            prior = torch.zeros(af.N_STATES, af.N_ACTIONS, dtype=af.DTYPE)
+            prior = torch.zeros(ts.N_STATES, ts.N_ACTIONS, dtype=ts.DTYPE)
         else:
-            prior, hist = af.meta_train(method, metric, train, kind, rng, proto)
+            prior, hist = ts.meta_train(method, metric, train, kind, rng, proto)
             history.append(hist.assign(kind=kind, seed=seed, method=label))
         priors[label] = prior
-        lam = af.TEST_LAM[(kind, metric)] * (af.RANDOM_INIT_FACTOR[kind] if lam_factor == "factor" else 1.0)
+        lam = TEST_LAM[(kind, metric)] * (RANDOM_INIT_FACTOR[kind] if lam_factor == "factor" else 1.0)
         for name, tasks in sets.items():
-            J = af.meta_test(prior, tasks, kind, adaptation, metric, data, rng, proto, lam)
-            gap = af.optimal_returns(tasks)[:, None] - J
+            J = ts.meta_test(prior, tasks, kind, adaptation, metric, data, rng, proto, lam)
+            gap = ts.optimal_returns(tasks)[:, None] - J
             for step in range(J.shape[1]):
                 curves.append(dict(kind=kind, seed=seed, method=label, test_set=name, step=step,
                                    J=float(J[:, step].mean()), gap=float(gap[:, step].mean())))
@@ -83,7 +86,7 @@ def run_item(cfg, kind: str, seed: int, maps_file: str) -> dict:
 
 def run_all(cfg, cache_dir, maps_file) -> dict[str, pd.DataFrame]:
     """Every (kind, seed) of ``cfg``, resumable: ``curves``, ``history``, ``seconds`` tables."""
-    maps_sha256 = [af.npy_sha256(m) for kind in af.KINDS for m in af.load_maps(maps_file, kind)]
+    maps_sha256 = [ts.npy_sha256(m) for kind in KINDS for m in ts.load_maps(maps_file, kind)]
     jobs = [dict(label=f"{k}-s{s}", ignore=ITEM_IGNORES + ("maps_file",), extra={"maps_sha256": maps_sha256},
                  kwargs=dict(cfg=cfg, kind=k, seed=s, maps_file=str(maps_file)))
             for k in cfg.kinds for s in range(cfg.n_seeds)]
@@ -109,9 +112,9 @@ SIDE_BY_SIDE = (("Alg(1)", "authors: Alg(1)"), ("Alg(2)", "authors: Alg(2)"),
 
 
 def side_by_side(gaps: pd.DataFrame) -> pd.DataFrame:
-    """Their reported one-step gaps (:data:`.authors_frozen_lake.REPORTED_GAPS`) beside what their
+    """Their reported one-step gaps (:data:`.authors_data.REPORTED_GAPS`) beside what their
     protocol gives here on their maps: ``kind, bar, method_here, reported, reported_vs_J*, here, lo, hi,
-    inside``. Their bars subtract from a sampled ``y_opt`` (:data:`.authors_frozen_lake.REPORTED_Y_OPT`), ours
+    inside``. Their bars subtract from a sampled ``y_opt`` (:data:`.authors_data.REPORTED_Y_OPT`), ours
     from the exact J* = γ^5/(1-γ); ``reported_vs_J*`` is their value re-expressed against J* (their gap +
     J* - y_opt), and ``inside`` says whether it lies in our 90 % interval over seeds."""
     rows = []
@@ -119,8 +122,8 @@ def side_by_side(gaps: pd.DataFrame) -> pd.DataFrame:
     for kind in gaps.kind.unique():
         for bar, method in SIDE_BY_SIDE:
             r = ours.loc[(kind, method)]
-            reported = af.REPORTED_GAPS[(kind, bar)]
-            vs_star = reported + af.GAMMA ** 5 / (1 - af.GAMMA) - af.REPORTED_Y_OPT[(kind, bar)]
+            reported = REPORTED_GAPS[(kind, bar)]
+            vs_star = reported + GAMMA ** 5 / (1 - GAMMA) - REPORTED_Y_OPT[(kind, bar)]
             rows.append(dict(kind=kind, bar=bar, method_here=method, reported=reported, **{"reported_vs_J*": vs_star},
                              here=r.gap, lo=r.lo, hi=r.hi, inside=bool(r.lo <= vs_star <= r.hi)))
     return pd.DataFrame(rows)

@@ -1,7 +1,9 @@
-"""Frozen Lake as the BO-MRL authors ran it (notebook 12), beside exact versions of the same steps.
+"""Tabular BO-MRL on sampled data, as the authors' Frozen Lake code runs it (notebook 12), beside exact
+versions of the same steps. Its constants are :mod:`.frozen_lake_protocol`.
 
 What their code does (repository ``xsy786912649/Bilevel-optimization-MRL``, folder ``BOMRL_discrete_my``,
-commit 08feaa5; read for this study, summarised in ``docs/paper2_bomrl.md``):
+commit 08feaa5; read for this study, summarised in ``docs/paper2_bomrl.md``; their reported numbers are
+:mod:`.authors_data`):
 
 * **Tasks**: deterministic 4x4 Frozen Lake (``is_slippery=False``), start top-left, goal bottom-right,
   reward on the cell *entered* at every step, discount 0.8, 49 steps (0.8^49 < 2e-5, so the
@@ -32,13 +34,20 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import torch
 
 from lib.bomrl import exact
+from lib.bomrl.frozen_lake_protocol import (
+    FROZEN_LAKE_AUTHORS,
+    GAMMA,
+    KINDS,
+    PENALTY,
+    TEST_LAM,
+    TRAIN_LAM,
+    FrozenLakeProtocol,
+)
 from lib.bomrl.tabular import evaluate, optimal
 from lib.envs.frozen_lake import N_ACTIONS, N_STATES, SIZE, TabularTasks, _reachable
 from lib.paths import ROOT
@@ -47,22 +56,6 @@ DTYPE = torch.float64
 MAPS_REPOSITORY = "xsy786912649/Bilevel-optimization-MRL"
 MAPS_COMMIT = "08feaa51b73af921bdc0135f7bf167d47f691169"
 MAPS_FILE = ROOT / "data" / "external" / "bomrl_authors_frozen_lake_maps.csv"  # kind, index, map, npy_sha256, source
-KINDS = ("hole", "nohole")
-GAMMA = 0.8
-PENALTY = {"hole": -1.0, "nohole": -0.5}
-TRAIN_LAM = {"hole": 5.0, "nohole": 4.0}
-TEST_LAM = {("hole", "kl"): 0.1, ("hole", "kl_reverse"): 0.2, ("nohole", "kl"): 0.05, ("nohole", "kl_reverse"): 0.1}
-RANDOM_INIT_FACTOR = {"hole": 2.0, "nohole": 10.0}
-ALG_NAME = {"kl": "Alg(1)", "kl_reverse": "Alg(2)"}
-# Their optimality gaps after one adaptation step (bars of graph.py: y_opt minus the value;
-# Alg(1)/Alg(2) from their result files, PG hard-coded in graph.py):
-REPORTED_GAPS = {("hole", "Alg(1)"): 0.086, ("hole", "Alg(2)"): 0.178, ("hole", "PG"): 0.338,
-                 ("nohole", "Alg(1)"): 0.066, ("nohole", "Alg(2)"): 0.076, ("nohole", "PG"): 0.121}
-# The optimum each of their bars subtracts from (graph.py's y_optimal of that bar's figure: a sampled
-# estimate, not J* = 1.6384; the PG bar is read from the Alg(1) figure):
-REPORTED_Y_OPT = {("hole", "Alg(1)"): 1.6381797250192158, ("hole", "Alg(2)"): 1.6381797250192158,
-                  ("hole", "PG"): 1.6381797250192158, ("nohole", "Alg(1)"): 1.6238083970192134,
-                  ("nohole", "Alg(2)"): 1.6142083970192134, ("nohole", "PG"): 1.6238083970192134}
 MOVES = {0: (0, -1), 1: (1, 0), 2: (0, 1), 3: (-1, 0)}  # Gymnasium's LEFT, DOWN, RIGHT, UP
 
 
@@ -248,34 +241,17 @@ def full(theta: torch.Tensor) -> torch.Tensor:
 
 # --- methods ----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Protocol:
-    """Sizes and step sizes of the authors' Frozen Lake protocol (their values by default)."""
-
-    n_iters: int = 150
-    batch_size: int = 5
-    lr: float = 0.03
-    init: float = 0.1
-    episodes: int = 500
-    length: int = 49
-    td_step: float = 0.3
-    sgd_steps: int = 20
-    sgd_lr: float = 0.6
-    pg_step: float = 50.0
-    n_adapt_steps: int = 4
-
-
 METHODS = ("authors", "exact data", "exact implicit", "MAML prior")
 
 
-def _data(method: str, tasks, logits, rng, proto: Protocol) -> dict:
+def _data(method: str, tasks, logits, rng, proto: FrozenLakeProtocol) -> dict:
     if method == "authors":
         return sampled_data(tasks, logits, rng, proto.episodes, proto.length, proto.td_step)
     return exact_data(tasks, logits)
 
 
 def meta_train(method: str, metric: str, tasks: TabularTasks, kind: str, rng: np.random.Generator,
-               proto: Protocol = Protocol()) -> tuple[torch.Tensor, pd.DataFrame]:
+               proto: FrozenLakeProtocol = FROZEN_LAKE_AUTHORS) -> tuple[torch.Tensor, pd.DataFrame]:
     """Meta-train a prior with Adam on ``tasks`` (their maps), ``batch_size`` maps per iteration.
 
     Methods: ``"authors"`` (sampled data, their Alg and first-order gradient), ``"exact data"`` (the
@@ -321,7 +297,7 @@ def meta_train(method: str, metric: str, tasks: TabularTasks, kind: str, rng: np
 
 
 def meta_test(prior: torch.Tensor, tasks: TabularTasks, kind: str, adaptation: str, metric: str,
-              data: str, rng: np.random.Generator, proto: Protocol = Protocol(), lam: float | None = None) -> np.ndarray:
+              data: str, rng: np.random.Generator, proto: FrozenLakeProtocol = FROZEN_LAKE_AUTHORS, lam: float | None = None) -> np.ndarray:
     """Exact J after 0..n_adapt_steps adaptations from ``prior`` (full logits), (n_tasks, steps + 1).
 
     ``adaptation``: ``"alg"`` (their Alg at the test λ of :data:`TEST_LAM`, or ``lam``) or ``"pg"`` (their

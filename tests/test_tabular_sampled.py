@@ -1,10 +1,12 @@
-"""The BO-MRL authors' Frozen Lake protocol (lib.bomrl.authors_frozen_lake) against closed forms."""
+"""Tabular BO-MRL on sampled data as the authors run it (lib.bomrl.tabular_sampled) against closed forms."""
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from lib.bomrl import authors_frozen_lake as af
+from lib.bomrl import frozen_lake_protocol as flp
+from lib.bomrl import tabular_sampled as ts
+from lib.bomrl.authors_data import REPORTED_Y_OPT
 from lib.bomrl import exact
 from lib.paths import ROOT
 
@@ -15,32 +17,32 @@ def test_committed_maps_are_the_authors_files(tmp_path):
     """Each committed map, written as np.save writes it, has the SHA-256 recorded from their repository."""
     table = pd.read_csv(MAPS)
     assert (table.groupby("kind").size() == pd.Series({"hole": 10, "nohole": 20})).all()
-    assert set(table.commit) == {af.MAPS_COMMIT} and set(table.repository) == {af.MAPS_REPOSITORY}
-    for kind in af.KINDS:
-        assert len(af.load_maps(MAPS, kind)) == (10 if kind == "hole" else 20)
+    assert set(table.commit) == {ts.MAPS_COMMIT} and set(table.repository) == {ts.MAPS_REPOSITORY}
+    for kind in flp.KINDS:
+        assert len(ts.load_maps(MAPS, kind)) == (10 if kind == "hole" else 20)
     bad = table.copy()
     bad.loc[0, "map"] = "SFFF/FFFF/FFFH/FFFG"
     bad.to_csv(tmp_path / "maps.csv", index=False)
     with pytest.raises(ValueError, match="checksum"):
-        af.load_maps(tmp_path / "maps.csv", "hole")
+        ts.load_maps(tmp_path / "maps.csv", "hole")
 
 
-@pytest.mark.parametrize("kind", af.KINDS)
+@pytest.mark.parametrize("kind", flp.KINDS)
 def test_optimal_return_is_the_shortest_path_closed_form(kind):
     """Goal 6 moves away, +1 per step once entered: J* = γ^5 / (1 - γ) = 1.6384 on every map."""
-    tasks = af.make_tasks(af.load_maps(MAPS, kind), kind)
-    np.testing.assert_allclose(af.optimal_returns(tasks), af.GAMMA ** 5 / (1 - af.GAMMA), atol=1e-12)
+    tasks = ts.make_tasks(ts.load_maps(MAPS, kind), kind)
+    np.testing.assert_allclose(ts.optimal_returns(tasks), flp.GAMMA ** 5 / (1 - flp.GAMMA), atol=1e-12)
 
 
-@pytest.mark.parametrize("kind", af.KINDS)
+@pytest.mark.parametrize("kind", flp.KINDS)
 def test_exact_return_matches_gymnasium_rollouts_with_their_reward_rule(kind):
     """A random softmax policy: exact J against 3000 Gymnasium episodes (is_slippery=False, the dynamics
     map: the task map for holes, all-frozen otherwise), reward of the cell entered, 49 steps."""
     from gymnasium.envs.toy_text.frozen_lake import FrozenLakeEnv
-    desc = af.load_maps(MAPS, kind)[5 if kind == "hole" else 0]
-    tasks = af.make_tasks([desc], kind)
+    desc = ts.load_maps(MAPS, kind)[5 if kind == "hole" else 0]
+    tasks = ts.make_tasks([desc], kind)
     logits = torch.as_tensor(np.random.default_rng(1).normal(size=(16, 4)))
-    J = float(af.exact_data(tasks, logits.unsqueeze(0))["J"][0])
+    J = float(ts.exact_data(tasks, logits.unsqueeze(0))["J"][0])
     dyn = list(desc) if kind == "hole" else ["SFFF", "FFFF", "FFFF", "FFFG"]
     env = FrozenLakeEnv(desc=dyn, is_slippery=False)
     pi = torch.softmax(logits, -1).numpy()
@@ -52,7 +54,7 @@ def test_exact_return_matches_gymnasium_rollouts_with_their_reward_rule(kind):
         s, g = 0, 0.0
         for t in range(49):
             s, *_ = env.step(int(rng.choice(4, p=pi[s])))
-            g += af.GAMMA ** t * {"G": 1.0, "H": af.PENALTY[kind]}.get(flat[s], 0.0)
+            g += flp.GAMMA ** t * {"G": 1.0, "H": flp.PENALTY[kind]}.get(flat[s], 0.0)
         rets.append(g)
     assert abs(np.mean(rets) - J) < 4 * np.std(rets) / np.sqrt(len(rets)) + 1e-4
 
@@ -60,10 +62,10 @@ def test_exact_return_matches_gymnasium_rollouts_with_their_reward_rule(kind):
 def test_td_q_and_visit_weights_converge_to_the_exact_ones():
     """Expected-SARSA TD(0) on deterministic dynamics has a noise-free target: with enough episodes the
     sampled Q equals Q^π on visited pairs and d approaches the discounted visitation."""
-    tasks = af.make_tasks(af.load_maps(MAPS, "hole")[2:4], "hole")
+    tasks = ts.make_tasks(ts.load_maps(MAPS, "hole")[2:4], "hole")
     logits = torch.as_tensor(np.random.default_rng(0).normal(size=(2, 16, 4)))
-    s = af.sampled_data(tasks, logits, np.random.default_rng(3), episodes=2000)
-    e = af.exact_data(tasks, logits)
+    s = ts.sampled_data(tasks, logits, np.random.default_rng(3), episodes=2000)
+    e = ts.exact_data(tasks, logits)
     visited = s["d"].unsqueeze(-1) * e["pi"] > 0.01  # pairs taken often enough for TD to converge
     assert visited.sum() > 10 and (s["Q"] - e["Q"]).abs()[visited].max() < 1e-2
     assert (s["d"] - e["d"]).abs().sum(-1).max() < 0.05
@@ -71,37 +73,37 @@ def test_td_q_and_visit_weights_converge_to_the_exact_ones():
 
 
 def test_alg2_is_the_reverse_kl_maximiser_and_alg1_approaches_the_forward_kl_one():
-    tasks = af.make_tasks(af.load_maps(MAPS, "nohole")[:3], "nohole")
+    tasks = ts.make_tasks(ts.load_maps(MAPS, "nohole")[:3], "nohole")
     phi = torch.as_tensor(np.random.default_rng(4).normal(size=(16, 3)))
-    data = af.exact_data(tasks, af.full(phi).expand(3, -1, -1))
+    data = ts.exact_data(tasks, ts.full(phi).expand(3, -1, -1))
     lam = 0.5
     visited = data["d"] > 1e-9
     # Alg(2) against the exact reverse-KL solution of lib.bomrl.exact (reduced logits)
     ours = exact.reverse_kl_solution(phi, exact.data_of(phi, tasks), lam)
-    theirs = af.adapt(af.full(phi).expand(3, -1, -1), data, lam, "kl_reverse")
-    np.testing.assert_allclose(torch.softmax(theirs, -1)[visited], torch.softmax(af.full(ours), -1)[visited], atol=1e-10)
+    theirs = ts.adapt(ts.full(phi).expand(3, -1, -1), data, lam, "kl_reverse")
+    np.testing.assert_allclose(torch.softmax(theirs, -1)[visited], torch.softmax(ts.full(ours), -1)[visited], atol=1e-10)
     # Alg(1): many SGD steps reach the exact forward-KL solution (Newton); 20 steps do not quite
     sol, _ = exact.solve_inner(phi, tasks, exact.AlgConfig(metric="kl", lam=lam))
-    target = torch.softmax(af.full(sol), -1)[visited]
-    many = torch.softmax(af.adapt(af.full(phi).expand(3, -1, -1), data, lam, "kl", sgd_steps=3000), -1)[visited]
+    target = torch.softmax(ts.full(sol), -1)[visited]
+    many = torch.softmax(ts.adapt(ts.full(phi).expand(3, -1, -1), data, lam, "kl", sgd_steps=3000), -1)[visited]
     assert (many - target).abs().max() < 1e-3
     with pytest.raises(ValueError, match="Alg"):
-        af.adapt(phi, data, lam, "euclidean")
+        ts.adapt(phi, data, lam, "euclidean")
 
 
 def test_first_order_gradient_is_the_scaled_policy_gradient_at_the_adapted_policy():
     """With exact data, d π A = (1 - γ) dJ/dθ for full softmax logits."""
-    tasks = af.make_tasks(af.load_maps(MAPS, "hole")[4:6], "hole")
+    tasks = ts.make_tasks(ts.load_maps(MAPS, "hole")[4:6], "hole")
     theta = torch.as_tensor(np.random.default_rng(5).normal(size=(2, 16, 4)), dtype=torch.float64).requires_grad_(True)
-    J = af.exact_data(tasks, theta)["J"].sum()
+    J = ts.exact_data(tasks, theta)["J"].sum()
     grad = torch.autograd.grad(J, theta)[0]
-    fo = af.first_order_gradient(af.exact_data(tasks, theta.detach()))
-    np.testing.assert_allclose(fo, (1 - af.GAMMA) * grad.mean(0), atol=1e-12)
+    fo = ts.first_order_gradient(ts.exact_data(tasks, theta.detach()))
+    np.testing.assert_allclose(fo, (1 - flp.GAMMA) * grad.mean(0), atol=1e-12)
 
 
-@pytest.mark.parametrize("kind", af.KINDS)
+@pytest.mark.parametrize("kind", flp.KINDS)
 def test_heldout_maps_follow_their_generator_rules(kind):
-    maps = af.heldout_maps(np.random.default_rng(6), 30, kind)
+    maps = ts.heldout_maps(np.random.default_rng(6), 30, kind)
     for m in maps:
         flat = "".join(m)
         assert flat[0] == "S" and flat[-1] == "G" and set(flat) <= set("SFHG")
@@ -111,17 +113,17 @@ def test_heldout_maps_follow_their_generator_rules(kind):
 
 
 def test_meta_training_improves_the_adapted_return_on_exact_data():
-    tasks = af.make_tasks(af.load_maps(MAPS, "hole"), "hole")
-    _, hist = af.meta_train("exact data", "kl_reverse", tasks, "hole", np.random.default_rng(0), af.Protocol(n_iters=40))
+    tasks = ts.make_tasks(ts.load_maps(MAPS, "hole"), "hole")
+    _, hist = ts.meta_train("exact data", "kl_reverse", tasks, "hole", np.random.default_rng(0), flp.FrozenLakeProtocol(n_iters=40))
     assert hist.J_adapted.iloc[-5:].mean() > hist.J_adapted.iloc[:5].mean() + 0.1
 
 
 def test_side_by_side_reexpresses_their_gaps_against_the_exact_optimum():
-    from lib.bomrl import authors_frozen_lake_study as study
+    from lib.bomrl import frozen_lake_maps_study as study
     rows = [dict(kind=k, test_set="their maps", method=m, gap=g, lo=g - 0.01, hi=g + 0.01, n_seeds=5)
-            for k in af.KINDS for (_, m), g in zip(study.SIDE_BY_SIDE, (0.1, 0.18, 0.3))]
+            for k in flp.KINDS for (_, m), g in zip(study.SIDE_BY_SIDE, (0.1, 0.18, 0.3))]
     table = study.side_by_side(pd.DataFrame(rows)).set_index(["kind", "bar"])
-    shift = af.GAMMA ** 5 / (1 - af.GAMMA) - af.REPORTED_Y_OPT[("nohole", "Alg(1)")]
+    shift = flp.GAMMA ** 5 / (1 - flp.GAMMA) - REPORTED_Y_OPT[("nohole", "Alg(1)")]
     assert shift == pytest.approx(0.0146, abs=1e-4)
     assert table.loc[("nohole", "Alg(1)"), "reported_vs_J*"] == pytest.approx(0.066 + shift)
     assert not table.loc[("hole", "Alg(1)"), "inside"]  # 0.0862 outside [0.09, 0.11]
