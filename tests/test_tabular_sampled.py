@@ -91,6 +91,22 @@ def test_alg2_is_the_reverse_kl_maximiser_and_alg1_approaches_the_forward_kl_one
         ts.adapt(phi, data, lam, "euclidean")
 
 
+def test_their_alg1_counts_the_kl_four_times_its_solution_is_the_papers_at_four_lambda():
+    """Their loss -π·A/λ + 4 KL is 4 x the paper's at λ' = 4λ: every SGD iterate at step 0.6 equals the
+    paper's loss at 4λ with step 2.4, and the converged policy is the exact forward-KL solution at 4λ."""
+    tasks = ts.make_tasks(ts.load_maps(MAPS, "hole")[:3], "hole")
+    phi = torch.as_tensor(np.random.default_rng(8).normal(size=(16, 3)))
+    data = ts.exact_data(tasks, ts.full(phi).expand(3, -1, -1))
+    visited, lam, start = data["d"] > 1e-9, 0.1, ts.full(phi).expand(3, -1, -1)
+    theirs = ts.adapt(start, data, lam, "kl", sgd_steps=20, sgd_lr=0.6, kl_count=4)
+    once = ts.adapt(start, data, 4 * lam, "kl", sgd_steps=20, sgd_lr=2.4, kl_count=1)
+    np.testing.assert_allclose(theirs, once, rtol=0, atol=1e-12)
+    assert (torch.softmax(theirs, -1) - torch.softmax(ts.adapt(start, data, lam, "kl"), -1)).abs().max() > 1e-2
+    sol, _ = exact.solve_inner(phi, tasks, exact.AlgConfig(metric="kl", lam=4 * lam))
+    many = ts.adapt(start, data, lam, "kl", sgd_steps=4000, sgd_lr=0.3, kl_count=4)
+    assert (torch.softmax(many, -1) - torch.softmax(ts.full(sol), -1))[visited].abs().max() < 1e-3
+
+
 def test_first_order_gradient_is_the_scaled_policy_gradient_at_the_adapted_policy():
     """With exact data, d π A = (1 - γ) dJ/dθ for full softmax logits."""
     tasks = ts.make_tasks(ts.load_maps(MAPS, "hole")[4:6], "hole")

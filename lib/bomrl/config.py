@@ -80,7 +80,8 @@ class AuthorsFrozenLakeConfig:
         n_seeds: independent repetitions (new minibatches and samples; the maps are theirs).
         n_iters, batch_size, lr: meta-iterations, maps per iteration, Adam step.
         episodes, length, td_step: one data collection (episodes x steps) and its TD(0) step.
-        sgd_steps, sgd_lr: their Alg(1) solver. pg_step: their "MAML" step.
+        sgd_steps, sgd_lr: their Alg(1) solver. kl_count: times their Alg(1) loss counts the KL (their
+            code 4; the paper's loss 1, run beside it). pg_step: their "MAML" step.
         n_adapt_steps: adaptation steps at meta-test. n_heldout: held-out maps per kind.
         n_jobs: parallel workers.
     """
@@ -88,7 +89,7 @@ class AuthorsFrozenLakeConfig:
     profile: str
     seed: int = 0
     kinds: tuple = ("hole", "nohole")
-    n_seeds: int = 5
+    n_seeds: int = 10
     n_iters: int = Protocol.n_iters  # the protocol's sizes and step sizes: their values, one source
     batch_size: int = Protocol.batch_size
     lr: float = Protocol.lr
@@ -97,6 +98,7 @@ class AuthorsFrozenLakeConfig:
     td_step: float = Protocol.td_step
     sgd_steps: int = Protocol.sgd_steps
     sgd_lr: float = Protocol.sgd_lr
+    kl_count: int = Protocol.kl_count
     pg_step: float = Protocol.pg_step
     n_adapt_steps: int = Protocol.n_adapt_steps
     n_heldout: int = 20
@@ -113,7 +115,7 @@ class AuthorsFrozenLakeConfig:
     def summary(self) -> str:
         return (f"profile={self.profile} seed={self.seed} kinds={list(self.kinds)} seeds={self.n_seeds}\n"
                 f"{self.n_iters} meta-iterations x {self.batch_size} maps, Adam {self.lr}; data {self.episodes} episodes x "
-                f"{self.length} steps, TD step {self.td_step}; Alg(1) {self.sgd_steps} SGD steps of {self.sgd_lr}; "
+                f"{self.length} steps, TD step {self.td_step}; Alg(1) {self.sgd_steps} SGD steps of {self.sgd_lr}, KL x{self.kl_count}; "
                 f"PG step {self.pg_step}; {self.n_adapt_steps} adaptation steps; {self.n_heldout} held-out maps")
 
 

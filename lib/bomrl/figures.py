@@ -191,7 +191,7 @@ def authors_gap_panels(summary, reported: dict, kinds, test_sets, methods):
         reported: ``{(kind, bar): gap}``. kinds, test_sets, methods: what to draw, in order.
     """
     colors = dict(zip(methods, sns.color_palette("tab20", len(methods))))
-    styles = {"authors": "-", "authors'": "-", "random": ":", "exact": "--", "MAML-trained": "-."}
+    styles = {"authors": "-", "authors'": "-", "paper's": (0, (5, 1)), "random": ":", "exact": "--", "MAML-trained": "-."}
     fig, axes = plt.subplots(len(kinds), len(test_sets), figsize=(5.6 * len(test_sets), 3.9 * len(kinds)),
                              squeeze=False, sharey="row")
     for i, kind in enumerate(kinds):

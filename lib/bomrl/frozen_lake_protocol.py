@@ -5,7 +5,7 @@ module imports no study.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,8 @@ class FrozenLakeProtocol:
     Attributes:
         n_iters, batch_size, lr, init: meta-training (Adam) and the logits' initial value.
         episodes, length, td_step: one data collection (episodes x steps) and its TD(0) step.
-        sgd_steps, sgd_lr: their Alg(1) solver. pg_step: their "MAML" step.
+        sgd_steps, sgd_lr: their Alg(1) solver. kl_count: how many times Alg(1)'s loss counts the KL
+            (the paper's loss: 1; their code's: 4, :func:`.tabular_sampled.adapt`). pg_step: their "MAML" step.
         n_adapt_steps: adaptation steps at meta-test.
     """
 
@@ -28,11 +29,13 @@ class FrozenLakeProtocol:
     td_step: float = 0.3
     sgd_steps: int = 20  # R1 one_step_adaptation, d_i == 1
     sgd_lr: float = 0.6
+    kl_count: int = 4  # R1 train.py one_step_adaptation: torch.sum(-π·A/λ + KL_1(...)), KL_1 a scalar
     pg_step: float = 50.0  # R1 test_gd.py
     n_adapt_steps: int = 4  # R1 test.py
 
 
 FROZEN_LAKE_AUTHORS = FrozenLakeProtocol()
+FROZEN_LAKE_PAPER = replace(FROZEN_LAKE_AUTHORS, kl_count=1)  # the loss as the paper states it
 KINDS = ("hole", "nohole")
 GAMMA = 0.8  # R1 train.py
 PENALTY = {"hole": -1.0, "nohole": -0.5}  # R1 extra_function.py / extra_function_nohole.py

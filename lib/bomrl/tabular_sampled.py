@@ -195,12 +195,14 @@ def _td_q(states, actions, rewards, pi, step: float) -> np.ndarray:
 # --- the authors' adaptation and meta-gradient ------------------------------------------------
 
 def adapt(logits: torch.Tensor, data: dict, lam: float, metric: str, sgd_steps: int = 20,
-          sgd_lr: float = 0.6) -> torch.Tensor:
+          sgd_lr: float = 0.6, kl_count: int = 1) -> torch.Tensor:
     """Their one-step adaptation from full logits (n, S, A) on one collection's ``data``.
 
     ``"kl_reverse"`` (Alg(2)): ``φ + Q/λ`` exactly. ``"kl"`` (Alg(1)): ``sgd_steps`` SGD steps per state
-    (all states at once: the per-state losses are separate) on ``-π_θ·A/λ + KL(π_φ‖π_θ)`` with both
-    probability vectors clipped at 1e-4, from θ = φ; returns the log-probabilities of the result.
+    (all states at once: the per-state losses are separate) on ``-π_θ·A/λ + kl_count · KL(π_φ‖π_θ)`` with
+    both probability vectors clipped at 1e-4, from θ = φ; returns the log-probabilities of the result.
+    ``kl_count = 1`` is the paper's loss; their code's is 4 (``one_step_adaptation`` adds the scalar KL
+    to each of the 4 entries of ``-π_θ·A/λ`` before summing), i.e. 4 x the paper's loss at λ' = 4λ.
     """
     if metric == "kl_reverse":
         return logits.detach() + data["Q"] / lam
@@ -213,7 +215,7 @@ def adapt(logits: torch.Tensor, data: dict, lam: float, metric: str, sgd_steps: 
         opt.zero_grad()
         p = torch.softmax(theta, -1)
         pc = p.clamp(1e-4, 1.0)
-        loss = (-(p * data["A"]).sum() / lam + (p_phi * (torch.log(p_phi) - torch.log(pc))).sum())
+        loss = (-(p * data["A"]).sum() / lam + kl_count * (p_phi * (torch.log(p_phi) - torch.log(pc))).sum())
         loss.backward()
         opt.step()
     return torch.log_softmax(theta.detach(), -1)
@@ -283,7 +285,7 @@ def meta_train(method: str, metric: str, tasks: TabularTasks, kind: str, rng: np
         else:
             logits = phi.detach().expand(batch.n, -1, -1)
             before = _data(method, batch, logits, rng, proto)
-            theta = adapt(logits, before, lam, metric, proto.sgd_steps, proto.sgd_lr)
+            theta = adapt(logits, before, lam, metric, proto.sgd_steps, proto.sgd_lr, proto.kl_count)
             after = _data(method, batch, theta, rng, proto)
             grad = first_order_gradient(after)
             j_meta = float(exact_data(batch, logits)["J"].mean())
@@ -310,7 +312,7 @@ def meta_test(prior: torch.Tensor, tasks: TabularTasks, kind: str, adaptation: s
         d = (sampled_data(tasks, logits, rng, proto.episodes, proto.length, proto.td_step) if data == "sampled"
              else exact_data(tasks, logits))
         logits = (pg_step(logits, d, proto.pg_step) if adaptation == "pg"
-                  else adapt(logits, d, lam, metric, proto.sgd_steps, proto.sgd_lr))
+                  else adapt(logits, d, lam, metric, proto.sgd_steps, proto.sgd_lr, proto.kl_count))
         out.append(exact_data(tasks, logits)["J"])
     return torch.stack(out, 1).numpy()
 
