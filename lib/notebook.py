@@ -19,6 +19,7 @@ from jupyter_client.manager import AsyncKernelManager
 from lib.config import default
 
 WORKER_FIELDS = ("n_jobs", "n_workers")  # 0 in a parameters cell means all cores
+PROTOCOL_FIELDS = ("lam_kl", "lam_euclidean")  # 0 in a parameters cell means the protocol's value
 
 
 def _assigned(source: str) -> set[str]:
@@ -55,11 +56,13 @@ def check_injected_parameters(history) -> None:
 def overrides(cls, params: dict) -> dict:
     """The config overrides of a parameters cell for config class ``cls``: text parameters of
     list fields (``envs="minigolf,cartpole"``, ``kl_grid="0.01,0.1"``) parsed (empty text keeps
-    the profile's list); 0 workers dropped (all cores). Raises a ValueError naming the parameter."""
+    the profile's list); 0 workers dropped (all cores), and a λ of 0 (the protocol's value). Raises a
+    ValueError naming the parameter."""
     names = {f.name: default(f) for f in fields(cls)}
     out = {}
     for name, value in params.items():
-        if name in WORKER_FIELDS and isinstance(value, int) and not isinstance(value, bool) and value == 0:
+        if name in WORKER_FIELDS + PROTOCOL_FIELDS and isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and value == 0:
             continue
         if name in names and isinstance(names[name], tuple) and isinstance(value, str):
             parse = parse_floats if names[name] and isinstance(names[name][0], float) else parse_names

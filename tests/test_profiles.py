@@ -71,3 +71,21 @@ def test_elikoeidis_lambda_grid_reaches_above_one():
     assert meta.grid("minigolf") == meta.grid("cartpole") == KL_GRID_PAPER
     assert meta.collect_range("elikoeidis") == (1e-3, 5.0) and meta.collect_range("minigolf") == (1e-3, 1.0)
     assert meta.sweep("elikoeidis").grid("elikoeidis") == meta.grid("elikoeidis")
+
+
+def test_bomrl_lambda_lives_in_the_protocol_and_a_notebook_can_set_it():
+    """λ of notebooks 11 and 13 defaults to its protocol's value (0 in a parameters cell keeps it);
+    a notebook's value reaches the protocol the study builds; a bad one is named."""
+    from lib.bomrl import locomotion_study
+    from lib.bomrl.locomotion_protocol import LOCOMOTION_AUTHORS, LOCOMOTION_OURS
+    from lib.profiles import from_notebook
+
+    for stage, proto in (("locomotion", LOCOMOTION_OURS), ("locomotion_authors", LOCOMOTION_AUTHORS)):
+        cfg = from_notebook(stage, "quick", lam_kl=0.0, lam_euclidean=0.0)
+        assert (cfg.lam_kl, cfg.lam_euclidean) == (proto.lam_kl, proto.lam_euclidean)
+        cfg = from_notebook(stage, "quick", lam_kl=0.25)
+        built = locomotion_study.protocol(cfg)
+        assert (built.lam_kl, built.lam_euclidean, built.lam_for("kl"), built.lam_for("euclidean")) == \
+            (0.25, proto.lam_euclidean, 0.25, proto.lam_euclidean)
+        with pytest.raises(ValueError, match="lam_kl must be > 0, got -1.0"):
+            from_notebook(stage, "quick", lam_kl=-1.0)
