@@ -232,7 +232,7 @@ def authors_frozen_lake(t: Tables | str) -> Claim:
                  endpoint="one-step optimality gap on their maps", margin="their bar inside our 90 % interval",
                  unit=f"seeds ({seeds}, t-interval)", budget=f"{seeds} seeds", paper_budget="1 seed",
                  verdict=verdict_of(c.outcome for c in comps),
-                 result=f"their bar inside our interval for {inside} of {len(side)} bars (Alg(1) with their loss, the KL x4)",
+                 result=f"their bar inside our interval for {inside} of {len(side)} bars (their loss: KL x4)",
                  comparisons=comps, rests_on=t.since(start), figure="12_bomrl_authors_frozen_lake")
 
 
@@ -266,11 +266,11 @@ def authors_frozen_lake_headline(t: Tables | str) -> Claim:
     main = next(c for c in comps if c.counted)
     once = [c for c in comps if not c.counted]
     return Claim(key="Frozen Lake headline", paper=2, notebook="12_bomrl_authors_frozen_lake",
-                 claim="Frozen Lake with holes, their maps (the paper's figure): Alg(1) closer than their \"MAML\"",
+                 claim="Frozen Lake with holes, their maps (their figure): Alg(1) closer than their \"MAML\"",
                  endpoint="one-step optimality gap", margin="interval above 0", unit=f"seeds, paired ({seeds}, t-interval)",
                  budget=f"{seeds} seeds", paper_budget="1 seed", verdict=verdict_of(c.outcome for c in comps if c.counted),
-                 result=f"PG − Alg(1) {ci_text(main.estimate, main.lo, main.hi)} (their loss, KL x4)"
-                        + "".join(f"; with the paper's loss {ci_text(c.estimate, c.lo, c.hi)}" for c in once),
+                 result=f"PG − Alg(1) {ci_text(main.estimate, main.lo, main.hi)} (their loss)"
+                        + "".join(f"; the paper's loss {ci_text(c.estimate, c.lo, c.hi)}" for c in once),
                  comparisons=comps, rests_on=t.since(start), figure="12_bomrl_authors_frozen_lake")
 
 
