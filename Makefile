@@ -17,7 +17,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 endif
 
-.PHONY: install reproduce test notebooks results clean bench-install bench
+.PHONY: install reproduce test notebooks results clean bench-install bench citation
 
 $(STAMP): pyproject.toml
 ifndef PY_ENV
@@ -38,11 +38,21 @@ NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_s
 
 ## Unit tests of lib/ and nbval re-execution of the committed notebooks, then the notebooks
 ## again under other floating-point code paths (shown to change the low bits) in a fresh cache.
-test: install
+test: install citation
 	$(PY) -m pytest tests notebooks $(NBVAL) -q
 	$(PY) tools/probe_numerics.py --compare
 	tmp=$$(mktemp -d) && env $$($(PY) tools/probe_numerics.py --perturbed-env) STUDY_CACHE_ROOT=$$tmp \
 	    $(PY) -m pytest notebooks $(NBVAL) -q; rc=$$?; rm -rf $$tmp; exit $$rc
+
+## CITATION.cff validated by cffconvert, in a venv of its own (cffconvert 2.0 pins jsonschema<4,
+## which Jupyter's packages cannot share).
+CFF_VENV := build/cffconvert-venv
+citation: $(CFF_VENV)/.installed
+	$(CFF_VENV)/bin/cffconvert --validate --infile CITATION.cff
+$(CFF_VENV)/.installed:
+	$(PYTHON) -m venv $(CFF_VENV)
+	$(CFF_VENV)/bin/python -m pip install --quiet cffconvert==2.0.0
+	touch $@
 
 ## Refresh the committed notebooks' quick-profile outputs in place.
 notebooks: install

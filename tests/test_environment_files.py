@@ -36,3 +36,20 @@ def test_environment_yml_installs_the_project_with_the_makefiles_torch():
     # conda installs only what pip cannot (python, pip, make); every Python package comes from pyproject
     names = {re.split(r"[<>=\[ ]", d)[0].lower() for d in project["dependencies"]}
     assert not {re.split(r"[<>= ]", c)[0].lower() for c in conda} & names
+
+
+def test_the_licences_and_the_citation_are_stated():
+    """LICENSE grants the code under MIT and the text, figures and tables under CC-BY-4.0; pyproject says so;
+    CITATION.cff (validated by cffconvert in `make citation`, part of `make test`) lists both papers."""
+    import yaml
+
+    licence = (ROOT / "LICENSE").read_text()
+    assert licence.startswith("MIT License") and "CC-BY-4.0" in licence and "data/external/README.md" in licence
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "MIT" in project["license"]["text"] and "CC-BY-4.0" in project["license"]["text"]
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0" and cff["license"] == "MIT" and cff["version"] == project["version"]
+    titles = [r["title"] for r in cff["references"]]
+    assert titles[0] == "Trust Region Meta Learning for Policy Optimization" and "Universal Policy Adaptation" in titles[1]
+    assert (ROOT / "data" / "external" / "README.md").exists()
+    assert "citation" in re.search(r"^test:(.*)$", (ROOT / "Makefile").read_text(), re.M)[1]
