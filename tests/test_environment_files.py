@@ -53,3 +53,16 @@ def test_the_licences_and_the_citation_are_stated():
     assert titles[0] == "Trust Region Meta Learning for Policy Optimization" and "Universal Policy Adaptation" in titles[1]
     assert (ROOT / "data" / "external" / "README.md").exists()
     assert "citation" in re.search(r"^test:(.*)$", (ROOT / "Makefile").read_text(), re.M)[1]
+
+
+def test_the_binder_setup_installs_the_cpu_build_of_the_pinned_torch_then_the_study():
+    """repo2docker reads binder/: Python 3.11, torch from PyTorch's CPU index at the Makefile's version,
+    then the study with its notebook extra (postBuild, executable)."""
+    binder = ROOT / "binder"
+    assert (binder / "runtime.txt").read_text().strip() == "python-3.11"
+    lines = [ln.strip() for ln in (binder / "requirements.txt").read_text().splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    torch_pin = re.search(r"^TORCH := torch==(\S+)$", (ROOT / "Makefile").read_text(), re.M)[1]
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines and f"torch=={torch_pin}+cpu" in lines
+    post = binder / "postBuild"
+    assert post.stat().st_mode & 0o111 and 'pip install --no-cache-dir -e ".[notebooks]"' in post.read_text()
