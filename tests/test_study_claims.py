@@ -160,3 +160,12 @@ def test_the_iteration_average_is_exact_for_a_gap_linear_in_k():
     for k in K[1:]:
         assert avg.loc[k, "mean"] == pytest.approx(0.51 - 0.001 * k / 2)
     assert (avg.n == 3).all() and (avg.lo < avg["mean"]).all()
+
+
+def test_records_of_our_own_designs_are_shown_in_their_notebooks_and_not_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    for fn in c2.OWN_DESIGN:
+        record = fn(Tables(ROOT / "data" / "full"))
+        nb = json.loads((ROOT / "notebooks" / f"{record.notebook}.ipynb").read_text())
+        code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+        assert f"display(claims.{fn.__name__}(profile))" in code and record.row() not in readme
