@@ -67,6 +67,14 @@ def _machine() -> dict:
     return describe()
 
 
+def _workers() -> dict:
+    """``{"workers": [machine, ...]}`` of the Dask workers this process used (none: ``{}``), distinct."""
+    from lib.parallel import WORKER_MACHINES
+
+    machines = {json.dumps(m, sort_keys=True): m for m in WORKER_MACHINES.values()}
+    return {"workers": [machines[k] for k in sorted(machines)]} if machines else {}
+
+
 def producer(skip: int = 2) -> str:
     """The ``lib`` module that asked for a table to be written: the first caller outside this
     module, or ``"lib"`` when a notebook or a tool writes it (then the whole library is pinned)."""
@@ -139,7 +147,8 @@ def save_table(df: pd.DataFrame, path: Path, params: dict | None = None) -> Path
     data = df.to_csv(index=False, float_format="%.10g").encode()
     manifest = {"file": path.name, "rows": len(df), "columns": list(df.columns),
                 "sha256": hashlib.sha256(data).hexdigest(), "params": params or {}, **git_state(),
-                "code": code_state(producer()), "machine": _machine(), "versions": _versions()}
+                "code": code_state(producer()), "machine": _machine(), "versions": _versions(),
+                **_workers()}
     atomic_write_bytes(_pending(path), (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode())
     atomic_write_bytes(path, data)
     _pending(path).replace(manifest_path(path))

@@ -140,6 +140,31 @@ def client_for(n_workers: int = 1, scheduler: str = ""):
     return Client(cluster)
 
 
+# the machines of the Dask workers this process has used ({address: lib.numerics.describe()}); the
+# manifests of the tables written afterwards record them (lib.io)
+WORKER_MACHINES: dict = {}
+
+
+def check_workers(client) -> dict:
+    """Every worker's :func:`lib.numerics.describe`; raises a RuntimeError naming a worker whose pinned
+    floating-point variables differ from this process's (a worker started without the study's pins:
+    its low bits would differ). Records the descriptions in :data:`WORKER_MACHINES`."""
+    from lib.numerics import PINNED, describe
+
+    names = (*PINNED, "STUDY_NUMERICS")  # not the thread counts: Dask's nanny sets them to 1 on purpose
+    here = {name: os.environ.get(name) for name in names}
+    seen = client.run(describe)
+    for address, machine in seen.items():
+        theirs = {name: machine["environment"].get(name) for name in names}
+        diff = sorted(name for name in names if theirs[name] != here[name])
+        if diff:
+            raise RuntimeError(f"Dask worker {address} runs with other floating-point settings: "
+                               + ", ".join(f"{n}={theirs[n]!r} (here {here[n]!r})" for n in diff)
+                               + "; start the workers with the study's pins (docs/cluster.md)")
+    WORKER_MACHINES.update(seen)
+    return seen
+
+
 def cluster_size(client) -> dict:
     """``{"workers": n, "threads": n}`` of the cluster behind ``client``, as its scheduler counts them."""
     nthreads = client.nthreads()
@@ -171,8 +196,9 @@ def _run_dask(fn, groups, n_workers, scheduler, portable):
 
     with client_for(min(n_workers, len(groups)), scheduler) as client:
         size = cluster_size(client)
-        print(f"Dask cluster at {client.scheduler.address}: {size['workers']} workers, {size['threads']} threads",
-              flush=True)
+        check_workers(client)
+        print(f"Dask cluster at {client.scheduler.address}: {size['workers']} workers, {size['threads']} threads; "
+              f"dashboard {client.dashboard_link}", flush=True)
         futures = {client.submit(_call_group, fn, [kw for kw, _, _ in g], key=f"study-{g[0][1]}", pure=False): g
                    for g in groups}
         for fut in as_completed(futures):

@@ -127,3 +127,32 @@ def test_a_cluster_without_workers_is_refused_by_name(bad):
 
     with pytest.raises(ValueError, match="n_workers must be an integer >= 1"):
         client_for(bad)
+
+
+def test_a_cluster_given_as_an_address_is_checked_and_its_workers_are_recorded(tmp_path, monkeypatch, capsys):
+    """map_resumable on a running scheduler (a LocalCluster given by address): the workers' floating-point pins
+    are compared with this process's, their machines reach the next manifest, and a worker with other pins is
+    refused by name."""
+    import json
+
+    import pandas as pd
+    from dask.distributed import Client, LocalCluster
+
+    from lib import parallel
+    from lib.io import save_table
+    from tests.helpers import square_and_log
+
+    monkeypatch.setattr(parallel, "WORKER_MACHINES", {})
+    jobs = [dict(label=f"x{x}", kwargs=dict(x=x, log_dir=str(tmp_path))) for x in range(3)]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster:
+        out = parallel.map_resumable(square_and_log, jobs, tmp_path / "cache", scheduler=cluster.scheduler_address)
+        assert out == [0, 1, 4] and "dashboard http://127.0.0.1:" in capsys.readouterr().out
+        assert len(parallel.WORKER_MACHINES) == 1
+        save_table(pd.DataFrame(dict(a=[1])), tmp_path / "t.csv", params={"seed": 0})
+        manifest = json.loads((tmp_path / "t.manifest.json").read_text())
+        assert manifest["workers"] == list(parallel.WORKER_MACHINES.values())
+        with Client(cluster.scheduler_address) as client:
+            client.run(lambda: __import__("os").environ.__setitem__("MKL_CBWR", "COMPATIBLE"))
+            with pytest.raises(RuntimeError, match="MKL_CBWR='COMPATIBLE'"):
+                parallel.check_workers(client)
