@@ -37,6 +37,7 @@ import os
 import pickle
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +47,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lib.bomrl import methods, locomotion_protocol, sampled_adam, sampler
+from lib.bomrl import methods, sampled_adam, sampler
 from lib.bomrl import locomotion_study as study
 from lib.bomrl import functional_policy as fp
 from lib.bomrl.sampler import TaskData
@@ -251,7 +252,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     A = import_authors(args.authors.resolve(), args.gym.resolve())
     cfg = resolve("locomotion_authors", "full")
-    proto = locomotion_protocol.locomotion("authors", horizon=cfg.horizon, tail=cfg.tail, dtype="float64")
+    proto = replace(study.protocol(cfg), dtype="float64")  # the notebook's protocol, in float64
     init = study.initial_state(cfg, study.protocol(cfg), FAMILY, 0)
     rows = []
     phi0 = [p.detach().double().clone().requires_grad_(True) for p in init["phi"]]

@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import io
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +51,7 @@ from check_against_authors_code import (
 )
 from scipy import stats
 
-from lib.bomrl import locomotion_protocol, sampler
+from lib.bomrl import sampler
 from lib.bomrl import locomotion_study as study
 from lib.bomrl.meta_items import load_state
 from lib.io import save_table
@@ -142,7 +143,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     A = import_authors(args.authors.resolve(), args.gym.resolve())
     cfg = resolve("locomotion_authors", "full")
-    proto = locomotion_protocol.locomotion("authors", horizon=cfg.horizon, tail=cfg.tail, dtype="float64")
+    proto = replace(study.protocol(cfg), dtype="float64")  # the notebook's protocol, in float64
     rows = []
     for k, (name, phi, norm) in enumerate(policies(A, args.authors.resolve(), cfg, proto)):
         phi = [p.detach().double().clone() for p in phi]

@@ -199,14 +199,14 @@ def test_run_progress_projects_a_method_that_has_not_run_from_the_benchmark_scal
 def test_training_curves_figure_draws_the_rerun_and_lists_it_once():
     import matplotlib
     matplotlib.use("Agg")
-    from lib.bomrl import figures as plotting
+    from lib.bomrl import figures
 
     fams = ["halfcheetah-vel", "halfcheetah-dir"]
     ours = pd.DataFrame([dict(family=f, method="Alg(3)", iter=i, mean=-200.0 + i, lo=-210.0 + i, hi=-190.0 + i, n=2)
                          for f in fams for i in (0, 5)])
     theirs = pd.DataFrame([dict(family=f, method="Alg(3)", iter=i, ret=-220.0 + i) for f in fams for i in (0, 5)])
     rerun = pd.DataFrame([dict(family="halfcheetah-vel", method="Alg(3)", iter=0, ret=-236.0, n=5)])
-    fig = plotting.authors_training_curves(ours, theirs, fams, rerun=rerun)
+    fig = figures.authors_training_curves(ours, theirs, fams, rerun=rerun)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels.count("Alg(3) (ours)") == 1 and "Alg(3) (authors' code, run here)" in labels
     line = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "Alg(3) (authors' code, run here)"]

@@ -84,14 +84,14 @@ def relabel(obj, old: str, new: str):
     return obj
 
 
-def plan(folder: Path, cfg, complete: bool = True, study=locomotion_study) -> list[tuple[Path, Path, str, tuple | None]]:
-    """``(old path, new path, new key, rename)`` for each file of ``study``'s items that is not
+def plan(folder: Path, cfg, complete: bool = True) -> list[tuple[Path, Path, str, tuple | None]]:
+    """``(old path, new path, new key, rename)`` for each file of the locomotion items of ``cfg`` that is not
     under its current key and format (results ``<key>.ckpt``, resumable state ``<key>.partial``,
     both JSON); ``rename`` is ``(earlier label, current label)`` for a file found under a label of
     :data:`RENAMED`, else None. Unless ``complete``, an item not started yet has no file and is
     passed over; a missing file of a ``complete`` run, or several candidates, stops."""
     moves = []
-    for job in study.jobs(cfg, folder):
+    for job in locomotion_study.jobs(cfg, folder):
         kw = job["kwargs"]
         key = Path(kw["partial"]).stem
         fam, method, s = kw["family"], kw["method_name"], kw["s"]

@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from lib.bomrl.authors_data import LOGS_FILE
+from lib.bomrl.frozen_lake_maps_study import KL_ONCE
 from lib.bomrl.locomotion_report import last_checkpoint, paired_matrix
 from lib.bomrl.methods import GRADIENT
 from lib.claims import Claim, Comparison, Tables, as_tables, ci_text, interval, outcome, verdict_of
@@ -237,7 +238,6 @@ def authors_frozen_lake(t: Tables | str) -> Claim:
 
 
 HEADLINE = ("hole", "their maps")  # the paper's Frozen Lake figure: high task variance, their maps
-KL_ONCE = "paper's loss (KL once): Alg(1)"  # lib.bomrl.frozen_lake_maps_study.KL_ONCE
 
 
 def _pg_comparisons(t: Tables) -> list[Comparison]:
