@@ -145,7 +145,8 @@ def sensitivity(perf, envs, algos):
 
 
 METHOD_COLORS = {"Meta-KL": "#D55E00", "Fixed-KL (best)": "#0072B2", "Random-KL (dataset)": "#999999",
-                 "Meta-KL (TRPO)": "#CC79A7"}
+                 "Meta-KL (TRPO)": "#CC79A7", "schedule (grid's best)": "#009E73", "modal schedule": "#E69F00",
+                 "t-only meta-model": "#56B4E9"}
 
 FEATURE_GROUPS = {
     "entropy H (t)": ["H_s_t", "H_a|s_t", "H_s'|sa_t"],
@@ -176,7 +177,10 @@ def feature_panels(df, envs):
 METHOD_STYLES = {"Meta-KL": dict(linewidth=2.6, zorder=3),
                  "Fixed-KL (best)": dict(linestyle="--", linewidth=1.6, zorder=4),
                  "Random-KL (dataset)": dict(linestyle=":", linewidth=1.6, zorder=2),
-                 "Meta-KL (TRPO)": dict(linestyle="-.", linewidth=1.6, zorder=3)}
+                 "Meta-KL (TRPO)": dict(linestyle="-.", linewidth=1.6, zorder=3),
+                 "schedule (grid's best)": dict(linestyle="-.", linewidth=1.6, zorder=4),
+                 "modal schedule": dict(linestyle=(0, (1, 1)), linewidth=1.8, zorder=4),
+                 "t-only meta-model": dict(linestyle=(0, (5, 1)), linewidth=1.4, zorder=4)}
 
 
 def method_curves(curves, lambdas, panels, panel_col: str, title_fmt: str = "{}", level: float = 0.9):

@@ -54,7 +54,7 @@ QUICK = {
 # notebook prefix -> stage of its config; parameters of a notebook that are not config fields
 NOTEBOOK_STAGES = {"01": "envs", "02": "trpo_sweep", "03": "meta", "04": "meta", "05": "meta", "06": "meta",
                    "07": "meta", "08": "meta", "09": "meta", "10": "bomrl", "11": "locomotion",
-                   "12": "bomrl_authors", "13": "locomotion_authors"}
+                   "12": "bomrl_authors", "13": "locomotion_authors", "14": "meta"}
 NOTEBOOK_ONLY = {"kl_bound"}
 
 

@@ -18,8 +18,10 @@ notebook               module                          what
 05-08                  :mod:`.meta_kl`                 Meta-KL runs, validation scores, comparisons
 06-08_figure1..3       :mod:`.figures`                 the figures' tables and curves
 09_minigolf_horizon    :mod:`.horizon`                 one-step vs whole-run gain (our extension)
-02-09                  :mod:`.claims`                  the verdict records (README rows), endpoints
-01-09                  :mod:`.config`                  the configs of notebooks 01-09, checked fields
+14_lambda_schedules    :mod:`.schedules`,              open-loop λ schedules, t-only FQI (control);
+                       :mod:`.schedule_control`        the control study against Meta-KL's runs
+02-09, 14              :mod:`.claims`                  the verdict records (README rows), endpoints
+01-09, 14              :mod:`.config`                  the configs of notebooks 01-09 and 14
 =====================  ==============================  ===========================================
 
 Glossary (paper -> code):

@@ -174,6 +174,7 @@ def figure_claim(t: Tables | str, stage: str) -> Claim:
         panels[panel] = _panel_outcome(c)
         if statistic_for(str(meta[meta.panel == panel].env.iloc[0])) != "mean":
             evidence.append(divergence(t, stage, panel))
+        evidence += control_evidence(t, stage, panel)
     held = [p for p, o in panels.items() if o == "holds"]
     n = sum(o != "not counted" for o in panels.values())
     result = (f"holds in {len(held)} of {n} counted panels ("
@@ -189,6 +190,18 @@ def figure_claim(t: Tables | str, stage: str) -> Claim:
                  paper_budget=PAPER_BUDGET, verdict=verdict_of([c.outcome for c in comps if c.counted]),
                  result=result, comparisons=tuple(comps), evidence=tuple(evidence), rests_on=t.since(start),
                  figure=stage)
+
+
+def control_evidence(t: Tables, stage: str, panel: str) -> list[str]:
+    """The schedule control of notebook 14 on a figure panel it covers (reported, not counted here):
+    Meta-KL minus the grid's best schedule, per endpoint; empty before notebook 14 has run."""
+    from lib.trust_region_meta.schedule_control import PANELS, STAGE
+
+    if (stage, panel) not in PANELS or not t.exists(f"{STAGE}/test_runs"):
+        return []
+    comps = [c for c in control_comparisons(t, stage, panel) if "“" in c.contrast]
+    return [f"Control on {panel} (notebook 14, not counted here): " + "; ".join(
+        f"{c.endpoint} {c.contrast} = {ci_text(c.estimate, c.lo, c.hi)}" for c in comps) + "."]
 
 
 def figure1(t: Tables | str) -> Claim:
@@ -439,5 +452,87 @@ def minigolf_horizon(t: Tables | str) -> Claim:
                  figure="09_minigolf_targets")
 
 
+CONTROL_KINDS = {"grid": "the grid's best schedule", "modal": "its own modal schedule", "t-only": "a t-only meta-model"}
+COUNTED_ENVS = ("cartpole",)  # the control asks what Cartpole's win rests on; Minigolf's panel is reported
+
+
+def control_comparisons(t: Tables, fig: str, panel: str, counted: bool = True) -> list[Comparison]:
+    """Meta-KL minus each open-loop control of notebook 14 on one figure panel, per endpoint.
+
+    The grid's best schedule is chosen on the validation runs by the endpoint's statistic (as the best
+    Fixed-KL is); the modal and t-only schedules are per meta-model, so row m of their matrix is
+    Meta-KL model m minus model m's schedule. δ is the figure's (Fixed-KL grid, validation tasks).
+    """
+    from lib.trust_region_meta.schedule_control import STAGE
+
+    meta = t[f"{fig}/meta_kl_runs"]
+    meta = meta[meta.panel == panel]
+    env = str(meta.env.iloc[0])
+    statistic = statistic_for(env)
+    val, test = (t[f"{STAGE}/{n}"] for n in ("grid_val_runs", "test_runs"))
+    fv = t[f"{fig}/fixed_kl_val_runs"]
+    v_scores = per_run_scores(fv[fv.panel == panel], ["algo", "fixed_kl"])
+    g_scores = per_run_scores(val[val.panel == panel], ["schedule"])
+    s_scores = per_run_scores(test[test.panel == panel], ["schedule"])
+    m_scores = per_run_scores(meta, ["meta_seed"])
+    out = []
+    for endpoint, words in ENDPOINTS:
+        delta = choose_baseline(v_scores, endpoint, statistic)[1]
+        for kind, name in CONTROL_KINDS.items():
+            if kind == "grid":
+                best = g_scores.groupby("schedule")[endpoint].apply(lambda s: float(statistic_of(s.to_numpy(), statistic)))
+                pick = str(best.idxmax())
+                base = s_scores[s_scores.schedule == pick].set_index("run")[endpoint]
+                matrix, level, contrast = paired_matrix(m_scores, base, endpoint), base, f"Meta-KL − schedule “{pick}”"
+            else:
+                wide = s_scores[s_scores.schedule.str.startswith(f"{kind} m")].assign(
+                    meta_seed=lambda d: d.schedule.str.split(" m").str[-1].astype(int)).pivot(
+                    index="meta_seed", columns="run", values=endpoint)
+                mine = m_scores.pivot(index="meta_seed", columns="run", values=endpoint)
+                matrix, level = (mine - wide.reindex_like(mine)).to_numpy(), wide.to_numpy().ravel()
+                contrast = f"Meta-KL − {name}"
+            est = interval(matrix, "both", statistic, seed=SEED)
+            count, why = counted, "" if counted else "reported: the control asks what Cartpole's win rests on"
+            base_level = float(statistic_of(np.asarray(level, dtype=float), statistic))
+            if env in CEILING and base_level >= AT_CEILING * CEILING[env]:
+                count, why = False, f"control at the ceiling ({base_level:.4g} of {CEILING[env]:g}): cannot discriminate"
+            res = outcome(est.lo, est.hi, "superiority", delta)
+            out.append(Comparison(panel=panel, endpoint=words, contrast=contrast, statistic=statistic,
+                                  unit="meta-models, then runs", kind="superiority", margin=delta,
+                                  estimate=est.estimate, lo=est.lo, hi=est.hi,
+                                  per_unit=_per_model(matrix, statistic, "superiority", delta),
+                                  outcome=res if count else "not counted", counted=count, note=why))
+    return out
+
+
+def schedule_control(t: Tables | str) -> Claim:
+    """(beyond the paper, notebook 14) Is Meta-KL's gain a learned, state-dependent λ or a plain schedule?"""
+    from lib.trust_region_meta.schedule_control import PANELS, STAGE
+
+    t = as_tables(t)
+    start = len(t.read)
+    comps = []
+    for fig, panel in PANELS:
+        meta = t[f"{fig}/meta_kl_runs"]
+        comps += control_comparisons(t, fig, panel, str(meta[meta.panel == panel].env.iloc[0]) in COUNTED_ENVS)
+    auc = [c for c in comps if c.counted and c.endpoint == "AUC"]
+    held = {k: sum(c.outcome == "supports" for c in auc if c.contrast.endswith(v) or (k == "grid" and "“" in c.contrast))
+            for k, v in CONTROL_KINDS.items()}
+    n_panels = len({c.panel for c in auc})
+    sched = t[f"{STAGE}/schedules"]
+    return Claim(key="not a schedule", paper=1, notebook=STAGE,
+                 claim="(beyond the paper) Cartpole: Meta-KL beats open-loop λ schedules (the grid's best, its modal "
+                       "schedule, a t-only meta-model)",
+                 endpoint="final return and AUC on the test runs; statistic: mean",
+                 margin="superiority: interval above 0; contradicted below the figure's δ",
+                 unit="meta-models, then runs (two-level bootstrap, 90 %)",
+                 budget=f"{sched.meta_seed.max() + 1} meta-models × {t[f'{STAGE}/test_runs'].run.nunique()} test runs; "
+                        f"{(sched.kind == 'grid').sum() // sched.panel.nunique()} grid schedules",
+                 paper_budget="not run in the paper", verdict=verdict_of(c.outcome for c in comps if c.counted),
+                 result="AUC, Meta-KL beats " + ", ".join(f"{v} in {held[k]}" for k, v in CONTROL_KINDS.items())
+                        + f" of {n_panels} architectures",
+                 comparisons=tuple(comps), rests_on=t.since(start), figure=STAGE)
+
+
 ROWS = (lambda_matters, best_lambda_differs, validation_pick, figure1, xtrpo_ablation, figure2, random_kl, figure3,
-        minigolf_horizon)
+        schedule_control, minigolf_horizon)

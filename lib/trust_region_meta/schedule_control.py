@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from lib import paths
 from lib.io import load_table, save_tables
-from lib.stats import per_run_scores
-from lib.trust_region_meta.meta_kl import choose_model, validation_arch, validation_scores
+from lib.stats import curve_summary, per_run_scores
+from lib.trust_region_meta.meta_kl import best_fixed, choose_model, validation_arch, validation_scores
 from lib.trust_region_meta.metadataset import dataset_file
 from lib.trust_region_meta.schedules import (
     as_text,
@@ -24,6 +25,7 @@ from lib.trust_region_meta.schedules import (
     modal_schedule,
     run_schedules,
     schedule_grid,
+    schedule_run,
 )
 from lib.trust_region_meta.validation import model_grid
 
@@ -127,3 +129,63 @@ def control_tables(cfg: "MetaConfig", panels=PANELS, stage: str = STAGE) -> dict
                        grid_val_runs=pd.concat(grid_val, ignore_index=True),
                        t_only_val_runs=pd.concat(t_val, ignore_index=True),
                        test_runs=pd.concat(test, ignore_index=True))
+
+
+METHODS = {"grid": "schedule (grid's best)", "modal": "modal schedule", "t-only": "t-only meta-model"}
+
+
+def control_curves(profile: str, tables: dict[str, pd.DataFrame], panels=PANELS, level: float = 0.9):
+    """Return and λ per step for each panel: Meta-KL (pooled over meta-models), the figure's best
+    Fixed-KL and the three controls (modal and t-only pooled over meta-models), the grid's and the
+    Fixed-KL's best chosen by AUC on the validation tasks.
+
+    Returns:
+        ``(curves, lambdas)`` as :func:`.meta_kl.method_tables` (λ as geometric means; column ``panel``
+        as "Environment, architecture"), for :func:`lib.plotting.method_curves`.
+    """
+    parts = []
+    for fig, panel in panels:
+        read = {n: load_table(paths.data_dir(profile, fig) / f"{n}.csv")
+                for n in ("meta_kl_runs", "fixed_kl_runs", "fixed_kl_val_runs")}
+        meta, fixed, val = (d[d.panel == panel] for d in read.values())
+        label = f"{meta.env.iloc[0].capitalize()}, {meta.arch.iloc[0]}"
+        parts += [meta.assign(method="Meta-KL"), best_fixed(fixed, "panel", "auc", val).assign(method="Fixed-KL (best)")]
+        test = tables["test_runs"][tables["test_runs"].panel == panel]
+        grid = tables["grid_val_runs"][tables["grid_val_runs"].panel == panel]
+        parts.append(test[test.schedule == best_by_endpoint(grid)["auc"]].assign(method=METHODS["grid"]))
+        for kind in ("modal", "t-only"):
+            parts.append(test[test.schedule.str.startswith(f"{kind} m")].assign(method=METHODS[kind]))
+        parts[-5:] = [p.assign(panel=label) for p in parts[-5:]]
+    runs = pd.concat(parts, ignore_index=True)[["panel", "method", "step", "ret", "kl_bound"]]
+    curves = curve_summary(runs, by=["panel", "method"], level=level)
+    lam = runs.dropna(subset=["kl_bound"]).assign(log_kl=lambda d: np.log10(d.kl_bound))
+    lambdas = curve_summary(lam, by=["panel", "method"], y="log_kl", level=level)
+    lambdas[["mean", "lo", "hi"]] = 10 ** lambdas[["mean", "lo", "hi"]]
+    return curves, lambdas
+
+
+def describe(tables: dict[str, pd.DataFrame], n_steps: int = 6) -> pd.DataFrame:
+    """Per panel, the schedules run on the test tasks: the grid's best by final return and by AUC
+    (validation tasks) and each meta-model's modal and t-only schedule, with their first ``n_steps`` λ."""
+    sched = tables["schedules"]
+    rows = []
+    for panel, g in sched.groupby("panel", sort=False):
+        best = best_by_endpoint(tables["grid_val_runs"][tables["grid_val_runs"].panel == panel])
+        for endpoint, name in best.items():
+            rows.append(dict(panel=panel, schedule=f"grid's best by {endpoint}: {name}",
+                             lambdas=g[g.schedule == name].lambdas.iloc[0]))
+        rows += [dict(panel=panel, schedule=r.schedule, lambdas=r.lambdas) for r in g[g.kind != "grid"].itertuples()]
+    out = pd.DataFrame(rows)
+    out["first λ"] = out.pop("lambdas").str.split(",").str[:n_steps].str.join(", ")
+    return out
+
+
+def replay_gap(cfg: "MetaConfig", fig: str = "08_figure3", panel: str = "MLP(0,0)", meta_seed: int = 0,
+               run: int = 0) -> float:
+    """Largest |ΔJ_t| between a figure's Meta-KL test run and an open-loop replay of its own λ
+    sequence (:func:`.schedules.schedule_run`): 0 when the controls share the runs' random streams."""
+    meta = load_table(paths.data_dir(cfg.profile, fig) / "meta_kl_runs.csv")
+    one = meta[(meta.panel == panel) & (meta.meta_seed == meta_seed) & (meta.run == run)].sort_values("step")
+    replay = schedule_run(str(one.env.iloc[0]), "test", run, _arch(str(one.arch.iloc[0])),
+                          tuple(one.kl_bound.dropna()), cfg.n_traj[str(one.env.iloc[0])], cfg.seed)
+    return float(abs(replay.ret.to_numpy() - one.ret.to_numpy()).max())
