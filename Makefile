@@ -17,7 +17,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 endif
 
-.PHONY: install reproduce test notebooks results clean bench-install bench citation
+.PHONY: install reproduce test notebooks results clean bench-install bench citation book book-check
 
 $(STAMP): pyproject.toml
 ifndef PY_ENV
@@ -38,11 +38,25 @@ NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_s
 
 ## Unit tests of lib/ and nbval re-execution of the committed notebooks, then the notebooks
 ## again under other floating-point code paths (shown to change the low bits) in a fresh cache.
-test: install citation
+test: install citation book
+	$(BOOK_VENV)/bin/python tools/check_book.py --out $${TMPDIR:-/tmp}/book-screens
 	$(PY) -m pytest tests notebooks $(NBVAL) -q
 	$(PY) tools/probe_numerics.py --compare
 	tmp=$$(mktemp -d) && env $$($(PY) tools/probe_numerics.py --perturbed-env) STUDY_CACHE_ROOT=$$tmp \
 	    $(PY) -m pytest notebooks $(NBVAL) -q; rc=$$?; rm -rf $$tmp; exit $$rc
+
+## The book: the executed full-profile notebooks, the results and the docs as a static site in build/book/html
+## (Sphinx + MyST-NB, offline, warnings as errors), in a venv of its own; book-check opens it in headless
+## Chromium where one is installed (Debian: apt-get install chromium) and says it skipped elsewhere.
+BOOK_VENV := build/book-venv
+book: install $(BOOK_VENV)/.installed
+	$(PY) tools/build_book.py --sphinx-python $(BOOK_VENV)/bin/python
+book-check: book
+	$(BOOK_VENV)/bin/python tools/check_book.py
+$(BOOK_VENV)/.installed: docs/book/requirements.txt
+	$(PYTHON) -m venv $(BOOK_VENV)
+	$(BOOK_VENV)/bin/python -m pip install --quiet -r docs/book/requirements.txt
+	touch $@
 
 ## CITATION.cff validated by cffconvert, in a venv of its own (cffconvert 2.0 pins jsonschema<4,
 ## which Jupyter's packages cannot share).
