@@ -46,6 +46,14 @@ def test_the_staged_book_holds_every_full_chapter_with_its_injected_cell_hidden(
         assert (src / "figures" / fig.name).exists()
 
 
+def test_the_committed_full_copies_hide_their_injected_cell_at_the_source():
+    """tools/run_notebooks.py tags papermill's injected cell remove-cell when it writes a copy."""
+    for path in (ROOT / "docs" / "full").glob("[0-9][0-9]_*.ipynb"):
+        cells = json.loads(path.read_text())["cells"]
+        injected = [c for c in cells if "injected-parameters" in c["metadata"].get("tags", [])]
+        assert injected and all("remove-cell" in c["metadata"]["tags"] for c in injected), path.name
+
+
 @pytest.mark.parametrize("page", bb.PAGES)
 def test_every_reference_page_exists(page):
     assert (ROOT / "docs" / f"{page}.md").exists()

@@ -51,13 +51,17 @@ def full_note(stage: str) -> str:
 
 def strip_run_metadata(path: Path, profile: str = "quick") -> None:
     """Remove papermill's timing metadata and widget state so re-running does not churn git diffs;
-    in a full-profile copy, replace the quick-profile note by :func:`full_note`."""
+    in a full-profile copy, replace the quick-profile note by :func:`full_note`; tag papermill's
+    injected-parameters cell ``remove-cell`` so that the book (tools/build_book.py) hides it."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)  # progress-bar widget state: differs every run
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
         if profile == "full" and cell.cell_type == "markdown":
             cell.source = "\n".join(full_note(path.stem) if line.startswith(QUICK_NOTE) else line
                                     for line in cell.source.split("\n"))
