@@ -9,7 +9,8 @@ k-NN estimators with k = 3 on at most 2 000 points per set (the study's ``max_po
   the new batch plus the 20 features (B_t-1's entropies are reused from the previous step);
 * ``from_scratch_ms``: both batches' sets and entropies plus the features;
 * ``per_step_ms_sklearn``: the per-step cost with scikit-learn's ``NearestNeighbors``
-  (automatic algorithm) in place of scipy's k-d tree, the same distances.
+  (automatic algorithm) in place of scipy's k-d tree behind ``metafeatures._tree`` (checked to
+  give the same features before timing).
 
 Median of repeats, one process.
 """
@@ -31,12 +32,22 @@ from lib.trust_region_meta import metafeatures as mf  # noqa: E402
 N = 64
 
 
-def sklearn_kth_distance(query, ref, k, exclude_self):
-    """``lib.trust_region_meta.metafeatures._kth_distance`` with scikit-learn instead of scipy (for comparison)."""
-    from sklearn.neighbors import NearestNeighbors
+class SklearnTree:
+    """scikit-learn's ``NearestNeighbors`` (automatic algorithm) behind the one method of scipy's
+    ``cKDTree`` that :func:`lib.trust_region_meta.metafeatures._kth_other` calls."""
 
-    dist, _ = NearestNeighbors(n_neighbors=k + int(exclude_self)).fit(ref).kneighbors(query)
-    return np.maximum(dist[:, -1], mf.MIN_DIST)
+    def __init__(self, ref):
+        from sklearn.neighbors import NearestNeighbors
+
+        self.nn = NearestNeighbors().fit(ref)
+
+    def query(self, points, k):
+        return self.nn.kneighbors(points, n_neighbors=k)
+
+
+def sklearn_tree(ref, trees=None):
+    """``metafeatures._tree`` with scikit-learn in place of scipy (no memo: each call builds its index)."""
+    return SklearnTree(ref)
 
 
 def main() -> None:
@@ -57,17 +68,21 @@ def main() -> None:
 
         def per_step():
             s = sets(cur)
-            mf.metafeatures(s, prev_sets, mf.batch_entropies(s), prev_h)
+            return mf.metafeatures(s, prev_sets, mf.batch_entropies(s), prev_h)
 
         def from_scratch():
             mf.metafeatures(sets(cur), sets(prev))
 
         def per_step_sklearn():
-            scipy_version, mf._kth_distance = mf._kth_distance, sklearn_kth_distance
+            scipy_version, mf._tree = mf._tree, sklearn_tree
             try:
-                per_step()
+                return per_step()
             finally:
-                mf._kth_distance = scipy_version
+                mf._tree = scipy_version
+
+        same = np.allclose(per_step(), per_step_sklearn(), rtol=1e-9, atol=1e-12)
+        if not same:
+            raise SystemExit(f"{name}: scikit-learn's neighbours give other metafeatures than scipy's")
 
         times = interleaved_times({"per_step": per_step, "from_scratch": from_scratch,
                                    "per_step_sklearn": per_step_sklearn}, args.repeats)
