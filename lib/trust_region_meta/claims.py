@@ -21,6 +21,8 @@ Each function reads the tables it needs from a :class:`lib.claims.Tables` (the c
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -204,8 +206,42 @@ def control_evidence(t: Tables, stage: str, panel: str) -> list[str]:
         f"{c.endpoint} {c.contrast} = {ci_text(c.estimate, c.lo, c.hi)}" for c in comps) + "."]
 
 
+BIAS_FEATURES = ("H_a|s_t", "KL_a|s_t||tm1")  # the policy features the k-NN estimators get most wrong
+
+
+def feature_bias(t: Tables, stage: str = "06_figure1") -> str:
+    """The k-NN policy features Meta-KL read in a figure's runs against their closed forms (the
+    ``exact:`` columns, same steps): means, correlation, and the share of negative KL estimates."""
+    meta = t[f"{stage}/meta_kl_runs"]
+    parts = []
+    for env, g in meta.groupby("env", sort=False):
+        cells = []
+        for name in BIAS_FEATURES:
+            knn, exact = g[name].to_numpy(float), g[f"exact:{name}"].to_numpy(float)
+            ok = np.isfinite(knn) & np.isfinite(exact)
+            r = np.corrcoef(knn[ok], exact[ok])[0, 1] if knn[ok].std() > 0 and exact[ok].std() > 0 else np.nan
+            neg = f", {np.mean(knn[ok] < 0):.0%} negative" if name.startswith("KL") else ""
+            cells.append(f"{name} {knn[ok].mean():.3g} vs {exact[ok].mean():.3g} (r = {r:.2f}{neg})")
+        parts.append(f"{env}: " + ", ".join(cells))
+    return ("Metafeature bias in these runs (k-NN estimate vs closed form over every step Meta-KL read; reported): "
+            + "; ".join(parts) + ".")
+
+
+def exact_feature_line(t: Tables) -> str:
+    """Notebook 05's ablation: Meta-KL with the closed-form policy features minus the k-NN ones."""
+    c = t["05_fqi_validation/exact_feature_comparison"]
+    pooled = c[c.meta_seed.astype(str) == "pooled"]
+    return ("Meta-KL with the closed-form policy features instead of the k-NN ones (notebook 05: refitted meta-models, "
+            "fresh tasks, validation score; exact − k-NN, meta-models then runs): "
+            + "; ".join(f"{r.env} {ci_text(r.diff, r.lo, r.hi)}" for r in pooled.itertuples()) + ".")
+
+
 def figure1(t: Tables | str) -> Claim:
-    return figure_claim(t, "06_figure1")
+    t = as_tables(t)
+    claim = figure_claim(t, "06_figure1")
+    start = len(t.read)
+    extra = (feature_bias(t), exact_feature_line(t))
+    return replace(claim, evidence=claim.evidence + extra, rests_on=tuple(dict.fromkeys(claim.rests_on + t.since(start))))
 
 
 def figure2(t: Tables | str) -> Claim:
@@ -412,6 +448,18 @@ def xtrpo_ablation(t: Tables | str) -> Claim:
                  comparisons=tuple(comps), rests_on=t.since(start), figure="06_figure1")
 
 
+def argmax_overlap(gains: pd.DataFrame, best: pd.DataFrame) -> str:
+    """How uncertain each set-up's one-step argmax is: the number of λ whose one-step (k = 1) gain
+    interval reaches the best λ's lower bound (1 would be a clear winner)."""
+    one = gains[gains.horizon == gains.horizon.min()]
+    parts = []
+    for setup, g in one.groupby("setup", sort=False):
+        top = g.loc[g.gain.idxmax()]
+        mark = " (one-step best = run best)" if bool(best.set_index("setup").loc[setup, "one-step best = run best"]) else ""
+        parts.append(f"{setup}{mark}: {int((g.hi >= top.lo).sum())} of {len(g)}")
+    return "λ whose one-step gain interval overlaps the best one's: " + "; ".join(parts)
+
+
 def minigolf_horizon(t: Tables | str) -> Claim:
     """(beyond the paper, notebook 09) Is the one-step meta-reward l_t why Meta-KL loses on Minigolf?"""
     t = as_tables(t)
@@ -435,9 +483,13 @@ def minigolf_horizon(t: Tables | str) -> Claim:
                                 note="" if ours else "the contrast the hypothesis explains"))
     coincide = int(best["one-step best = run best"].sum())
     evidence = [f"\"One-step best λ = whole-run best\" compares argmaxes without uncertainty ({coincide} of {len(best)} "
-                "set-ups; `setup_gains.csv` holds the intervals)."]
+                "set-ups); " + argmax_overlap(t[f"{STAGE}/setup_gains"], best) + "."]
+    recipe = ""
     if t.exists(f"{STAGE}/recipe_comparison"):
         rc = t[f"{STAGE}/recipe_comparison"]
+        final = rc[rc.metric == "final"]
+        if len(final):
+            recipe = f" (there the recipe still loses: final {ci_text(*final[['diff', 'lo', 'hi']].iloc[0])})"
         evidence.append("Where the one-step and the whole-run best λ coincide, the paper's recipe still loses: "
                         + "; ".join(f"{r.metric} {ci_text(r.diff, r.lo, r.hi)}" for r in rc.itertuples()) + ".")
     return Claim(key="long-horizon target", paper=1, notebook=STAGE,
@@ -445,7 +497,7 @@ def minigolf_horizon(t: Tables | str) -> Claim:
                  endpoint="final return and AUC on fresh tasks", margin="interval above 0", unit="meta-models, then runs",
                  budget=f"{int(cmp.n_models.max())} meta-models × {int(cmp.n_runs.max())} fresh runs",
                  paper_budget="not run in the paper", verdict=verdict_of(c.outcome for c in comps if c.counted),
-                 result=f"one-step best λ = run best in {coincide} of {len(best)} set-ups; "
+                 result=f"one-step best λ = run best in {coincide} of {len(best)} set-ups{recipe}; "
                         "J_T − J_t target − best Fixed-KL: "
                         + "; ".join(f"{c.endpoint} {ci_text(c.estimate, c.lo, c.hi)}" for c in comps if c.counted),
                  comparisons=tuple(comps), evidence=tuple(evidence), rests_on=t.since(start),
