@@ -1,6 +1,7 @@
 """Notebook 09's bookkeeping on synthetic runs whose answers are known."""
 import numpy as np
 import pandas as pd
+import pytest
 
 from lib.trust_region_meta.horizon import best_by_horizon, paired_gains
 from lib.trust_region_meta.metadataset import remaining_gain
@@ -43,3 +44,32 @@ def test_coinciding_setups_reads_the_best_by_horizon_table():
     assert horizon.coinciding_setups(best.assign(algo="TRPO")) == []
     empty = horizon.recipe_in_setups(None, [])
     assert list(empty["recipe_comparison"].columns) == horizon.RECIPE_COLUMNS and empty["recipe_runs"].empty
+
+
+def test_the_run_gain_psi_is_chosen_on_validation_runs_per_meta_model(monkeypatch):
+    """run_gain_validation runs every ψ on the validation split only and picks, per meta-model, the ψ
+    with the best mean return over steps and runs (ties: the larger ψ, as notebook 05)."""
+    from lib import profiles
+    from lib.trust_region_meta import horizon
+
+    cfg = profiles.resolve("meta", "quick", n_meta_models=2)
+    best = {0: 0.05, 1: 0.2}
+    calls = []
+
+    def fake_runs(env, split, runs, archs, n_updates, n_traj, seed, path, grid, models, *args, **kwargs):
+        calls.append((split, tuple(models), args[-1] if args else kwargs.get("target")))
+        m = int(str(path)[-1])
+        rows = [dict(env=env, algo="xTRPO", arch="MLP(0,0)", run=r, fqi_horizon=h, min_leaf=psi, step=s,
+                     ret=float(psi == best[m]) + 0.01 * s, kl_bound=0.1)
+                for h, psi in models for r in runs for s in range(3)]
+        return pd.DataFrame(rows)
+
+    monkeypatch.setattr(horizon, "meta_datasets", lambda cfg, name, env: {0: "m0", 1: "m1"})
+    monkeypatch.setattr(horizon, "run_meta_kl", fake_runs)
+    runs, psis = horizon.run_gain_validation(cfg)
+    assert psis == best
+    assert {c[0] for c in calls} == {"val"} and all(c[2] == "run-gain" for c in calls)
+    assert all(models == tuple((0, p) for p in horizon.RUN_GAIN_PSIS) for _, models, _ in calls)
+    assert list(runs.columns) == horizon.RUN_COLUMNS
+    with pytest.raises(ValueError, match="validated"):
+        horizon.target_runs(cfg)

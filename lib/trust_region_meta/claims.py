@@ -483,12 +483,18 @@ def argmax_overlap(gains: pd.DataFrame, best: pd.DataFrame) -> str:
 def minigolf_horizon(t: Tables | str) -> Claim:
     """(beyond the paper, notebook 09) Is the one-step meta-reward l_t why Meta-KL loses on Minigolf?"""
     t = as_tables(t)
-    from lib.trust_region_meta.horizon import STAGE, best_by_horizon
+    from lib.trust_region_meta.horizon import STAGE, best_by_horizon, target_comparison
 
     start = len(t.read)
     best = best_by_horizon(t[f"{STAGE}/setup_gains"])
-    cmp = t[f"{STAGE}/target_comparison"]
-    short = {"paper:": "target l_t (the paper's)", "ours:": "target J_T − J_t (ours, ψ not validated)",
+    if t.exists(f"{STAGE}/fixed_kl_fresh_runs"):  # re-derived from the committed runs of both sides
+        cmp = target_comparison(t[f"{STAGE}/target_runs"], t[f"{STAGE}/fixed_kl_fresh_runs"],
+                                t[f"{STAGE}/fixed_kl_val_runs"], seed=SEED)
+    else:
+        cmp = t[f"{STAGE}/target_comparison"]
+    validated = cmp.panel.str.contains("ψ validated").any()
+    short = {"paper:": "target l_t (the paper's)",
+             "ours:": f"target J_T − J_t (ours, ψ {'validated' if validated else 'not validated'})",
              "paper's recipe": "l_t, λ ~ U[1e-3, 0.2]"}
     comps = []
     for r in cmp.itertuples():
@@ -508,8 +514,9 @@ def minigolf_horizon(t: Tables | str) -> Claim:
     if t.exists(f"{STAGE}/recipe_comparison"):
         rc = t[f"{STAGE}/recipe_comparison"]
         final = rc[rc.metric == "final"]
-        if len(final):
-            recipe = f" (there the recipe still loses: final {ci_text(*final[['diff', 'lo', 'hi']].iloc[0])})"
+        cells = [(f"{r.panel}: " if len(final) > 1 else "") + ci_text(r.diff, r.lo, r.hi) for r in final.itertuples()]
+        if cells:
+            recipe = " (there the paper's recipe − best Fixed-KL, final: " + "; ".join(cells) + ")"
         evidence.append("Where the one-step and the whole-run best λ coincide, the paper's recipe still loses: "
                         + "; ".join(f"{r.metric} {ci_text(r.diff, r.lo, r.hi)}" for r in rc.itertuples()) + ".")
     return Claim(key="long-horizon target", paper=1, notebook=STAGE,

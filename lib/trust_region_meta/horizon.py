@@ -32,7 +32,7 @@ from lib import paths
 from lib.io import save_table
 from lib.stats import t_interval
 from lib.trust_region_meta.fixed_kl import fixed_kl_sweep
-from lib.trust_region_meta.meta_kl import pooled_comparison, run_meta_kl
+from lib.trust_region_meta.meta_kl import choose_model, pooled_comparison, run_meta_kl, validation_scores
 from lib.trust_region_meta.metadataset import collect
 
 if TYPE_CHECKING:  # the config's type only
@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # the config's type only
 
 STAGE = "09_minigolf_horizon"
 HORIZONS = (1, 2, 5, 10)  # k of J_k - J_0, plus the run's last step
+RUN_GAIN_PSIS = (0.01, 0.02, 0.05, 0.1, 0.2)  # leaf fractions tried for the run-gain model on validation tasks
+RUN_COLUMNS = ["env", "algo", "arch", "run", "fqi_horizon", "min_leaf", "step", "ret", "kl_bound", "meta_seed"]
 
 # Initial policy (mean0, std0) of each set-up check; () is the study's own (mean ≈ 0, σ0 = 1).
 SETUPS = {"ours: mean 0, σ0 1": (), "mean 1, σ0 1": (1.0, 1.0), "mean 0, σ0 0.3": (0.0, 0.3),
@@ -50,9 +52,10 @@ SETUPS = {"ours: mean 0, σ0 1": (), "mean 1, σ0 1": (1.0, 1.0), "mean 0, σ0 0
 COLLECTIONS = {"constant_lambda": dict(per_trajectory=True),
                "uniform_0.2": dict(per_trajectory=False, kl_range=(1e-3, 0.2), log_uniform=False)}
 
-# The meta-models of section 3: (label, collection, target, H, ψ).
+# The meta-models of section 3: (label, collection, target, H, ψ); ψ None: validated per meta-model
+# (:func:`run_gain_validation`).
 TARGETS = (("paper: FQI on l_t, H=3, ψ=1e-3", "constant_lambda", "one-step", 3, 1e-3),
-           ("ours: regression of J_T - J_t, ψ=0.05", "constant_lambda", "run-gain", 0, 0.05),
+           ("ours: regression of J_T - J_t, ψ validated", "constant_lambda", "run-gain", 0, None),
            ("paper's recipe, per-step λ ~ U[1e-3, 0.2]: FQI on l_t, H=3, ψ=1e-3", "uniform_0.2", "one-step", 3, 1e-3))
 
 
@@ -118,16 +121,41 @@ def meta_datasets(cfg: "MetaConfig", name: str, env: str = "minigolf", **options
     return files
 
 
-def target_runs(cfg: "MetaConfig", env: str = "minigolf", targets=TARGETS) -> pd.DataFrame:
+def run_gain_validation(cfg: "MetaConfig", env: str = "minigolf", psis=RUN_GAIN_PSIS) -> tuple[pd.DataFrame, dict]:
+    """Choose the run-gain model's ψ as notebook 05 chooses (H, ψ): per meta-model (the constant-λ
+    collection), Meta-KL with each ψ on ``n_val_runs`` validation tasks (linear policy, ``test_updates``
+    steps), scored by the mean return over steps and runs (:func:`.meta_kl.validation_scores`).
+
+    Returns:
+        ``(runs, {meta_seed: ψ})``: the validation runs (:data:`RUN_COLUMNS`) and each meta-model's pick.
+    """
+    files = meta_datasets(cfg, "constant_lambda", env)
+    parts = []
+    for m, path in files.items():
+        runs = range(cfg.n_val_runs)
+        part = run_meta_kl(env, "val", runs, [(0, 0)] * len(runs), cfg.test_updates[env], cfg.n_traj[env], cfg.seed,
+                           path, cfg.grid(env), [(0, psi) for psi in psis], paths.cache_dir(cfg.profile, STAGE),
+                           cfg.n_estimators, cfg.fqi_seed(m), "xTRPO", cfg.n_jobs, cfg.max_points, "run-gain")
+        parts.append(part.assign(meta_seed=m)[RUN_COLUMNS])
+    runs = pd.concat(parts, ignore_index=True)
+    chosen = choose_model(validation_scores(runs))
+    return runs, {int(r.meta_seed): float(r.min_leaf) for r in chosen.itertuples()}
+
+
+def target_runs(cfg: "MetaConfig", env: str = "minigolf", targets=TARGETS, psis: dict | None = None) -> pd.DataFrame:
     """Meta-KL (xTRPO, linear policy) on ``n_test_runs`` fresh tasks for each meta-model of ``targets``
-    (its collection's M meta-datasets, :func:`meta_datasets`); columns ``meta_seed``, ``target``."""
+    (its collection's M meta-datasets, :func:`meta_datasets`); columns ``meta_seed``, ``target``.
+    ``psis``: each meta-model's validated ψ (:func:`run_gain_validation`), for targets whose ψ is None."""
     files = {name: meta_datasets(cfg, name, env) for name in dict.fromkeys(c for _, c, *_ in targets)}
     parts = []
     for label, collection, target, horizon, psi in targets:
+        if psi is None and psis is None:
+            raise ValueError(f"target {label!r} needs its validated ψ: pass psis (run_gain_validation)")
         for m, path in files[collection].items():
             runs = range(cfg.n_test_runs)
             part = run_meta_kl(env, "fresh", runs, [(0, 0)] * len(runs), cfg.test_updates[env], cfg.n_traj[env],
-                               cfg.seed, path, cfg.grid(env), [(horizon, psi)], paths.cache_dir(cfg.profile, STAGE),
+                               cfg.seed, path, cfg.grid(env), [(horizon, psis[m] if psi is None else psi)],
+                               paths.cache_dir(cfg.profile, STAGE),
                                cfg.n_estimators, cfg.fqi_seed(m), "xTRPO", cfg.n_jobs, cfg.max_points, target)
             parts.append(part.assign(meta_seed=m, target=label))
     return pd.concat(parts, ignore_index=True)
