@@ -201,7 +201,7 @@ def control_evidence(t: Tables, stage: str, panel: str) -> list[str]:
 
     if (stage, panel) not in PANELS or not t.exists(f"{STAGE}/test_runs"):
         return []
-    comps = [c for c in control_comparisons(t, stage, panel) if "“" in c.contrast]
+    comps = [c for c in control_comparisons(t, stage, panel) if control_kind(c) == "grid"]
     return [f"Control on {panel} (notebook 14, not counted here): " + "; ".join(
         f"{c.endpoint} {c.contrast} = {ci_text(c.estimate, c.lo, c.hi)}" for c in comps) + "."]
 
@@ -585,6 +585,11 @@ def control_comparisons(t: Tables, fig: str, panel: str, counted: bool = True) -
     return out
 
 
+def control_kind(c: Comparison) -> str:
+    """The control a :func:`control_comparisons` entry is against: a key of :data:`CONTROL_KINDS`."""
+    return next((k for k, v in CONTROL_KINDS.items() if c.contrast.endswith(v)), "grid")
+
+
 def schedule_control(t: Tables | str) -> Claim:
     """(beyond the paper, notebook 14) Is Meta-KL's gain a learned, state-dependent λ or a plain schedule?"""
     from lib.trust_region_meta.schedule_control import PANELS, STAGE
@@ -596,8 +601,7 @@ def schedule_control(t: Tables | str) -> Claim:
         meta = t[f"{fig}/meta_kl_runs"]
         comps += control_comparisons(t, fig, panel, str(meta[meta.panel == panel].env.iloc[0]) in COUNTED_ENVS)
     auc = [c for c in comps if c.counted and c.endpoint == "AUC"]
-    held = {k: sum(c.outcome == "supports" for c in auc if c.contrast.endswith(v) or (k == "grid" and "“" in c.contrast))
-            for k, v in CONTROL_KINDS.items()}
+    held = {k: sum(c.outcome == "supports" for c in auc if control_kind(c) == k) for k in CONTROL_KINDS}
     n_panels = len({c.panel for c in auc})
     sched = t[f"{STAGE}/schedules"]
     return Claim(key="not a schedule", paper=1, notebook=STAGE,
