@@ -108,7 +108,7 @@ def stage() -> None:
     shutil.copytree(ROOT / "figures", SRC / "figures", ignore=shutil.ignore_patterns("quick"))
     (SRC / "index.md").write_text(home() + "\n\n" + toctree())
     about = (ROOT / "docs" / "book" / "about.md").read_text()
-    about = relink(about, Path("about.md"), ROOT / "docs")  # written as if it sat in docs/
+    about = relink(about, Path("about.md"), CONF.parent)
     (SRC / "about.md").write_text(about.replace("{verdicts}", relink(verdicts(), Path("about.md"), ROOT)))
     for name in (*PAGES, "results"):
         text = (ROOT / "docs" / f"{name}.md").read_text()

@@ -211,8 +211,11 @@ BIAS_FEATURES = ("H_a|s_t", "KL_a|s_t||tm1")  # the policy features the k-NN est
 
 def feature_bias(t: Tables, stage: str = "06_figure1") -> str:
     """The k-NN policy features Meta-KL read in a figure's runs against their closed forms (the
-    ``exact:`` columns, same steps): means, correlation, and the share of negative KL estimates."""
+    ``exact:`` columns, same steps): means, correlation, and the share of negative KL estimates
+    ("" for runs without those columns)."""
     meta = t[f"{stage}/meta_kl_runs"]
+    if not all(f"exact:{name}" in meta.columns for name in BIAS_FEATURES):
+        return ""
     parts = []
     for env, g in meta.groupby("env", sort=False):
         cells = []
@@ -229,6 +232,8 @@ def feature_bias(t: Tables, stage: str = "06_figure1") -> str:
 
 def exact_feature_line(t: Tables) -> str:
     """Notebook 05's ablation: Meta-KL with the closed-form policy features minus the k-NN ones."""
+    if not t.exists("05_fqi_validation/exact_feature_comparison"):
+        return ""
     c = t["05_fqi_validation/exact_feature_comparison"]
     pooled = c[c.meta_seed.astype(str) == "pooled"]
     return ("Meta-KL with the closed-form policy features instead of the k-NN ones (notebook 05: refitted meta-models, "
@@ -241,6 +246,8 @@ def lambda_top(t: Tables, stage: str = "06_figure1", env: str = "elikoeidis") ->
     final return on the validation tasks (where the baseline is chosen) and their divergence rates."""
     val = t[f"{stage}/fixed_kl_val_runs"]
     val = val[(val.env == env) & val.fixed_kl.isin([2.0, 5.0])]
+    if val.empty:
+        return ""
     scores = per_run_scores(val, ["algo", "fixed_kl"])
     start = val[val.step == 0].set_index(["algo", "fixed_kl", "run"]).ret
     rows, level = [], {}
@@ -260,7 +267,7 @@ def figure1(t: Tables | str) -> Claim:
     t = as_tables(t)
     claim = figure_claim(t, "06_figure1")
     start = len(t.read)
-    extra = (lambda_top(t), feature_bias(t), exact_feature_line(t))
+    extra = tuple(line for line in (lambda_top(t), feature_bias(t), exact_feature_line(t)) if line)
     return replace(claim, evidence=claim.evidence + extra, rests_on=tuple(dict.fromkeys(claim.rests_on + t.since(start))))
 
 
@@ -516,7 +523,7 @@ def minigolf_horizon(t: Tables | str) -> Claim:
         final = rc[rc.metric == "final"]
         cells = [(f"{r.panel}: " if len(final) > 1 else "") + ci_text(r.diff, r.lo, r.hi) for r in final.itertuples()]
         if cells:
-            recipe = " (there the paper's recipe − best Fixed-KL, final: " + "; ".join(cells) + ")"
+            recipe = " (there the recipe loses: final " + "; ".join(cells) + ")"
         evidence.append("Where the one-step and the whole-run best λ coincide, the paper's recipe still loses: "
                         + "; ".join(f"{r.metric} {ci_text(r.diff, r.lo, r.hi)}" for r in rc.itertuples()) + ".")
     return Claim(key="long-horizon target", paper=1, notebook=STAGE,
