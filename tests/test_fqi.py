@@ -115,3 +115,21 @@ def test_fit_fqi_accepts_numpy_scalars_and_lists():
     args = _good_inputs()
     args.update(horizon=np.int64(2), min_leaf=np.float32(0.1), seed=np.int64(3), kl_grid=(0.01, 0.1))
     assert [m.horizon for m in fit_fqi(**args)] == [1, 2]
+
+
+@pytest.mark.parametrize("leaf", [1, 7, 60])
+def test_forest_predict_is_scikit_learns_predict_bit_for_bit(leaf):
+    """The greedy step's direct tree walk (issue 38, lever L1) returns exactly ``forest.predict``:
+    on a Meta-KL step's 10 rows and on a large Bellman-target query."""
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    from lib.trust_region_meta.fqi import design, forest_predict
+
+    rng = np.random.default_rng(leaf)
+    x = design(rng.normal(size=(3000, 20)), 10 ** rng.uniform(-3, 0, 3000))
+    forest = ExtraTreesRegressor(30, min_samples_leaf=leaf, max_features=1.0, bootstrap=False, random_state=leaf)
+    forest.fit(x, rng.normal(size=3000) + x[:, 0])
+    step = design(np.repeat(rng.normal(size=(1, 20)), 10, axis=0), np.geomspace(1e-3, 1, 10))
+    big = design(rng.normal(size=(5000, 20)), 10 ** rng.uniform(-3, 0, 5000))
+    for q in (step, big):
+        np.testing.assert_array_equal(forest_predict(forest, q), forest.predict(q))
