@@ -78,14 +78,11 @@ def relink(text: str, page: Path, base: Path) -> str:
 
 
 def stage_notebook(stem: str) -> None:
-    """Copy one executed full notebook, its injected-parameters cell tagged ``remove-cell`` and its
-    Markdown links rewritten."""
+    """Copy one executed full notebook with its Markdown links rewritten (its injected-parameters
+    cell already carries ``remove-cell``: tools/run_notebooks.py tags it when it writes the copy)."""
     nb = json.loads((ROOT / "docs" / "full" / f"{stem}.ipynb").read_text())
     page = Path("notebooks") / f"{stem}.ipynb"
     for cell in nb["cells"]:
-        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
-            tags.append("remove-cell")
         if cell["cell_type"] == "markdown":
             cell["source"] = relink("".join(cell["source"]), page, ROOT / "notebooks")
     (SRC / page).write_text(json.dumps(nb, indent=1, ensure_ascii=False))

@@ -61,6 +61,9 @@ FIGURES = {  # stage -> (claim words, {panel: kind})
 PAPER_SCORE = "paper's pick: score"  # the column of validation.pick_table
 FIGURE_KEYS = {"06_figure1": "Fig. 1", "07_figure2": "Fig. 2", "08_figure3": "Fig. 3"}
 REUSES = {("08_figure3", "MLP(0,0)"): ("06_figure1", "cartpole")}  # the same runs, counted where first shown
+CONTROL_KINDS = {"grid": "the grid's best schedule", "modal": "its own modal schedule", "t-only": "a t-only meta-model"}
+SHORT_KINDS = {"grid": "the grid's best", "modal": "its modal schedule", "t-only": "a t-only model"}
+COUNTED_ENVS = ("cartpole",)  # the control asks what Cartpole's win rests on; Minigolf's panel is reported
 
 
 def statistic_for(env: str) -> str:
@@ -201,7 +204,7 @@ def control_evidence(t: Tables, stage: str, panel: str) -> list[str]:
 
     if (stage, panel) not in PANELS or not t.exists(f"{STAGE}/test_runs"):
         return []
-    comps = [c for c in control_comparisons(t, stage, panel) if control_kind(c) == "grid"]
+    comps = control_comparisons(t, stage, panel, kinds=("grid",))
     return [f"Control on {panel} (notebook 14, not counted here): " + "; ".join(
         f"{c.endpoint} {c.contrast} = {ci_text(c.estimate, c.lo, c.hi)}" for c in comps) + "."]
 
@@ -538,19 +541,17 @@ def minigolf_horizon(t: Tables | str) -> Claim:
                  figure="09_minigolf_targets")
 
 
-CONTROL_KINDS = {"grid": "the grid's best schedule", "modal": "its own modal schedule", "t-only": "a t-only meta-model"}
-SHORT_KINDS = {"grid": "the grid's best", "modal": "its modal schedule", "t-only": "a t-only model"}
-COUNTED_ENVS = ("cartpole",)  # the control asks what Cartpole's win rests on; Minigolf's panel is reported
-
-
-def control_comparisons(t: Tables, fig: str, panel: str, counted: bool = True) -> list[Comparison]:
-    """Meta-KL minus each open-loop control of notebook 14 on one figure panel, per endpoint.
+def control_comparisons(t: Tables, fig: str, panel: str, counted: bool = True,
+                        kinds=tuple(CONTROL_KINDS)) -> list[Comparison]:
+    """Meta-KL minus each open-loop control of notebook 14 (``kinds``, keys of :data:`CONTROL_KINDS`)
+    on one figure panel, per endpoint.
 
     The grid's best schedule is chosen on the validation runs by the endpoint's statistic (as the best
-    Fixed-KL is); the modal and t-only schedules are per meta-model, so row m of their matrix is
-    Meta-KL model m minus model m's schedule. δ is the figure's (Fixed-KL grid, validation tasks).
+    Fixed-KL is; :func:`.schedule_control.best_by_endpoint`, the study's own rule); the modal and t-only
+    schedules are per meta-model, so row m of their matrix is Meta-KL model m minus model m's schedule.
+    δ is the figure's (Fixed-KL grid, validation tasks).
     """
-    from lib.trust_region_meta.schedule_control import STAGE
+    from lib.trust_region_meta.schedule_control import STAGE, best_by_endpoint
 
     meta = t[f"{fig}/meta_kl_runs"]
     meta = meta[meta.panel == panel]
@@ -559,16 +560,16 @@ def control_comparisons(t: Tables, fig: str, panel: str, counted: bool = True) -
     val, test = (t[f"{STAGE}/{n}"] for n in ("grid_val_runs", "test_runs"))
     fv = t[f"{fig}/fixed_kl_val_runs"]
     v_scores = per_run_scores(fv[fv.panel == panel], ["algo", "fixed_kl"])
-    g_scores = per_run_scores(val[val.panel == panel], ["schedule"])
+    picks = best_by_endpoint(val[val.panel == panel], statistic)
     s_scores = per_run_scores(test[test.panel == panel], ["schedule"])
     m_scores = per_run_scores(meta, ["meta_seed"])
     out = []
     for endpoint, words in ENDPOINTS:
         delta = choose_baseline(v_scores, endpoint, statistic)[1]
-        for kind, name in CONTROL_KINDS.items():
+        for kind in kinds:
+            name = CONTROL_KINDS[kind]
             if kind == "grid":
-                best = g_scores.groupby("schedule")[endpoint].apply(lambda s: float(statistic_of(s.to_numpy(), statistic)))
-                pick = str(best.idxmax())
+                pick = picks[endpoint]
                 base = s_scores[s_scores.schedule == pick].set_index("run")[endpoint]
                 matrix, level, contrast = paired_matrix(m_scores, base, endpoint), base, f"Meta-KL − schedule “{pick}”"
             else:

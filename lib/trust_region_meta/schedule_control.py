@@ -15,7 +15,7 @@ import pandas as pd
 
 from lib import paths
 from lib.io import load_table, save_tables
-from lib.stats import curve_summary, per_run_scores
+from lib.stats import curve_summary, per_run_scores, statistic_of
 from lib.trust_region_meta.meta_kl import best_fixed, choose_model, validation_arch, validation_scores
 from lib.trust_region_meta.metadataset import dataset_file
 from lib.trust_region_meta.schedules import (
@@ -44,11 +44,14 @@ def _arch(label: str) -> tuple:
     return int(h), int(n)
 
 
-def best_by_endpoint(val_runs: pd.DataFrame) -> dict[str, str]:
-    """The grid schedule with the largest mean final return and the one with the largest mean AUC
-    over the validation runs of one panel: ``{"final": name, "auc": name}``."""
-    means = per_run_scores(val_runs, ["schedule"]).groupby("schedule")[["final", "auc"]].mean()
-    return {endpoint: str(means[endpoint].idxmax()) for endpoint in ("final", "auc")}
+def best_by_endpoint(val_runs: pd.DataFrame, statistic: str = "mean") -> dict[str, str]:
+    """The grid schedule with the largest ``statistic`` (:func:`lib.stats.statistic_of`) of the final
+    return and the one with the largest of the AUC, over the validation runs of one panel:
+    ``{"final": name, "auc": name}``. The study runs these on the test tasks; the claim
+    (:func:`.claims.control_comparisons`) reads its pick with the same rule."""
+    scores = per_run_scores(val_runs, ["schedule"]).groupby("schedule")
+    return {endpoint: str(scores[endpoint].apply(lambda x: float(statistic_of(x.to_numpy(), statistic))).idxmax())
+            for endpoint in ("final", "auc")}
 
 
 def t_only_validation(cfg: "MetaConfig", env: str, meta_seed: int, cache_dir) -> tuple[pd.DataFrame, tuple]:
@@ -105,7 +108,7 @@ def control_tables(cfg: "MetaConfig", panels=PANELS, stage: str = STAGE) -> dict
         grid = schedule_grid(n_updates)
         val = run_schedules(env, "val", grid, range(cfg.n_val_runs), [arch] * cfg.n_val_runs, cfg.n_traj[env],
                             cfg.seed, cache, cfg.n_jobs)
-        grid_val.append(val.drop(columns="lambdas").assign(panel=panel))
+        grid_val.append(val.assign(panel=panel))
         rows = [dict(panel=panel, kind="grid", meta_seed=-1, schedule=name, lambdas=as_text(s)) for name, s in grid.items()]
         on_test = {name: grid[name] for name in dict.fromkeys(best_by_endpoint(val).values())}
         for m in cfg.meta_seeds():
@@ -115,14 +118,14 @@ def control_tables(cfg: "MetaConfig", panels=PANELS, stage: str = STAGE) -> dict
                              & (val05.min_leaf == pick.min_leaf)]
                 own[(env, "modal", m)] = modal_schedule(runs, n_updates)
                 runs_t, own[(env, "t-only", m)] = t_only_validation(cfg, env, m, cache)
-                t_val.append(runs_t.drop(columns="lambdas"))
+                t_val.append(runs_t)
             for kind in ("modal", "t-only"):
                 name = f"{kind} m{m}"
                 on_test[name] = own[(env, kind, m)]
                 rows.append(dict(panel=panel, kind=kind, meta_seed=m, schedule=name, lambdas=as_text(on_test[name])))
         runs = run_schedules(env, "test", on_test, range(cfg.n_test_runs), [arch] * cfg.n_test_runs,
                              cfg.n_traj[env], cfg.seed, cache, cfg.n_jobs)
-        test.append(runs.drop(columns="lambdas").assign(panel=panel))
+        test.append(runs.assign(panel=panel))
         schedules.append(pd.DataFrame(rows))
     return save_tables(paths.data_dir(cfg.profile, stage), cfg,
                        schedules=pd.concat(schedules, ignore_index=True),

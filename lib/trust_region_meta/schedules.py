@@ -104,8 +104,7 @@ def run_schedules(env: str, split: str, schedules: dict[str, tuple], runs, archs
     """Every schedule on every run (run ``runs[i]`` with policy ``archs[i]``), resumable.
 
     Schedules with the same λ sequence share their runs (one checkpoint per distinct
-    (sequence, run, arch)). Returns the per-step tables with columns ``schedule`` (the name)
-    and ``lambdas`` (:func:`as_text`).
+    (sequence, run, arch)). Returns the per-step tables with a column ``schedule`` (the name).
     """
     distinct = list(dict.fromkeys(tuple(s) for s in schedules.values()))
     jobs = [dict(label=f"{env}-{split}-schedule-r{run}", kwargs=dict(
@@ -113,6 +112,5 @@ def run_schedules(env: str, split: str, schedules: dict[str, tuple], runs, archs
         for s in distinct for run, arch in zip(runs, archs)]
     parts = map_resumable(schedule_run, jobs, cache_dir, n_workers=n_jobs, desc=f"schedules {env} {split}")
     by = {(job["kwargs"]["schedule"], job["kwargs"]["run"]): part for job, part in zip(jobs, parts)}
-    out = [by[(tuple(s), int(run))].assign(schedule=name, lambdas=as_text(s))
-           for name, s in schedules.items() for run in runs]
+    out = [by[(tuple(s), int(run))].assign(schedule=name) for name, s in schedules.items() for run in runs]
     return pd.concat(out, ignore_index=True)
