@@ -9,7 +9,7 @@ import numbers
 import os
 from dataclasses import MISSING, fields
 
-NON_NEGATIVE = {"seed", "n_holes"}  # integer fields that may be 0; every other count must be >= 1
+NON_NEGATIVE = {"seed", "n_holes", "select_after"}  # integer fields that may be 0; every other count must be >= 1
 ZERO_OK_LISTS = {"checkpoints", "goal_radii", "arch"}  # integer lists whose entries may be 0
 FREE_FIELDS = {"profile", "policy_init", "kl_extra"}  # checked by their config's own rule
 

@@ -57,3 +57,25 @@ def test_a_resumed_item_equals_an_uninterrupted_one(cfg, tmp_path):
 def test_unknown_method_is_named(cfg, tmp_path):
     with pytest.raises(ValueError, match="BO-MRL"):
         st.jobs(replace(cfg, methods=("BO-MRL",)), tmp_path)
+
+
+def test_best_so_far_selection_leaves_training_unchanged_and_meta_tests_the_best(cfg, tmp_path):
+    """The authors' evaluation after every outer step past ``select_after`` draws its own data:
+    the training history is that of a run without it; the ``selected`` table meta-tests the
+    policy of the best evaluation (their test scripts load it)."""
+    plain = st.run_item(cfg, "halfcheetah-vel", "MAML-TRPO (authors)", 0, str(tmp_path / "a.partial"))
+    chosen = st.run_item(replace(cfg, best_so_far=True, select_after=0), "halfcheetah-vel", "MAML-TRPO (authors)", 0,
+                         str(tmp_path / "b.partial"))
+    hist = chosen["history"]
+    timing = [c for c in hist.columns if c.endswith("_s")]
+    pd.testing.assert_frame_equal(plain["history"].drop(columns=timing), hist.drop(columns=timing + ["eval_return"]))
+    pd.testing.assert_frame_equal(plain["test"], chosen["test"])
+    best = int(hist["iter"].iloc[hist["eval_return"].to_numpy().argmax()]) + 1  # the policy after that outer step
+    sel = chosen["selected"]
+    assert set(sel["iter"]) == {best} and len(sel) == len(chosen["test"].query("iter == 2"))
+    if best == 2:  # the last iterate: the same policy, environment seeds and therefore returns
+        np.testing.assert_array_equal(sel["ret"].to_numpy(), chosen["test"].query("iter == 2")["ret"].to_numpy())
+    later = st.run_item(replace(cfg, best_so_far=True, select_after=1), "halfcheetah-vel", "MAML-TRPO (authors)", 0,
+                        str(tmp_path / "c.partial"))
+    assert later["history"]["eval_return"].isna().tolist() == [True, False]  # evaluated after iteration 2 only
+    assert set(later["selected"]["iter"]) == {2}

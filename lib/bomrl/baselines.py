@@ -103,8 +103,8 @@ class GradientBaseline:
         self.name, self.config = check_method(name), config
         self.lvc = name == "ProMP"
 
-    def adapt(self, params, d: TaskData):
-        """Adapted parameters (no graph) after one step on ``d``."""
+    def adapt(self, params, d: TaskData, step: int = 0):
+        """Adapted parameters (no graph) after one step on ``d`` (the same step at every ``step``)."""
         return inner_step(fp.detach(params), d, self.config.alpha, self.lvc)
 
     def _adapted(self, phi, pre):

@@ -22,7 +22,7 @@ from scipy import optimize, stats
 from lib.bomrl.authors_data import LOGS_FILE
 from lib.bomrl.frozen_lake_maps_study import KL_ONCE
 from lib.bomrl.locomotion_report import last_checkpoint, paired_matrix
-from lib.bomrl.methods import GRADIENT
+from lib.bomrl.methods import BASELINES
 from lib.claims import Claim, Comparison, Tables, as_tables, ci_text, interval, outcome, verdict_of
 
 PAPER_ITERS = 500  # the authors' meta-iterations per locomotion run (their logs: iterations 0-499)
@@ -376,7 +376,7 @@ def authors_locomotion(t: Tables | str, step: int = 1) -> Claim:
     for fam in test.family.unique():
         present = set(last[last.family == fam].method)
         for ours in [m for m in BOMRL13 if m in present]:
-            for base in [m for m in GRADIENT if m in present]:
+            for base in [m for m in BASELINES if m in present]:
                 x = paired_matrix(last, ours, base, fam, step)
                 seed_level = interval(x, "unit", seed=SEED)
                 goal_level = interval(x, "both", seed=SEED)

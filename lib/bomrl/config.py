@@ -193,6 +193,9 @@ class LocomotionAuthorsConfig:
         n_iters: meta-iterations per family (theirs 500). checkpoints: per family, the iterations
             with a meta-test on their fixed goals (0.0, 0.1 ... 1.9, or +1 and -1) with
             0..n_adapt_steps adaptation steps; the last is ``n_iters``.
+        best_so_far: also keep the best-so-far policy on the authors' evaluation after every outer
+            step beyond iteration ``select_after`` (:func:`lib.bomrl.locomotion_study.training_evaluation`;
+            their test scripts load that policy) and meta-test it at the end (table ``selected``).
         n_seeds: independent repetitions (theirs 1). lam_kl, lam_euclidean: λ of Alg(1)/(2) and of
             Alg(3) (theirs 0.5 for all: :data:`lib.bomrl.locomotion_protocol.LOCOMOTION_AUTHORS`).
             n_workers, scheduler: as notebook 11's.
@@ -212,6 +215,8 @@ class LocomotionAuthorsConfig:
     checkpoints: dict = field(default_factory=lambda: {"halfcheetah-vel": (0, 40, 80, 120),
                                                        "halfcheetah-dir": (0, 40, 80, 120)})
     n_adapt_steps: int = 3
+    best_so_far: bool = False
+    select_after: int = 0
     n_seeds: int = 2
     lam_kl: float = LOCOMOTION_AUTHORS.lam_kl
     lam_euclidean: float = LOCOMOTION_AUTHORS.lam_euclidean
@@ -224,7 +229,7 @@ class LocomotionAuthorsConfig:
             LOCOMOTION_AUTHORS.check_family(fam)
         check_fields(self, self.families)
         for m in self.methods:
-            methods.check_name("method", m, (*methods.BOMRL, *methods.GRADIENT))
+            methods.check_name("method", m, methods.LOCOMOTION_AUTHORS)
         check_positive(self, "lam_kl", "lam_euclidean")
         for fam in self.families:
             check_checkpoints(f"checkpoints[{fam}]", self.checkpoints[fam], f"n_iters[{fam}]", self.n_iters[fam])

@@ -10,7 +10,7 @@ import numpy as np
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from lib.bomrl.methods import GRADIENT
+from lib.bomrl.methods import BASELINES
 from lib.plotting import band, caption, limit_to, n_text, off_scale
 
 
@@ -106,8 +106,9 @@ def theory_panels(gap_var, fits, gap_k):
 
 LOCOMOTION_COLORS = {"Alg(1)": "#0072B2", "Alg(2)": "#56B4E9", "Alg(3)": "#009E73",
                      "KL-constrained (ours)": "#CC79A7", "MAML-TRPO": "#D55E00",
-                     "ProMP": "#E69F00", "E-MAML-TRPO": "#999999"}  # every label of lib.bomrl.methods.LOCOMOTION
-GRADIENT_BASELINES = GRADIENT  # dashed in the locomotion plots; BO-MRL solid
+                     "ProMP": "#E69F00", "E-MAML-TRPO": "#999999",
+                     "MAML-TRPO (authors)": "#A0522D"}  # every label of lib.bomrl.methods (both protocols)
+GRADIENT_BASELINES = BASELINES  # dashed in the locomotion plots; BO-MRL solid
 FAMILY_TITLES = {"halfcheetah-vel": "Half-cheetah, goal velocity", "halfcheetah-dir": "Half-cheetah, moving direction",
                  "ant-vel": "Ant, goal velocity", "ant-dir": "Ant, moving direction"}
 

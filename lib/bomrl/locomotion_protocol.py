@@ -42,7 +42,8 @@ class LocomotionProtocol:
             filter's clip and warm-up episodes per trajectory of a batch.
         inner_steps, inner_lr, max_distance: the Adam solver. cg_iters, cg_damping: its implicit
             system and outer step. max_kl / maml_max_kl: outer KL bound per family of BO-MRL / of
-            the MAML baselines. maml_lr: MAML's inner step. outer_kl_check: the outer line search
+            the MAML baselines. maml_lr: MAML's inner step; maml_later_lr: the authors' MAML-TRPO's
+            step after the first at meta-test (:mod:`.maml_authors`). outer_kl_check: the outer line search
             also rejects candidates with KL > max_kl. dtype: of policies and data (``"adam"`` solver).
     """
 
@@ -73,6 +74,7 @@ class LocomotionProtocol:
     max_kl: dict = field(default_factory=lambda: dict.fromkeys(FAMILIES, 0.01))  # ours: MAML-TRPO's delta
     maml_max_kl: dict = field(default_factory=lambda: dict.fromkeys(FAMILIES, 0.01))  # MAML / ProMP scripts
     maml_lr: float = 0.1  # MAML / ProMP scripts
+    maml_later_lr: float = 0.05  # R1 MAML_my/test_HalfCheetah_*.py: lr = meta_lr * 0.5 after the first step
     outer_kl_check: bool = False
     dtype: str = "float32"
 
@@ -120,6 +122,9 @@ LOCOMOTION_AUTHORS = replace(
 DIR_TASKS = (-1.0, 1.0, -1.0, 1.0)  # R1 train_trpo_HalfCheetah_dir.py: the fixed direction list
 # R1 test_HalfCheetah_{vel,dir}.py: target_v = 0.1 k for k in range(20), and +1, -1
 TEST_TASKS = {"halfcheetah-vel": tuple(round(0.1 * k, 1) for k in range(20)), "halfcheetah-dir": (1.0, -1.0)}
+# R1 train_trpo_HalfCheetah_{vel,dir}.py (BOMRL_my/ and MAML_my/): target_v_list000, the goals of the
+# evaluation after every outer step whose best-so-far policy their test scripts load
+EVAL_TASKS = {"halfcheetah-vel": (0.1, 0.3, 0.5, 0.7, 1.0, 1.3, 1.5, 1.7, 1.9), "halfcheetah-dir": (-1.0, 1.0)}
 CTRL_COST = 0.05  # R1: -0.05 ||a||^2 in both rewards
 
 

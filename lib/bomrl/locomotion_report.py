@@ -185,7 +185,7 @@ def compare_to_baselines(test: pd.DataFrame, step: int = 1, level: float = 0.9, 
         g = last[(last.family == fam) & (last.step == step)]
         present = set(g.method)
         for ours in [m for m in methods.METRIC if m in present]:
-            for base in [m for m in methods.GRADIENT if m in present]:
+            for base in [m for m in methods.BASELINES if m in present]:
                 x = paired_matrix(last, ours, base, fam, step)
                 mean, lo, hi = two_level_bootstrap(x, level, seed=seed)
                 rows.append(dict(family=fam, method=ours, baseline=base, ret=g[g.method == ours].ret.mean(),

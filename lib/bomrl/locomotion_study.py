@@ -29,6 +29,7 @@ from lib.bomrl import meta_items as items
 from lib.bomrl import locomotion_protocol, methods
 from lib.bomrl.baselines import GradientBaseline, GradientMetaConfig
 from lib.bomrl.locomotion_protocol import LocomotionProtocol
+from lib.bomrl.maml_authors import AuthorsMAML
 from lib.bomrl.sampled import SampledAlgConfig, SampledBOMRL
 from lib.bomrl.sampled_adam import AdamBOMRL, init_policy
 from lib.bomrl.sampler import ObsNorm, sample, sample_filtered
@@ -45,12 +46,14 @@ def protocol(cfg) -> LocomotionProtocol:
 
 def method_names(proto: LocomotionProtocol) -> tuple:
     """The methods a protocol can run: our KL-constrained variant needs the exact (L-BFGS) solver."""
-    return methods.LOCOMOTION if proto.solver == "lbfgs" else (*methods.BOMRL, *methods.GRADIENT)
+    return methods.LOCOMOTION if proto.solver == "lbfgs" else methods.LOCOMOTION_AUTHORS
 
 
 def make_method(name: str, family: str, proto: LocomotionProtocol):
     """The method object (``adapt`` / ``outer``) of one name of :data:`lib.bomrl.methods.LOCOMOTION`."""
     methods.check_name("method", name, method_names(proto))
+    if name == methods.AUTHORS_MAML:
+        return AuthorsMAML(family, proto)
     if name in methods.GRADIENT:
         return GradientBaseline(name, GradientMetaConfig(alpha=proto.maml_lr, delta=proto.maml_max_kl[family]))
     if proto.solver == "adam":
@@ -135,8 +138,21 @@ def meta_test(cfg, proto, family: str, method, phi, norm, s: int, iteration: int
         rows += [dict(iter=iteration, step=step, task_id=k, task=float(t), ret=float(d.returns.mean()))
                  for k, (t, d) in enumerate(zip(tasks, data))]
         if step < cfg.n_adapt_steps:
-            params = [method.adapt(p, d) for p, d in zip(params, data)]
+            params = [method.adapt(p, d, step=step) for p, d in zip(params, data)]
     return rows
+
+
+def training_evaluation(cfg, proto, family: str, method, phi, norm, s: int, iteration: int) -> float:
+    """The authors' evaluation after an outer step, the criterion of their best-so-far policy (R1
+    ``train_trpo_HalfCheetah_*.py``): mean return after one adaptation step on each goal of
+    :data:`~lib.bomrl.locomotion_protocol.EVAL_TASKS`, ``n_traj`` trajectories before and after
+    (their filter also absorbs these observations; ours stays frozen, so training is unchanged)."""
+    tasks = np.asarray(locomotion_protocol.EVAL_TASKS[family])
+    pre, _, _ = collect(proto, family, phi, tasks, cfg.n_traj, norm, env_seed(cfg, proto, family, s, "eval", iteration, 0))
+    thetas = [method.adapt(phi, d) for d in pre]
+    post, _, _ = collect(proto, family, thetas, tasks, cfg.n_traj, norm,
+                         env_seed(cfg, proto, family, s, "eval", iteration, 1))
+    return float(np.mean([d.returns.mean() for d in post]))
 
 
 def train_iteration(cfg, proto, family: str, method, phi, norm, s: int, it: int):
@@ -184,11 +200,21 @@ def run_item(cfg, family: str, method_name: str, s: int, partial: str | None = N
     def train(state):
         phi_new, norm_new, row = train_iteration(cfg, proto, family, method, *policy(state), s, state["it"])
         fields = dict(phi=[p.detach() for p in phi_new])
-        return (fields if norm_new is None else dict(fields, norm=norm_new.state())), row
+        fields = fields if norm_new is None else dict(fields, norm=norm_new.state())
+        it = state["it"] + 1
+        if selecting and it > cfg.select_after:
+            row["eval_return"] = training_evaluation(cfg, proto, family, method, *policy(fields), s, it)
+            if "best" not in state or row["eval_return"] > state["best"]["score"]:
+                fields["best"] = dict(fields, it=it, score=row["eval_return"])
+        return fields, row
 
+    selecting = getattr(cfg, "best_so_far", False)
     state = items.load_state(partial, lambda: initial_state(cfg, proto, family, s))
     state = items.train_and_test(state, per_family(cfg.n_iters, family), per_family(cfg.checkpoints, family),
                                  test, train, partial)
+    if selecting and "best" in state and "selected" not in state:
+        state = dict(state, selected=meta_test(cfg, proto, family, method, *policy(state["best"]), s, state["best"]["it"]))
+        items.save_state(state, partial)
     return items.tidy(state, family, method_name, s)
 
 
@@ -240,7 +266,7 @@ def compare_methods(test: pd.DataFrame, step: int = 1, level: float = 0.9) -> pd
     rows = []
     for fam, g in wide.groupby(level="family"):
         for ours in [m for m in methods.METRIC if m in g]:
-            for base in [m for m in methods.GRADIENT if m in g]:
+            for base in [m for m in methods.BASELINES if m in g]:
                 diff = (g[ours] - g[base]).to_numpy()
                 mean, lo, hi = t_interval(diff, level)
                 rows.append(dict(family=fam, method=ours, baseline=base, ret=g[ours].mean(),

@@ -22,6 +22,7 @@ from lib.cache import job_key, load_or_set_aside, write_checkpoint
 from lib.parallel import map_resumable
 
 # fields of the config that choose which items exist or where they run, not what one item computes
+TABLES = ("history", "test", "selected")  # an item's row lists (the last only with a best-so-far selection)
 ITEM_IGNORES = ("partial", "cfg.profile", "cfg.families", "cfg.methods", "cfg.n_seeds")
 
 
@@ -50,8 +51,13 @@ def train_and_test(state: dict, n_iters: int, checkpoints, meta_test: Callable, 
             return state
         fields, row = train_iteration(state)
         state = dict(state, **fields, it=it + 1, history=state["history"] + [row])
-        if partial:
-            write_checkpoint(Path(partial), Path(partial).stem, state, portable=True)
+        save_state(state, partial)
+
+
+def save_state(state: dict, partial: str | None) -> None:
+    """Write ``state`` to ``partial`` (portable JSON) if given."""
+    if partial:
+        write_checkpoint(Path(partial), Path(partial).stem, state, portable=True)
 
 
 def history_row(it: int, pre, post, steps: int, timings: dict, diagnostics: dict, **extra) -> dict:
@@ -66,9 +72,10 @@ def history_row(it: int, pre, post, steps: int, timings: dict, diagnostics: dict
 
 
 def tidy(state: dict, family: str, method: str, s: int) -> dict:
-    """``{"history": ..., "test": ...}`` DataFrames of a final state, ``family, method, seed`` first."""
+    """``{"history": ..., "test": ...}`` DataFrames of a final state, ``family, method, seed`` first
+    (and ``"selected"``: the meta-test of the best-so-far policy, if the state has one)."""
     out = {}
-    for name in ("history", "test"):
+    for name in [n for n in TABLES if n in state]:
         df = pd.DataFrame(state[name])
         df.insert(0, "seed", s)
         df.insert(0, "method", method)
@@ -102,4 +109,5 @@ def run_all(run_item: Callable, cfg, cache_dir, desc: str, check: Callable[[str,
     ``{"history": ..., "test": ...}`` tables concatenated."""
     results = map_resumable(run_item, jobs(run_item, cfg, cache_dir, check), cache_dir, n_workers=cfg.n_workers,
                             backend="dask", scheduler=cfg.scheduler, desc=desc, portable=True)
-    return {name: pd.concat([r[name] for r in results], ignore_index=True) for name in ("history", "test")}
+    return {name: pd.concat([r[name] for r in results if name in r], ignore_index=True)
+            for name in TABLES if any(name in r for r in results)}

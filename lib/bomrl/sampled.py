@@ -248,7 +248,8 @@ class SampledBOMRL:
         self.config = config
         self.name = LABEL[config.metric]
 
-    def adapt(self, params, d: TaskData):
+    def adapt(self, params, d: TaskData, step: int = 0):
+        """theta' of the inner problem on ``d`` (the same problem at every adaptation ``step``)."""
         return adapt(params, d, self.config)
 
     def outer(self, phi, pre: list[TaskData], post: list[TaskData], thetas) -> tuple[list, dict]:

@@ -223,7 +223,8 @@ class AdamBOMRL:
         self.trpo = TRPOConfig(cg_iters=proto.cg_iters, cg_damping=proto.cg_damping, kl_slack=1.0)
         self.last_info: dict = {}
 
-    def adapt(self, params, d: TaskData):
+    def adapt(self, params, d: TaskData, step: int = 0):
+        """theta' of the inner problem on ``d`` (the same problem at every adaptation ``step``)."""
         theta, self.last_info = adapt(params, d, self.metric, self.proto)
         return theta
 

@@ -1,0 +1,90 @@
+"""Issue 37's decisive pair at the paper's budget: Alg(1) and the authors' MAML-TRPO, both
+Half-cheetah families, seeds 0-2, to 500 meta-iterations, with the authors' best-so-far selection
+beside the last iterate.
+
+    python tools/run_decisive.py --workers 1     # start or resume (each item checkpoints every iteration)
+    python tools/run_decisive.py --status        # where it stands, and the projected time left
+
+The config is notebook 13's full profile with :data:`DECISIVE` (``n_iters`` 500, meta-tests at
+:data:`CHECKPOINTS`, the authors' evaluation after every outer step past iteration 120). Alg(1)'s
+seeds 0 and 1 start from notebook 13's committed states at iteration 120
+(:mod:`tools.extend_locomotion`: a continued item equals an uninterrupted run); seed 2 and the
+authors' MAML-TRPO start from iteration 0. Checkpoints go to ``data/full/13_decisive/checkpoints``
+(committed as the run goes, so a later sitting resumes it). Run it from a separate worktree so that
+editing ``lib`` does not change the items' keys mid-run::
+
+    git worktree add ../decisive HEAD && cd ../decisive
+    PYTHONPATH=$PWD python tools/run_decisive.py --workers 1 --out /path/to/main/data/full/13_decisive/checkpoints
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from lib.numerics import pin  # noqa: E402
+
+pin()
+from lib.bomrl import locomotion_study  # noqa: E402
+from lib.bomrl.locomotion_report import run_progress  # noqa: E402
+from lib.paths import resume_dir  # noqa: E402
+from lib.profiles import resolve  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("extend_locomotion", ROOT / "tools" / "extend_locomotion.py")
+extend = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(extend)
+
+N_ITERS = 500  # the authors' scripts: for i_episode in range(500)
+CHECKPOINTS = (0, 40, 80, 120, 200, 300, 400, 500)  # notebook 13's up to 120, then every 100
+DECISIVE = dict(methods=("Alg(1)", "MAML-TRPO (authors)"), n_seeds=3, best_so_far=True, select_after=120)
+RESUMED = ("Alg(1)", (0, 1))  # method and seeds with committed states at iteration 120 (notebook 13)
+STAGE = "13_decisive"
+
+
+def config(workers: int):
+    """(notebook 13's full config, the decisive pair's config)."""
+    base = resolve("locomotion_authors", "full")
+    return base, replace(extend.longer(base, N_ITERS, CHECKPOINTS), **DECISIVE, n_workers=workers)
+
+
+def seed_from_committed(base, cfg, out: Path) -> int:
+    """Copy notebook 13's states of :data:`RESUMED` under the decisive keys (those not there yet)."""
+    method, seeds = RESUMED
+    items = {(f, method, s) for f in base.families for s in seeds}
+    moves = [(a, b) for a, b in extend.plan(resume_dir("full", "13_bomrl_authors_locomotion"), base, cfg, out, items)
+             if not b.exists()]
+    extend.extend(moves, write=True)
+    return len(moves)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None, help="checkpoint folder (default: data/full/13_decisive/checkpoints)")
+    parser.add_argument("--methods", nargs="+", default=None, choices=DECISIVE["methods"],
+                        help="run these methods' items only (an item's key does not depend on the others)")
+    parser.add_argument("--status", action="store_true")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    base, cfg = config(args.workers)
+    cfg = cfg if args.methods is None else replace(cfg, methods=tuple(args.methods))
+    out = args.out or resume_dir("full", STAGE)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.status:
+        table = run_progress(cfg, out, None)
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+        left = table.remaining_s.sum(min_count=1)
+        print(f"projected: {left / 3600:.1f} worker-hours left (meta-tests and evaluations not counted)")
+        return 0
+    print(f"{seed_from_committed(base, cfg, out)} items seeded from notebook 13's committed states")
+    locomotion_study.run_all(cfg, out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
