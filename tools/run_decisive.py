@@ -54,6 +54,8 @@ def config(workers: int):
 def seed_from_committed(base, cfg, out: Path) -> int:
     """Copy notebook 13's states of :data:`RESUMED` under the decisive keys (those not there yet)."""
     method, seeds = RESUMED
+    if method not in cfg.methods:
+        return 0
     items = {(f, method, s) for f in base.families for s in seeds}
     moves = [(a, b) for a, b in extend.plan(resume_dir("full", "13_bomrl_authors_locomotion"), base, cfg, out, items)
              if not b.exists()]
