@@ -122,19 +122,19 @@ def rel(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @contextlib.contextmanager
 def captured_rewards():
-    """Within the block, the (n, T) per-step reward rows of every ``sampler.sample_filtered`` call, in call order."""
+    """Within the block, the per-step reward rows (with the tail) of every ``sampler.sample_filtered`` call, in call order."""
     captured = []
-    original = sampled_adam.rewards_to_go
+    original = sampler.rewards_to_go
 
     def capture(rew, mask, gamma):
         captured.append(rew.copy())
         return original(rew, mask, gamma)
 
-    sampled_adam.rewards_to_go = capture
+    sampler.rewards_to_go = capture
     try:
         yield captured
     finally:
-        sampled_adam.rewards_to_go = original
+        sampler.rewards_to_go = original
 
 
 def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -> list[dict]:
@@ -143,15 +143,15 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -
     index, metric = int(method[4]), methods.BOMRL[method]  # their --index, our metric
     with captured_rewards() as captured:
         tasks = np.random.default_rng(seed).uniform(0, 2, cfg.meta_batch[FAMILY])
-        pre, _, _ = sampler.sample_filtered(FAMILY, phi, tasks, cfg.n_traj, norm, seed + 1, proto)
+        pre, _, _ = sampler.sample_filtered(FAMILY, phi, tasks, cfg.n_traj[FAMILY], norm, seed + 1, proto)
         rew_pre = captured[-1]
         diffs: dict[str, list] = {}
         act_dim = phi[-1].numel()
         pre_theirs, thetas, nets, batches = [], [], [], []
         for j, d in enumerate(pre):
-            rows = slice(j * cfg.n_traj, (j + 1) * cfg.n_traj)
+            rows = slice(j * cfg.n_traj[FAMILY], (j + 1) * cfg.n_traj[FAMILY])
             batch, extra = to_memory(A, d, rew_pre[rows])
-            q = A.compute_adavatage(batch, extra, cfg.n_traj)
+            q = A.compute_adavatage(batch, extra, cfg.n_traj[FAMILY])
             ours_q = sampler.returns_with_tail(rew_pre[rows], proto.horizon, proto.gamma, "own")
             diffs.setdefault("returns (their tail of 2024-03)", []).append(
                 rel(q.reshape(-1), torch.as_tensor(ours_q).reshape(-1)))
@@ -159,18 +159,18 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -
             d_theirs = TaskData(d.obs, d.act, d.mask, q1.reshape(d.adv.shape).clone(), d.returns, d.task)
             net, anchor_net = to_their_net(A, phi), to_their_net(A, phi)
             with contextlib.redirect_stdout(io.StringIO()):
-                net = A.task_specific_adaptation(net, anchor_net, batch, q1, proto.lam, index)
+                net = A.task_specific_adaptation(net, anchor_net, batch, q1, proto.lam_for(metric), index)
             theta, _ = sampled_adam.adapt(phi, d_theirs, metric, proto)
             diffs.setdefault("adapted policy theta'", []).append(rel(flat(theta), flat(from_their_net(net))))
             pre_theirs.append(d_theirs)
             thetas.append(theta)
             nets.append(net)
             batches.append(batch)
-        post, _, _ = sampler.sample_filtered(FAMILY, thetas, tasks, cfg.post_factor * cfg.n_traj, norm, seed + 2, proto)
+        post, _, _ = sampler.sample_filtered(FAMILY, thetas, tasks, cfg.post_factor * cfg.n_traj[FAMILY], norm, seed + 2, proto)
         rew_post = captured[-1]
     meta_net = to_their_net(A, phi)
     post_theirs, xs = [], []
-    n_post = cfg.post_factor * cfg.n_traj
+    n_post = cfg.post_factor * cfg.n_traj[FAMILY]
     for j, d in enumerate(post):
         after, after_extra = to_memory(A, d, rew_post[j * n_post:(j + 1) * n_post])
         qa = A.compute_adavatage(after, after_extra, n_post)
@@ -182,7 +182,7 @@ def one_iteration(A, phi, norm, cfg, proto, seed: int, method: str = "Alg(1)") -
         loss_term = A.loss_obain_new(net, meta_net, batch, pre_theirs[j].adv.reshape(-1, 1))
 
         def hvp(v, net=net, kl_term=kl_term, loss_term=loss_term):  # their __main__'s closure
-            g = torch.autograd.grad(kl_term + loss_term / proto.lam, net.parameters(), create_graph=True, retain_graph=True)
+            g = torch.autograd.grad(kl_term + loss_term / proto.lam_for(metric), net.parameters(), create_graph=True, retain_graph=True)
             g = torch.cat([x.contiguous().view(-1) for x in g])
             h = torch.autograd.grad((g * v).sum(), net.parameters(), create_graph=True, retain_graph=True)
             return torch.cat([x.contiguous().view(-1) for x in h]).data.clone()

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from check_against_authors_code import flat, from_their_net, ours_order, rel, to_memory, to_their_net
+from check_against_authors_code import captured_rewards, flat, from_their_net, ours_order, rel, to_memory, to_their_net
 from lib.bomrl import functional_policy as fp
 from lib.bomrl import locomotion_study as study
 from lib.bomrl import maml_authors, sampled_adam, sampler
@@ -69,23 +69,6 @@ def import_authors(authors: Path, gym_site: Path, family: str):
     return module
 
 
-@contextlib.contextmanager
-def captured_rewards():
-    """Within the block, the (n, 2 T) per-step reward rows (with the tail) of every sampling call, in call order."""
-    captured = []
-    original = sampler.rewards_to_go
-
-    def capture(rew, mask, gamma):
-        captured.append(rew.copy())
-        return original(rew, mask, gamma)
-
-    sampler.rewards_to_go = capture
-    try:
-        yield captured
-    finally:
-        sampler.rewards_to_go = original
-
-
 def their_view(A, d: TaskData, rew: np.ndarray):
     """``(batch, centred returns (n T, 1), our TaskData with their returns)`` of one task's trajectories."""
     batch, extra = to_memory(A, d, rew)
@@ -96,7 +79,7 @@ def their_view(A, d: TaskData, rew: np.ndarray):
 
 def one_iteration(A, family: str, phi, norm, cfg, proto, seed: int) -> list[dict]:
     """Rows ``quantity, value, n``: relative difference of one meta-iteration, ours vs theirs."""
-    k, n, act_dim = cfg.meta_batch[family], cfg.n_traj, phi[-1].numel()
+    k, n, act_dim = cfg.meta_batch[family], cfg.n_traj[family], phi[-1].numel()
     tasks = study.train_tasks(cfg, proto, family, 0, seed)
     method = maml_authors.AuthorsMAML(family, proto)
     diffs: dict[str, list] = {}

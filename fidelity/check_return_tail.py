@@ -58,9 +58,9 @@ def one_step_gains(state: dict, method, cfg, proto, rep: int) -> dict:
     tasks = np.random.default_rng(1000 + rep).uniform(0.0, 2.0, 10)
     gain = {}
     for tail in ("continuation", "own"):  # the same trajectories (same seed); only their advantages differ
-        pre = sample(phi, tasks, cfg.n_traj, norm, 7000 + rep, proto, tail == "own")
+        pre = sample(phi, tasks, cfg.n_traj[FAMILY], norm, 7000 + rep, proto, tail == "own")
         thetas = [method.adapt(phi, d) for d in pre]
-        post = sample(thetas, tasks, cfg.post_factor * cfg.n_traj, norm, 9000 + rep, proto, False)
+        post = sample(thetas, tasks, cfg.post_factor * cfg.n_traj[FAMILY], norm, 9000 + rep, proto, False)
         before = np.array([float(d.returns.mean()) for d in pre])
         gain[tail] = np.array([float(d.returns.mean()) for d in post]) - before
     return dict(pre_return=float(before.mean()), gain_continuation=float(gain["continuation"].mean()),

@@ -27,6 +27,7 @@ STAGES = {
     "locomotion": "lib.bomrl.config:LocomotionConfig",
     "locomotion_authors": "lib.bomrl.config:LocomotionAuthorsConfig",
 }
+LOCOMOTION_FAMILIES = ("halfcheetah-vel", "halfcheetah-dir", "ant-vel", "ant-dir")  # the authors' protocol's
 QUICK = {
     "envs": dict(n_tasks=3, n_traj=100),
     "trpo_sweep": dict(kl_grid=(1e-3, 1e-2, 0.1, 1.0), n_runs=4,
@@ -46,16 +47,24 @@ QUICK = {
     "bomrl_authors": dict(n_seeds=2, n_iters=3, episodes=20, n_heldout=3, n_adapt_steps=2),
     "locomotion": dict(horizon=20, meta_batch=2, n_traj=2, n_iters=2, checkpoints=(0, 2),
                        n_test_tasks=2, n_adapt_steps=2, n_seeds=1, arch=(1, 16)),
-    "locomotion_authors": dict(meta_batch={"halfcheetah-vel": 2, "halfcheetah-dir": 2}, n_traj=2, post_factor=2,
-                               horizon=10, n_iters={"halfcheetah-vel": 2, "halfcheetah-dir": 2},
-                               checkpoints={"halfcheetah-vel": (0, 2), "halfcheetah-dir": (0, 2)},
-                               n_adapt_steps=1, n_seeds=1),
+    "locomotion_authors": dict(meta_batch=dict.fromkeys(LOCOMOTION_FAMILIES, 2), n_traj=dict.fromkeys(LOCOMOTION_FAMILIES, 2),
+                               post_factor=2, horizon=10, n_iters=dict.fromkeys(LOCOMOTION_FAMILIES, 2),
+                               checkpoints=dict.fromkeys(LOCOMOTION_FAMILIES, (0, 2)), n_adapt_steps=1, n_seeds=1),
 }
 # notebook prefix -> stage of its config; parameters of a notebook that are not config fields
 NOTEBOOK_STAGES = {"01": "envs", "02": "trpo_sweep", "03": "meta", "04": "meta", "05": "meta", "06": "meta",
                    "07": "meta", "08": "meta", "09": "meta", "10": "bomrl", "11": "locomotion",
                    "12": "bomrl_authors", "13": "locomotion_authors", "14": "meta"}
-NOTEBOOK_ONLY = {"kl_bound"}
+DECISIVE_MODES = ("run", "read")  # notebook 13: compute the decisive pair's missing iterations, or read its checkpoints
+
+
+def check_decisive(value, name: str = "decisive") -> str:
+    if value not in DECISIVE_MODES:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, DECISIVE_MODES))}, got {value!r}")
+    return value
+
+
+NOTEBOOK_ONLY = {"kl_bound": check_kl_bound, "decisive": check_decisive}  # name -> its check
 
 
 def config_class(stage: str) -> type:
@@ -86,9 +95,9 @@ def from_notebook(stage: str, profile: str = "quick", **params):
     """The config of a notebook's ``parameters`` cell (the same call for the runner, which checks
     parameters before any kernel starts, and for the notebook itself): papermill's injected
     names checked (:func:`lib.notebook.check_injected_parameters`), text lists parsed, 0 workers =
-    all cores, ``kl_bound`` (a notebook's own illustration value) checked. Raises a ValueError
+    all cores, ``kl_bound`` (a notebook's own illustration value) and ``decisive`` (notebook 13's mode) checked. Raises a ValueError
     naming the parameter."""
     check_kernel_history()
-    for name in NOTEBOOK_ONLY & set(params):
-        check_kl_bound(params.pop(name), name=name)
+    for name in NOTEBOOK_ONLY.keys() & set(params):
+        NOTEBOOK_ONLY[name](params.pop(name), name=name)
     return resolve(stage, profile, **overrides(config_class(stage), params))

@@ -41,6 +41,7 @@ CONFIG_CASES = [
     ("trpo_sweep", dict(arch=(4, 8)), "arch"),
     ("meta", dict(kl_bound="big"), "kl_bound"),
     ("meta", dict(kl_bound=NAN), "kl_bound"),
+    ("locomotion_authors", dict(decisive="resume"), "decisive"),
     ("meta", dict(n_estimators=0), "n_estimators"),
     ("meta", dict(max_points=3), "max_points"),
     ("meta", dict(n_val_runs=0), "n_val_runs"),

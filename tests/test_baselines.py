@@ -98,3 +98,54 @@ def test_promp_step_keeps_the_pre_update_policy_close(phi):
 def test_unknown_method_is_named():
     with pytest.raises(ValueError, match="MAML-PPO"):
         GradientBaseline("MAML-PPO")
+
+
+def _reference_trpo(method, phi, pre, post, thetas_old, exploration):
+    """MAML-TRPO's outer step as first written (each evaluation computes the old and the adapted
+    policies' forward passes again for the ratio and for the KL): the speed-up must not change a bit."""
+    from lib.bomrl.baselines import _ratio_terms
+    from lib.trpo import line_search, natural_step
+    cfg = method.config
+    phi = fp.detach(phi)
+    old_logp = [fp.log_prob(t, d.obs, d.act).detach() for t, d in zip(thetas_old, post)]
+    c = exploration_weights(post) if exploration else None
+
+    def objectives(params, graph):
+        with torch.set_grad_enabled(True):
+            thetas = [inner_step(params, d, cfg.alpha, create_graph=graph) for d in pre]
+        surr = kl = 0.0
+        for k, (theta, d) in enumerate(zip(thetas, post)):
+            ratio, w = _ratio_terms(theta, d, old_logp[k])
+            surr = surr + (w * ratio * d.adv).sum()
+            if exploration:
+                surr = surr + c[k] * (pre[k].weights() * fp.log_prob(params, pre[k].obs, pre[k].act)).sum()
+            kl = kl + (w * fp.kl(thetas_old[k], theta, d.obs)).sum()
+        return surr / len(post), kl / len(post)
+
+    surr0, kl0 = objectives(phi, True)
+    grad = fp.flat(torch.autograd.grad(surr0, phi, retain_graph=True)).detach()
+    kl_grad = fp.flat(torch.autograd.grad(kl0, phi, create_graph=True))
+
+    def fvp(v):
+        return fp.flat(torch.autograd.grad(kl_grad @ v, phi, retain_graph=True)).detach() + cfg.trpo.cg_damping * v
+
+    step = natural_step(fvp, grad, cfg.delta, cfg.trpo)
+
+    def at(which):
+        return lambda x: float(objectives(fp.detach(fp.unflat(x, phi)), False)[which].detach())
+    x_new, _ = line_search(at(0), at(1), fp.flat(phi).detach(), step, cfg.delta, require_improvement=True, config=cfg.trpo)
+    return fp.detach(fp.unflat(x_new, phi))
+
+
+@pytest.mark.parametrize("name", ["MAML-TRPO", "E-MAML-TRPO"])
+def test_trpo_outer_step_equals_its_first_formulation_bit_for_bit_over_two_iterations(phi, name):
+    method = GradientBaseline(name)
+    ours = ref = phi
+    for it in range(2):
+        pre = [make_data(10 * it + k, ours) for k in range(3)]
+        thetas = [method.adapt(ours, d) for d in pre]
+        post = [make_data(10 * it + 5 + k, th) for k, th in enumerate(thetas)]
+        ours, _ = method.outer(ours, pre, post, thetas)
+        ref = _reference_trpo(method, ref, pre, post, thetas, exploration=name == "E-MAML-TRPO")
+        assert all(torch.equal(a, b) for a, b in zip(ours, ref))
+    assert not torch.equal(fp.flat(ours), fp.flat(phi))

@@ -226,3 +226,28 @@ def test_cost_is_the_uncontended_quartile_when_half_the_run_shared_its_core():
     assert row.iter_s == pytest.approx(10.0) and row.iter_s_median == pytest.approx(15.0)
     assert row.physics_share == pytest.approx(0.72)  # contention scales both, the share stays
     assert row.sample_s + row.adapt_s + row.outer_s == pytest.approx(row.iter_s)
+
+
+def test_decisive_comparison_by_selection_with_seed_level_intervals():
+    """Alg(1) = baseline + a seed effect (1, 2, 3) + a goal effect: the difference is 2, its seed-level
+    t-interval has 2 degrees of freedom; velocity goal 0.0 is dropped as their test scripts do."""
+    from scipy import stats as sst
+    rows = []
+    for sel_iter, table in ((4, "test"), (3, "selected")):
+        for s in range(3):
+            for k, goal in enumerate((0.0, 0.5, 1.0)):
+                base = -50.0 + 10 * k + s
+                effect = 1000.0 if goal == 0.0 else (s + 1) + 0.1 * k
+                for method, ret in (("Alg(1)", base + effect), ("MAML-TRPO (authors)", base)):
+                    rows.append(dict(table=table, family="halfcheetah-vel", method=method, seed=s, iter=sel_iter,
+                                     step=1, task_id=k, task=goal, ret=ret))
+    df = pd.DataFrame(rows)
+    out = rep.decisive_comparison(df[df.table == "test"].drop(columns="table"),
+                                  df[df.table == "selected"].drop(columns="table"))
+    assert list(out.selection) == ["last", "best"]
+    per_seed = np.array([1.15, 2.15, 3.15])
+    half = sst.t.ppf(0.95, 2) * per_seed.std(ddof=1) / np.sqrt(3)
+    for row in out.itertuples():
+        assert row.diff == pytest.approx(2.15) and row.n_seeds == 3 and row.seeds_better == 3
+        assert (row.seed_lo, row.seed_hi) == pytest.approx((2.15 - half, 2.15 + half))
+        assert row.verdict == "better"

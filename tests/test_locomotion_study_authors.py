@@ -1,5 +1,6 @@
 """The locomotion items on the authors' protocol: shapes, common random numbers and exact resumption."""
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -79,3 +80,46 @@ def test_best_so_far_selection_leaves_training_unchanged_and_meta_tests_the_best
                         str(tmp_path / "c.partial"))
     assert later["history"]["eval_return"].isna().tolist() == [True, False]  # evaluated after iteration 2 only
     assert set(later["selected"]["iter"]) == {2}
+
+
+def test_decisive_config_is_notebook_13s_run_extended_to_500():
+    """The config of tools/run_decisive.py: its Alg(1) seeds 0-1 continue notebook 13's committed
+    states (tools/extend_locomotion.py), so it must be notebook 13's full config, longer."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location("extend_locomotion", Path(__file__).parent.parent / "tools" / "extend_locomotion.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    full = resolve("locomotion_authors", "full")
+    expected = replace(tool.longer(full, 500, st.DECISIVE_CHECKPOINTS), **st.DECISIVE)
+    assert st.decisive_config(full) == expected
+    quick = st.decisive_config(resolve("locomotion_authors", "quick"))
+    assert quick.best_so_far and quick.n_seeds == 2 and quick.n_iters == resolve("locomotion_authors", "quick").n_iters
+
+
+def test_read_all_reads_a_running_item_without_computing(cfg, tmp_path):
+    one = replace(cfg, families=("halfcheetah-dir",), methods=("Alg(1)", "MAML-TRPO (authors)"))
+    assert st.read_all(one, tmp_path) == {}
+    (job, _) = st.jobs(one, tmp_path)
+    with interrupt_after(1), pytest.raises(Interrupted):
+        st.run_item(one, "halfcheetah-dir", "Alg(1)", 0, job["kwargs"]["partial"])
+    got = st.read_all(one, tmp_path)
+    assert list(got["history"]["iter"]) == [0] and set(got["test"]["iter"]) == {0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [Path(job["kwargs"]["partial"]).name]
+
+
+def test_ant_items_train_and_test_on_the_authors_protocol(cfg, tmp_path):
+    """Ant velocity (goals U[0, 3], their 30 test goals 0.0 ... 2.9) and direction (their meta-batch
+    of 4 x 40 trajectories at full size), 27-d observations, both for Alg(1) and their MAML-TRPO."""
+    ant = replace(cfg, families=("ant-vel", "ant-dir"))
+    assert resolve("locomotion_authors", "full").n_traj["ant-dir"] == 40
+    proto = st.protocol(ant)
+    assert st.dims("ant-vel", proto) == (27, 8)
+    goals = st.train_tasks(replace(ant, meta_batch=dict(ant.meta_batch, **{"ant-vel": 400})), proto, "ant-vel", 0, 3)
+    assert 0 <= goals.min() < 0.1 and 2.9 < goals.max() <= 3.0
+    vel = st.run_item(ant, "ant-vel", "Alg(1)", 0, str(tmp_path / "v.partial"))
+    assert len(vel["test"]) == 2 * 2 * 30 and vel["test"]["task"].max() == 2.9
+    assert (vel["history"]["steps"] == 2 * (2 + 4) * 10).all()
+    direction = st.run_item(ant, "ant-dir", "MAML-TRPO (authors)", 0, str(tmp_path / "d.partial"))
+    assert sorted(direction["test"]["task"].unique()) == [-1.0, 1.0]
+    assert direction["history"][["pre_return", "post_return"]].notna().all().all()

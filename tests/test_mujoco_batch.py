@@ -43,3 +43,23 @@ def test_reused_simulations_keep_no_trace_of_their_last_episode():
     first = run(0)
     run(1)  # other states through the same pooled MjData
     np.testing.assert_array_equal(run(0), first)
+
+
+def test_ant_steps_equal_gymnasium_ant_v5_without_contact_forces():
+    """27-d observation (qpos[2:], qvel), the torso's x velocity as Gymnasium reports it."""
+    from lib.envs.mujoco_batch import AntBatch
+    rng = np.random.default_rng(3)
+    batch = AntBatch(2)
+    obs = batch.reset(rng)
+    assert obs.shape == (2, 27) and dims("ant") == (27, 8)
+    envs = [gym.make("Ant-v5", include_cfrc_ext_in_observation=False).unwrapped for _ in range(2)]
+    for env, d in zip(envs, batch.datas):
+        env.reset(seed=0)
+        env.set_state(d.qpos.copy(), d.qvel.copy())
+    np.testing.assert_array_equal(obs, np.stack([env._get_obs() for env in envs]))
+    for _ in range(30):
+        a = rng.uniform(-1, 1, size=(2, 8))
+        obs, vel = batch.step(a)
+        ref = [env.step(a[i]) for i, env in enumerate(envs)]
+        np.testing.assert_array_equal(obs, np.stack([r[0] for r in ref]))
+        np.testing.assert_array_equal(vel, [r[4]["x_velocity"] for r in ref])

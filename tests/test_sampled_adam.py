@@ -6,6 +6,7 @@ import torch
 from lib.bomrl import locomotion_protocol, sampled_adam, sampler
 from lib.bomrl import functional_policy as fp
 from lib.bomrl.sampler import TaskData
+from lib.envs.mujoco_batch import dims, robot_of
 from lib.policies import DTYPE
 from lib.rollouts import rewards_to_go
 
@@ -106,12 +107,13 @@ def test_batched_actions_are_each_tasks_policy():
 def test_sample_shapes_rewards_and_centred_returns(family):
     proto = locomotion_protocol.locomotion("authors", horizon=5)
     tasks = [0.5, 1.5] if family.endswith("vel") else [-1.0, 1.0]
-    params = sampled_adam.init_policy(17, 6, seed=0)
-    norm = sampler.ObsNorm.empty(17).update(np.random.default_rng(0).normal(size=(50, 17)))
+    od, ad = dims(robot_of(family))
+    params = sampled_adam.init_policy(od, ad, seed=0)
+    norm = sampler.ObsNorm.empty(od).update(np.random.default_rng(0).normal(size=(50, od)))
     data, raw, info = sampler.sample_filtered(family, params, tasks, 3, norm, seed=4, proto=proto)
-    assert len(data) == 2 and info["steps"] == 2 * 3 * 10 and raw.shape == (60, 17)
+    assert len(data) == 2 and info["steps"] == 2 * 3 * 10 and raw.shape == (60, od)
     for d in data:
-        assert d.obs.shape == (3, 5, 17) and d.act.shape == (3, 5, 6)
+        assert d.obs.shape == (3, 5, od) and d.act.shape == (3, 5, ad)
         assert d.obs.dtype == d.adv.dtype == torch.float32  # the policy's dtype
         assert abs(float(d.adv.double().mean())) < 1e-6 * float(d.adv.abs().max())  # centred in float64, then cast
         assert float(d.obs.abs().max()) <= 5.0
@@ -274,7 +276,27 @@ def test_improvement_line_search_is_the_authors_rule():
 
 
 def test_unknown_names_are_refused():
-    with pytest.raises(ValueError, match="ant-vel"):
-        sampled_adam.AdamBOMRL("Alg(1)", "ant-vel")
+    with pytest.raises(ValueError, match="hopper-vel"):
+        sampled_adam.AdamBOMRL("Alg(1)", "hopper-vel")
     with pytest.raises(ValueError, match="Alg\\(4\\)"):
         sampled_adam.AdamBOMRL("Alg(4)", "halfcheetah-vel")
+
+
+def test_ant_rewards_are_the_authors_formulas_on_gymnasiums_step_info():
+    """Ant: -|v - g| (or d v) + 0.05 + reward_survive + 0.01 reward_ctrl of Gym's Ant-v4 info, i.e.
+    +1.05 - 0.005 ||a||^2 with no contact cost, on hand-set healthy states stepped by Gymnasium's Ant-v5."""
+    import gymnasium as gym
+    env = gym.make("Ant-v5", include_cfrc_ext_in_observation=False).unwrapped
+    env.reset(seed=0)
+    rng = np.random.default_rng(2)
+    for goal, family in ((1.3, "ant-vel"), (-1.0, "ant-dir"), (1.0, "ant-dir")):
+        qpos = env.init_qpos + rng.uniform(-0.05, 0.05, env.model.nq)
+        env.set_state(qpos, rng.normal(0, 0.5, env.model.nv))
+        a = rng.uniform(-1, 1, 8)
+        _, _, _, _, info = env.step(a)
+        assert info["reward_survive"] == 1.0  # healthy: v4 and v5 agree
+        goal_term = -abs(info["x_velocity"] - goal) if family == "ant-vel" else goal * info["x_velocity"]
+        theirs = goal_term + 0.05 + info["reward_survive"] + info["reward_ctrl"] * 1e-2
+        ours = sampler.task_rewards(family, np.array([goal]), np.array([info["x_velocity"]]), a[None])[0]
+        assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-12)
+        assert ours == pytest.approx(goal_term + 1.05 - 0.005 * (a**2).sum(), rel=1e-12)

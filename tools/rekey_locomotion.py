@@ -3,6 +3,7 @@
     python tools/rekey_locomotion.py            # dry run: what would be renamed (notebook 11)
     python tools/rekey_locomotion.py --write
     python tools/rekey_locomotion.py --stage 13 --write   # notebook 13's (the authors' protocol)
+    python tools/rekey_locomotion.py --stage decisive      # its decisive pair (tools/run_decisive.py)
 
 A checkpoint's key digests the code its job imports (:mod:`lib.cache`), so any edit of those
 modules makes the committed runs of notebooks 11 and 13 (hours of compute) look stale. When a person
@@ -45,7 +46,8 @@ from lib.profiles import resolve  # noqa: E402
 # notebook -> (its config stage, its checkpoint folder, whether every item must have a file: a
 # finished run; notebook 13's may be a run in progress)
 STAGES = {"11": ("locomotion", "11_locomotion", True),
-          "13": ("locomotion_authors", "13_bomrl_authors_locomotion", False)}
+          "13": ("locomotion_authors", "13_bomrl_authors_locomotion", False),
+          "decisive": ("decisive", "13_decisive", False)}  # notebook 13's decisive pair (tools/run_decisive.py)
 # method labels of committed runs (current -> the earlier ones, lib.bomrl.methods.EARLIER); a
 # re-keyed result file gets the current label in its ``method`` column
 RENAMED = {}
@@ -171,7 +173,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     stage, name, complete = STAGES[args.stage]
     folder = resume_dir("full", name)
-    moves = plan(folder, resolve(stage, "full"), complete)
+    cfg = (locomotion_study.decisive_config(resolve("locomotion_authors", "full")) if stage == "decisive"
+           else resolve(stage, "full"))
+    moves = plan(folder, cfg, complete)
     rekey(folder, moves, args.write)
     print(f"{len(moves)} files {'re-keyed' if args.write else 'to re-key (dry run)'}")
     return 0

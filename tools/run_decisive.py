@@ -5,8 +5,8 @@ beside the last iterate.
     python tools/run_decisive.py --workers 1     # start or resume (each item checkpoints every iteration)
     python tools/run_decisive.py --status        # where it stands, and the projected time left
 
-The config is notebook 13's full profile with :data:`DECISIVE` (``n_iters`` 500, meta-tests at
-:data:`CHECKPOINTS`, the authors' evaluation after every outer step past iteration 120). Alg(1)'s
+The config is :func:`lib.bomrl.locomotion_study.decisive_config` (notebook 13's full profile trained to
+500 meta-iterations, the authors' evaluation after every outer step past iteration 120). Alg(1)'s
 seeds 0 and 1 start from notebook 13's committed states at iteration 120
 (:mod:`tools.extend_locomotion`: a continued item equals an uninterrupted run); seed 2 and the
 authors' MAML-TRPO start from iteration 0. Checkpoints go to ``data/full/13_decisive/checkpoints``
@@ -38,17 +38,14 @@ _spec = importlib.util.spec_from_file_location("extend_locomotion", ROOT / "tool
 extend = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(extend)
 
-N_ITERS = 500  # the authors' scripts: for i_episode in range(500)
-CHECKPOINTS = (0, 40, 80, 120, 200, 300, 400, 500)  # notebook 13's up to 120, then every 100
-DECISIVE = dict(methods=("Alg(1)", "MAML-TRPO (authors)"), n_seeds=3, best_so_far=True, select_after=120)
 RESUMED = ("Alg(1)", (0, 1))  # method and seeds with committed states at iteration 120 (notebook 13)
 STAGE = "13_decisive"
 
 
 def config(workers: int):
-    """(notebook 13's full config, the decisive pair's config)."""
+    """(notebook 13's full config, the decisive pair's: :func:`lib.bomrl.locomotion_study.decisive_config`)."""
     base = resolve("locomotion_authors", "full")
-    return base, replace(extend.longer(base, N_ITERS, CHECKPOINTS), **DECISIVE, n_workers=workers)
+    return base, locomotion_study.decisive_config(base, n_workers=workers)
 
 
 def seed_from_committed(base, cfg, out: Path) -> int:
@@ -67,7 +64,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="checkpoint folder (default: data/full/13_decisive/checkpoints)")
-    parser.add_argument("--methods", nargs="+", default=None, choices=DECISIVE["methods"],
+    parser.add_argument("--methods", nargs="+", default=None, choices=locomotion_study.DECISIVE["methods"],
                         help="run these methods' items only (an item's key does not depend on the others)")
     parser.add_argument("--status", action="store_true")
     args = parser.parse_args(argv)

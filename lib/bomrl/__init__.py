@@ -23,6 +23,7 @@ notebook               module                          what
                        :mod:`.sampled`                 BO-MRL on sampled trajectories (L-BFGS)
                        :mod:`.sampled_adam`            the same solved by Adam as the authors do
                        :mod:`.baselines`               MAML-TRPO, E-MAML-TRPO, ProMP
+                       :mod:`.maml_authors`            MAML-TRPO as the authors ran it (their MAML_my)
                        :mod:`.meta_items`              the resumable item loop, keys and Dask run
                        :mod:`.locomotion_study`        the items of either protocol, their tables
                        :mod:`.locomotion_report`       sampler speed, gradient check, intervals,

@@ -31,6 +31,7 @@ import torch
 from lib.bomrl import functional_policy as fp
 from lib.bomrl.methods import GRADIENT
 from lib.bomrl.sampler import TaskData
+from lib.policies import gaussian_kl, gaussian_log_prob
 from lib.trpo import TRPOConfig, line_search, natural_step
 
 
@@ -119,20 +120,25 @@ class GradientBaseline:
     def _trpo(self, phi, pre, post, thetas_old, exploration: bool):
         cfg = self.config
         phi = fp.detach(phi)
-        old_logp = [fp.log_prob(t, d.obs, d.act).detach() for t, d in zip(thetas_old, post)]
+        # the old adapted policies' action means on the post-adaptation states, computed once (not once per
+        # evaluation of the objectives): the same values, so the same numbers
+        old_mean = [fp.mean(t, d.obs).detach() for t, d in zip(thetas_old, post)]
+        old_logp = [gaussian_log_prob(d.act, m, t[-1]).detach() for t, d, m in zip(thetas_old, post, old_mean)]
         c = exploration_weights(post) if exploration else None
 
         def objectives(params, graph: bool):
-            """(surrogate, mean KL of the adapted policies) at ``params``; one inner step per task."""
+            """(surrogate, mean KL of the adapted policies) at ``params``; one inner step per task and
+            one forward pass of each adapted policy, shared by the ratio and the KL."""
             with torch.set_grad_enabled(True):
                 thetas = [inner_step(params, d, cfg.alpha, create_graph=graph) for d in pre]
             surr = kl = 0.0
             for k, (theta, d) in enumerate(zip(thetas, post)):
-                ratio, w = _ratio_terms(theta, d, old_logp[k])
+                mu, w = fp.mean(theta, d.obs), d.weights()
+                ratio = torch.exp(gaussian_log_prob(d.act, mu, theta[-1]) - old_logp[k])
                 surr = surr + (w * ratio * d.adv).sum()
                 if exploration:
                     surr = surr + c[k] * (pre[k].weights() * fp.log_prob(params, pre[k].obs, pre[k].act)).sum()
-                kl = kl + (w * fp.kl(thetas_old[k], theta, d.obs)).sum()
+                kl = kl + (w * gaussian_kl(old_mean[k], thetas_old[k][-1], mu, theta[-1])).sum()
             return surr / len(post), kl / len(post)
 
         surr0, kl0 = objectives(phi, True)

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from lib.bomrl import methods
 from lib.bomrl.frozen_lake_protocol import FROZEN_LAKE_AUTHORS as Protocol
-from lib.bomrl.locomotion_protocol import LOCOMOTION_AUTHORS, LOCOMOTION_OURS
+from lib.bomrl.locomotion_protocol import FAMILIES, LOCOMOTION_AUTHORS, LOCOMOTION_OURS
 from lib.bomrl.exact import AlgConfig
 from lib.config import check_checkpoints, check_fields, check_positive, default_n_jobs
 from lib.envs.frozen_lake import check_distribution
@@ -181,17 +181,17 @@ class LocomotionConfig:
 
 @dataclass(frozen=True)
 class LocomotionAuthorsConfig:
-    """Paper 2's HalfCheetah experiment on its authors' protocol (:mod:`lib.bomrl.authors_locomotion`).
+    """Paper 2's locomotion experiment on its authors' protocol (:mod:`lib.bomrl.locomotion_study`).
 
     Attributes:
-        families: ``halfcheetah-vel``, ``halfcheetah-dir``. methods: ``Alg(1)``-``Alg(3)`` and
-            the gradient baselines (:data:`lib.bomrl.methods.LOCOMOTION`).
+        families: ``halfcheetah-vel``, ``halfcheetah-dir`` (default), ``ant-vel``, ``ant-dir``. methods:
+            ``Alg(1)``-``Alg(3)`` and the baselines (:data:`lib.bomrl.methods.LOCOMOTION_AUTHORS`).
         meta_batch: tasks per meta-iteration per family (theirs: 10 velocity, 4 direction).
-        n_traj: trajectories per task before adaptation (theirs 20); post_factor: after
+        n_traj: trajectories per task before adaptation, per family (theirs 20; Ant direction 40); post_factor: after
             adaptation, that many times more (theirs 5). horizon: steps per trajectory;
             tail: continue each trajectory as long again for the return's tail (theirs: yes).
         n_iters: meta-iterations per family (theirs 500). checkpoints: per family, the iterations
-            with a meta-test on their fixed goals (0.0, 0.1 ... 1.9, or +1 and -1) with
+            with a meta-test on their fixed goals (0.0, 0.1 ... 1.9 or 2.9, or +1 and -1) with
             0..n_adapt_steps adaptation steps; the last is ``n_iters``.
         best_so_far: also keep the best-so-far policy on the authors' evaluation after every outer
             step beyond iteration ``select_after`` (:func:`lib.bomrl.locomotion_study.training_evaluation`;
@@ -205,15 +205,16 @@ class LocomotionAuthorsConfig:
     seed: int = 0
     families: tuple = ("halfcheetah-vel", "halfcheetah-dir")
     methods: tuple = ("Alg(1)", "Alg(2)", "Alg(3)", "MAML-TRPO", "ProMP", "E-MAML-TRPO")
-    meta_batch: dict = field(default_factory=lambda: {"halfcheetah-vel": 10, "halfcheetah-dir": 4})
-    n_traj: int = 20
+    # R1 train_trpo_*.py --task-batch-size and --batch-size
+    meta_batch: dict = field(default_factory=lambda: {"halfcheetah-vel": 10, "halfcheetah-dir": 4, "ant-vel": 10, "ant-dir": 4})
+    n_traj: dict = field(default_factory=lambda: {"halfcheetah-vel": 20, "halfcheetah-dir": 20, "ant-vel": 20, "ant-dir": 40})
     post_factor: int = 5
     horizon: int = 200
     tail: bool = True
-    # about 12 h of the 2 cores in all (benchmarks/profile_authors_iteration.py, float32, x 1.5 for two workers)
-    n_iters: dict = field(default_factory=lambda: {"halfcheetah-vel": 120, "halfcheetah-dir": 120})
-    checkpoints: dict = field(default_factory=lambda: {"halfcheetah-vel": (0, 40, 80, 120),
-                                                       "halfcheetah-dir": (0, 40, 80, 120)})
+    # Half-cheetah: about 12 h of the 2 cores in all (benchmarks/profile_authors_iteration.py, float32, x 1.5 for
+    # two workers); Ant's physics costs 4-8x as much (a cluster's run: docs/paper2_bomrl.md)
+    n_iters: dict = field(default_factory=lambda: dict.fromkeys(FAMILIES, 120))
+    checkpoints: dict = field(default_factory=lambda: dict.fromkeys(FAMILIES, (0, 40, 80, 120)))
     n_adapt_steps: int = 3
     best_so_far: bool = False
     select_after: int = 0

@@ -223,7 +223,8 @@ def authors_gap_panels(summary, reported: dict, kinds, test_sets, methods):
     return fig
 
 
-def authors_training_curves(ours, theirs, families, plotted=None, rerun=None):
+def authors_training_curves(ours, theirs, families, plotted=None, rerun=None, ours_text: str = "training tasks",
+                            block: int = 5):
     """Notebook 13: return after one adaptation step against the meta-iteration, ours (solid, the
     range over seeds shaded) beside the authors' raw logs (dotted, unscaled), one panel per family;
     with ``plotted``, a second row: their raw logs (dotted) against the curves their figure draws
@@ -234,6 +235,7 @@ def authors_training_curves(ours, theirs, families, plotted=None, rerun=None):
         theirs: ``family, method, iter, ret`` (block means of their ``training_log_*.csv``).
         plotted: ``family, method, iter, ret`` as their ``graph1.py`` draws it, or None.
         rerun: ``family, method, iter, ret``: their script run unmodified here (dash-dot), or None.
+        ours_text: what our curve measures (caption). block: iterations per block mean (caption).
     """
     rows = 1 if plotted is None else 2
     fig, axes = plt.subplots(rows, len(families), figsize=(5.2 * len(families), 3.8 * rows), squeeze=False)
@@ -274,9 +276,9 @@ def authors_training_curves(ours, theirs, families, plotted=None, rerun=None):
     fig.legend(list(legend.values()), list(legend), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     rerun_text = ("; dash-dot: their velocity script run unmodified here (same goals)"
                   if rerun is not None and len(rerun) else "")
-    caption(fig, f"ours: training tasks, mean of {n_text(ours, 'seeds')}, shaded: range over seeds; dotted: the "
+    caption(fig, f"ours: {ours_text}, mean of {n_text(ours, 'seeds')}, shaded: range over seeds; dotted: the "
                  "authors' logs (their fixed goals, one seed), before graph1.py's offsets and factors"
-                 f"{rerun_text}; all in blocks of 5 iterations")
+                 f"{rerun_text}; all in blocks of {block} iterations")
     return fig
 
 

@@ -109,23 +109,32 @@ LOCOMOTION_OURS = LocomotionProtocol()
 LOCOMOTION_AUTHORS = replace(
     LOCOMOTION_OURS,
     name="authors", stream="authors-loco",
-    environment="batch",  # R1 train_trpo_HalfCheetah_{vel,dir}.py: Gym 0.26 HalfCheetah-v4, 200 steps
-    families=("halfcheetah-vel", "halfcheetah-dir"),
+    environment="batch",  # R1 train_trpo_{HalfCheetah,Ant}_{vel,dir}.py: Gym 0.26 HalfCheetah-v4 / Ant-v4, 200 steps
+    families=FAMILIES,
     goals="authors",  # R1: velocity U[0, 2]; directions -1, +1, -1, +1; test 0.0 … 1.9 and ±1
     solver="adam",  # R1 one_step_trpo: 50 Adam steps (lr 1e-3), stop once D^2 > 3
     lam_kl=0.5, lam_euclidean=0.5,  # R1 train_trpo_HalfCheetah_*.py: one λ for Alg(1)-(3)
     gamma=0.995,  # R1 train_trpo_HalfCheetah_*.py --gamma
     tail=True,  # R1: each trajectory continues 200 more steps that only supply the return's tail
-    max_kl={"halfcheetah-vel": 1e-2, "halfcheetah-dir": 3e-2},  # R1 train_trpo_HalfCheetah_*.py --max-kl
-    maml_max_kl={"halfcheetah-vel": 1e-2, "halfcheetah-dir": 3e-3},  # R1 MAML_my/ --max-kl
+    max_kl={"halfcheetah-vel": 1e-2, "halfcheetah-dir": 3e-2,  # R1 BOMRL_my/train_trpo_*.py --max-kl
+            "ant-vel": 1e-2, "ant-dir": 1e-2},
+    maml_max_kl={"halfcheetah-vel": 1e-2, "halfcheetah-dir": 3e-3,  # R1 MAML_my/train_trpo_*.py --max-kl
+                 "ant-vel": 3e-3, "ant-dir": 3e-3},
 )
-DIR_TASKS = (-1.0, 1.0, -1.0, 1.0)  # R1 train_trpo_HalfCheetah_dir.py: the fixed direction list
-# R1 test_HalfCheetah_{vel,dir}.py: target_v = 0.1 k for k in range(20), and +1, -1
-TEST_TASKS = {"halfcheetah-vel": tuple(round(0.1 * k, 1) for k in range(20)), "halfcheetah-dir": (1.0, -1.0)}
-# R1 train_trpo_HalfCheetah_{vel,dir}.py (BOMRL_my/ and MAML_my/): target_v_list000, the goals of the
+DIR_TASKS = (-1.0, 1.0, -1.0, 1.0)  # R1 train_trpo_{HalfCheetah,Ant}_dir.py: the fixed direction list
+VEL_GOAL_HIGH = {"halfcheetah-vel": 2.0, "ant-vel": 3.0}  # R1 setting_reward: U[0, 2] / U[0, 3]
+# R1 test_{HalfCheetah,Ant}_{vel,dir}.py: target_v = 0.1 k for k in range(20) / range(30), and +1, -1
+TEST_TASKS = {"halfcheetah-vel": tuple(round(0.1 * k, 1) for k in range(20)), "halfcheetah-dir": (1.0, -1.0),
+              "ant-vel": tuple(round(0.1 * k, 1) for k in range(30)), "ant-dir": (1.0, -1.0)}
+# R1 train_trpo_*.py (BOMRL_my/ and MAML_my/): target_v_list000, the goals of the
 # evaluation after every outer step whose best-so-far policy their test scripts load
-EVAL_TASKS = {"halfcheetah-vel": (0.1, 0.3, 0.5, 0.7, 1.0, 1.3, 1.5, 1.7, 1.9), "halfcheetah-dir": (-1.0, 1.0)}
-CTRL_COST = 0.05  # R1: -0.05 ||a||^2 in both rewards
+EVAL_TASKS = {"halfcheetah-vel": (0.1, 0.3, 0.5, 0.7, 1.0, 1.3, 1.5, 1.7, 1.9), "halfcheetah-dir": (-1.0, 1.0),
+              "ant-vel": (0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.1, 2.4, 2.7), "ant-dir": (-1.0, 1.0)}
+# per robot, the reward beside the goal term (R1 sample_data_for_task_specific): HalfCheetah -0.05 ||a||^2;
+# Ant +0.05 + reward_survive + 0.01 reward_ctrl = +1.05 - 0.005 ||a||^2 (Gym v4's Ant pays survive = 1.0 at
+# every step while it terminates when unhealthy, which their loop ignores; ctrl = -0.5 ||a||^2; no contact cost)
+CTRL_COST = {"halfcheetah": 0.05, "ant": 0.005}
+ALIVE_BONUS = {"halfcheetah": 0.0, "ant": 1.05}  # R1: -0.05 ||a||^2 in both rewards
 
 
 def locomotion(name: str, **overrides) -> LocomotionProtocol:

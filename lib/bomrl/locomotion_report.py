@@ -22,6 +22,7 @@ import torch
 from lib.bomrl import functional_policy as fp
 from lib.bomrl import locomotion_study, methods, sampled
 from lib.bomrl.locomotion_study import compare_methods, per_family, ranking
+from lib.bomrl import authors_data
 from lib.bomrl.locomotion_protocol import LOCOMOTION_AUTHORS, LOCOMOTION_OURS
 from lib.bomrl.sampler import sample
 from lib.cache import BadCheckpoint, read_checkpoint
@@ -149,18 +150,55 @@ def comparisons(test: pd.DataFrame, step: int = 1) -> dict[str, pd.DataFrame]:
 
 # --- the authors' protocol: learning, inner solutions, cost, outer KL (notebook 13) -----------
 
-def training_curves(history: pd.DataFrame, block: int = 5) -> pd.DataFrame:
-    """Our meta-training curve: mean return of the adapted policies on the iteration's training
-    tasks (``post_return``), averaged over blocks of ``block`` iterations, then over seeds.
+def training_curves(history: pd.DataFrame, block: int = 5, column: str = "post_return") -> pd.DataFrame:
+    """Our meta-training curve: ``column`` (default: mean return of the adapted policies on the
+    iteration's training tasks; ``eval_return``: the authors' evaluation after the outer step, as
+    their logs record it), averaged over blocks of ``block`` iterations, then over seeds.
 
     Returns:
         ``family, method, iter, mean, lo, hi, n``: ``lo``/``hi`` are the smallest and largest seed's
         block mean (the range over seeds, not an interval), ``n`` the number of seeds.
     """
-    h = history.assign(iter=(history["iter"] // block) * block)
-    per_seed = h.groupby(["family", "method", "seed", "iter"], as_index=False).post_return.mean()
-    return (per_seed.groupby(["family", "method", "iter"], as_index=False).post_return
+    h = history.dropna(subset=[column]).assign(iter=(history["iter"] // block) * block)
+    per_seed = h.groupby(["family", "method", "seed", "iter"], as_index=False)[column].mean()
+    return (per_seed.groupby(["family", "method", "iter"], as_index=False)[column]
             .agg(mean="mean", lo="min", hi="max", n="size"))
+
+
+def decisive_comparison(test: pd.DataFrame, selected: pd.DataFrame, method: str = "Alg(1)",
+                        baseline: str = methods.AUTHORS_MAML, step: int = 1, level: float = 0.9,
+                        drop_goals=(0.0,), seed: int = 0) -> pd.DataFrame:
+    """``method`` minus ``baseline`` after ``step`` adaptation steps, per family and model selection:
+    ``last`` (each family's last checkpoint) and ``best`` (the best-so-far policy on the authors'
+    evaluation, table ``selected``), on the test goals without ``drop_goals`` (their test scripts skip
+    velocity 0.0).
+
+    Returns:
+        ``family, selection, iter`` (the checkpoint; for ``best``, the latest selected iteration),
+        ``ret, ret_baseline, diff, lo, hi`` (two-level bootstrap: seeds, then goals),
+        ``seed_lo, seed_hi`` (t-interval over the seeds' mean differences, n_seeds - 1 degrees of
+        freedom: the seed is the unit of replication), ``seeds_better, n_seeds, verdict`` (of the seed-level interval).
+    """
+    rows = []
+    for selection, table in (("last", last_checkpoint(test)), ("best", selected)):
+        table = table[~table.task.isin(drop_goals) | table.family.str.endswith("dir")]
+        for fam in sorted(table.family.unique()):
+            g = table[(table.family == fam) & (table.step == step)]
+            wide = g.pivot_table(index=["seed", "task_id"], columns="method", values="ret")
+            if not {method, baseline} <= set(wide.columns):
+                continue
+            x = (wide[method] - wide[baseline]).unstack("task_id").to_numpy()
+            x = x[~np.isnan(x).any(axis=1)]  # seeds with both methods at this checkpoint (a run in progress)
+            if not len(x):
+                continue
+            mean, lo, hi = two_level_bootstrap(x, level, seed=seed)
+            per_seed = np.nanmean(x, axis=1)
+            _, seed_lo, seed_hi = t_interval(per_seed, level) if len(per_seed) > 1 else (mean, np.nan, np.nan)
+            rows.append(dict(family=fam, selection=selection, iter=int(g["iter"].max()), ret=wide[method].mean(), ret_baseline=wide[baseline].mean(),
+                             diff=mean, lo=lo, hi=hi, seed_lo=seed_lo, seed_hi=seed_hi,
+                             seeds_better=int((per_seed > 0).sum()), n_seeds=len(per_seed),
+                             verdict=verdict(seed_lo, seed_hi)))
+    return pd.DataFrame(rows)
 
 
 def paired_matrix(last: pd.DataFrame, a: str, b: str, family: str, step: int) -> np.ndarray:
@@ -329,3 +367,41 @@ def run_progress(cfg, cache_dir, benchmark: pd.DataFrame | None = None) -> pd.Da
     rate = rate.fillna(out.groupby("family").s_per_iter.transform("mean"))
     out["remaining_s"] = (out.n_iters - out.iters) * rate
     return out
+
+
+def check_run(cfg, history: pd.DataFrame, test: pd.DataFrame) -> str:
+    """Assert that a finished run of notebook 13 is complete and consistent (every value present, every
+    method and family tested, every item at ``n_iters``, all methods starting from the same policy on
+    the same goals); a one-line summary."""
+    assert test["ret"].notna().all() and history[["pre_return", "post_return"]].notna().all().all()
+    assert set(test["method"]) == set(cfg.methods) and set(test["family"]) == set(cfg.families)
+    assert all((g.groupby(["method", "seed"]).size() == cfg.n_iters[f]).all() for f, g in history.groupby("family"))
+    step0 = test[(test["iter"] == 0) & (test["step"] == 0)].groupby(["family", "seed", "task_id"]).ret.nunique()
+    assert (step0 == 1).all(), "all methods start from the same meta-policy on the same goals"
+    return f"{len(test)} meta-test rows, {len(history)} meta-iterations"
+
+
+def decisive_pair(cfg, folder, run: bool) -> dict:
+    """Issue 37's decisive pair (:func:`lib.bomrl.locomotion_study.decisive_config`): its items run
+    (or resumed) if ``run``, else read as far as their checkpoints go.
+
+    Returns:
+        the tables ``history``, ``test``, ``selected`` (those that exist), ``progress``
+        (:func:`run_progress`), ``status`` (text: the items and the projected worker-hours left),
+        ``curves`` (their evaluation after each outer step, blocks of 10 iterations), ``their_logs``
+        (the authors' logs of the same two methods, blocks of 10) and ``comparison``
+        (:func:`decisive_comparison`, empty until both methods share a checkpoint).
+    """
+    tables = locomotion_study.run_all(cfg, folder) if run else locomotion_study.read_all(cfg, folder)
+    history = tables.get("history", pd.DataFrame(columns=["family", "method", "seed", "iter", "eval_return"]))
+    test = tables.get("test", pd.DataFrame(columns=["family", "method", "seed", "iter", "step", "task_id", "task", "ret"]))
+    progress = run_progress(cfg, folder)
+    status = (progress[["family", "method", "seed", "status", "iters", "n_iters"]].to_string(index=False)
+              + f"\nprojected: {progress.remaining_s.sum() / 3600:.1f} worker-hours left "
+                "(evaluations and meta-tests not counted)")
+    logs = authors_data.authors_logs(10).replace({"method": {"MAML-TRPO": methods.AUTHORS_MAML}})
+    curves = (training_curves(history, block=10, column="eval_return") if "eval_return" in history
+              else pd.DataFrame(columns=["family", "method", "iter", "mean", "lo", "hi", "n"]))
+    return dict(tables, progress=progress, status=status, curves=curves,
+                their_logs=logs[logs.method.isin(cfg.methods)],
+                comparison=decisive_comparison(test, tables.get("selected", test.iloc[:0])))

@@ -20,6 +20,8 @@ hand); the last iterate is tested, not a best-so-far checkpoint; ``n_seeds`` see
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -71,7 +73,8 @@ def dims(family: str, proto: LocomotionProtocol = locomotion_protocol.LOCOMOTION
     """(obs_dim, act_dim) of a family's environment under ``proto``."""
     if proto.environment == "batch":
         from lib.envs.mujoco_batch import dims as batch_dims
-        return batch_dims()
+        from lib.envs.mujoco_batch import robot_of
+        return batch_dims(robot_of(family))
     from lib.envs.locomotion import LocomotionTask
     env = LocomotionTask(family, 0.0)
     out = env.observation_space.shape[0], env.action_space.shape[0]
@@ -84,8 +87,8 @@ def env_seed(cfg, proto: LocomotionProtocol, family: str, s: int, *key) -> int:
 
 
 def train_tasks(cfg, proto: LocomotionProtocol, family: str, s: int, it: int) -> np.ndarray:
-    """The meta-batch of iteration ``it``: drawn goals, or the authors' (velocity U[0, 2]; their
-    direction list cycled to the meta-batch)."""
+    """The meta-batch of iteration ``it``: drawn goals, or the authors' (velocity U[0, 2] for
+    HalfCheetah, U[0, 3] for Ant; their direction list cycled to the meta-batch)."""
     k = per_family(cfg.meta_batch, family)
     stream = rng(cfg.seed, f"{proto.stream}-train", family, s, it)
     if proto.goals == "drawn":
@@ -93,7 +96,7 @@ def train_tasks(cfg, proto: LocomotionProtocol, family: str, s: int, it: int) ->
         return sample_tasks(family, stream, k)
     if family.endswith("dir"):
         return np.resize(np.asarray(locomotion_protocol.DIR_TASKS), k)
-    return stream.uniform(0.0, 2.0, size=k)
+    return stream.uniform(0.0, locomotion_protocol.VEL_GOAL_HIGH[family], size=k)
 
 
 def test_tasks(cfg, proto: LocomotionProtocol, family: str, s: int) -> np.ndarray:
@@ -121,7 +124,7 @@ def initial_state(cfg, proto: LocomotionProtocol, family: str, s: int) -> dict:
         return dict(it=0, phi=[p.detach() for p in phi], history=[], test=[])
     phi = init_policy(obs_dim, act_dim, seed, proto)
     norm = ObsNorm.empty(obs_dim, proto.obs_clip)
-    _, raw, _ = sample_filtered(family, phi, np.zeros(1), proto.warmup * cfg.n_traj, norm,
+    _, raw, _ = sample_filtered(family, phi, np.zeros(1), proto.warmup * per_family(cfg.n_traj, family), norm,
                                 env_seed(cfg, proto, family, s, "warmup"), proto)
     return dict(it=0, phi=[p.detach() for p in phi], norm=norm.update(raw).state(), history=[], test=[])
 
@@ -133,7 +136,7 @@ def meta_test(cfg, proto, family: str, method, phi, norm, s: int, iteration: int
     params = [phi] * len(tasks)
     rows = []
     for step in range(cfg.n_adapt_steps + 1):
-        data, _, _ = collect(proto, family, params, tasks, cfg.n_traj, norm,
+        data, _, _ = collect(proto, family, params, tasks, per_family(cfg.n_traj, family), norm,
                              env_seed(cfg, proto, family, s, "test", iteration, step))
         rows += [dict(iter=iteration, step=step, task_id=k, task=float(t), ret=float(d.returns.mean()))
                  for k, (t, d) in enumerate(zip(tasks, data))]
@@ -148,9 +151,9 @@ def training_evaluation(cfg, proto, family: str, method, phi, norm, s: int, iter
     :data:`~lib.bomrl.locomotion_protocol.EVAL_TASKS`, ``n_traj`` trajectories before and after
     (their filter also absorbs these observations; ours stays frozen, so training is unchanged)."""
     tasks = np.asarray(locomotion_protocol.EVAL_TASKS[family])
-    pre, _, _ = collect(proto, family, phi, tasks, cfg.n_traj, norm, env_seed(cfg, proto, family, s, "eval", iteration, 0))
+    pre, _, _ = collect(proto, family, phi, tasks, per_family(cfg.n_traj, family), norm, env_seed(cfg, proto, family, s, "eval", iteration, 0))
     thetas = [method.adapt(phi, d) for d in pre]
-    post, _, _ = collect(proto, family, thetas, tasks, cfg.n_traj, norm,
+    post, _, _ = collect(proto, family, thetas, tasks, per_family(cfg.n_traj, family), norm,
                          env_seed(cfg, proto, family, s, "eval", iteration, 1))
     return float(np.mean([d.returns.mean() for d in post]))
 
@@ -159,14 +162,14 @@ def train_iteration(cfg, proto, family: str, method, phi, norm, s: int, it: int)
     """One meta-iteration; returns (new phi, new filter or None, history row with timings and diagnostics)."""
     tasks = train_tasks(cfg, proto, family, s, it)
     t0 = time.perf_counter()
-    pre, raw_pre, info_pre = collect(proto, family, phi, tasks, cfg.n_traj, norm, env_seed(cfg, proto, family, s, "pre", it))
+    pre, raw_pre, info_pre = collect(proto, family, phi, tasks, per_family(cfg.n_traj, family), norm, env_seed(cfg, proto, family, s, "pre", it))
     t1 = time.perf_counter()
     thetas, inner = [], []
     for d in pre:
         thetas.append(method.adapt(phi, d))
         inner.append(getattr(method, "last_info", {}))
     t2 = time.perf_counter()
-    post, raw_post, info_post = collect(proto, family, thetas, tasks, getattr(cfg, "post_factor", 1) * cfg.n_traj,
+    post, raw_post, info_post = collect(proto, family, thetas, tasks, getattr(cfg, "post_factor", 1) * per_family(cfg.n_traj, family),
                                         norm, env_seed(cfg, proto, family, s, "post", it))
     t3 = time.perf_counter()
     phi_new, diag = method.outer(phi, pre, post, thetas)
@@ -231,6 +234,41 @@ def check(cfg):
 def jobs(cfg, cache_dir) -> list[dict]:
     """One job per (family, method, seed index) (:func:`lib.bomrl.meta_items.jobs`)."""
     return items.jobs(run_item, cfg, cache_dir, check=check(cfg))
+
+
+def read_all(cfg, cache_dir) -> dict:
+    """Every item's tables as far as its checkpoint goes (finished or partial), without computing
+    anything: a long run's state while it runs. Items not started are absent; ``{}`` if none is."""
+    from lib.cache import BadCheckpoint, read_checkpoint
+    out = []
+    for job in jobs(cfg, cache_dir):
+        kw, path = job["kwargs"], Path(job["kwargs"]["partial"])
+        try:
+            state = read_checkpoint(path, path.stem, allow_pickle=False) if path.exists() else None
+        except (BadCheckpoint, OSError, ValueError):  # being replaced: read it next time
+            state = None
+        if state is not None:
+            out.append(items.tidy(state, kw["family"], kw["method_name"], kw["s"]))
+    return {name: pd.concat([r[name] for r in out if name in r], ignore_index=True)
+            for name in items.TABLES if any(name in r for r in out)}
+
+
+DECISIVE = dict(methods=("Alg(1)", methods.AUTHORS_MAML), n_seeds=3, best_so_far=True, select_after=120)
+DECISIVE_ITERS = 500  # the authors' scripts: for i_episode in range(500)
+DECISIVE_CHECKPOINTS = (0, 40, 80, 120, 200, 300, 400, 500)  # notebook 13's up to 120, then every 100
+
+
+def decisive_config(base, **overrides):
+    """Issue 37's decisive pair from notebook 13's config ``base``: Alg(1) and the authors' MAML-TRPO
+    with their best-so-far selection (:data:`DECISIVE`). Full profile: trained to 500 meta-iterations on
+    both families, meta-tested at :data:`DECISIVE_CHECKPOINTS`, selection over iterations 121-500;
+    quick: the quick sizes, 2 seeds, selection after iteration 1."""
+    if base.profile == "full":
+        sizes = dict(DECISIVE, n_iters=dict.fromkeys(base.n_iters, DECISIVE_ITERS),
+                     checkpoints=dict.fromkeys(base.checkpoints, DECISIVE_CHECKPOINTS))
+    else:
+        sizes = dict(DECISIVE, n_seeds=2, select_after=1)
+    return replace(base, **{**sizes, **overrides})
 
 
 def run_all(cfg, cache_dir) -> dict:

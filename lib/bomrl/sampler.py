@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from lib.bomrl import functional_policy as fp
-from lib.bomrl.locomotion_protocol import CTRL_COST, LOCOMOTION_AUTHORS, TAIL_SOURCES, LocomotionProtocol
+from lib.bomrl.locomotion_protocol import ALIVE_BONUS, CTRL_COST, LOCOMOTION_AUTHORS, TAIL_SOURCES, LocomotionProtocol
 from lib.envs.locomotion import HORIZON, rollout
-from lib.envs.mujoco_batch import HalfCheetahBatch
+from lib.envs.mujoco_batch import batch_for, robot_of
 from lib.policies import DTYPE
 from lib.rollouts import baseline_features, baseline_residuals, rewards_to_go
 
@@ -171,9 +171,11 @@ def _batched_actions(stacked, obs: torch.Tensor, gen: torch.Generator) -> torch.
 
 
 def task_rewards(family: str, tasks: np.ndarray, vel: np.ndarray, act: np.ndarray) -> np.ndarray:
-    """(m,) rewards: ``-|v - g| - 0.05 ||a||^2`` (vel) or ``d v - 0.05 ||a||^2`` (dir)."""
+    """(m,) rewards: ``-|v - g|`` (vel) or ``d v`` (dir), plus the robot's alive bonus, minus its
+    control cost: HalfCheetah ``- 0.05 ||a||^2``, Ant ``+ 1.05 - 0.005 ||a||^2``."""
+    robot = robot_of(family)
     term = -np.abs(vel - tasks) if family.endswith("vel") else tasks * vel
-    return term - CTRL_COST * (act**2).sum(-1)
+    return term + ALIVE_BONUS[robot] - CTRL_COST[robot] * (act**2).sum(-1)
 
 
 def returns_with_tail(rew: np.ndarray, horizon: int, gamma: float, tail_source: str = "continuation") -> np.ndarray:
@@ -220,7 +222,7 @@ def sample_filtered(family: str, params, tasks, n_traj: int, norm: ObsNorm, seed
     n = k * n_traj
     row_task = np.repeat(tasks, n_traj)
     horizon, total = proto.horizon, proto.horizon * (2 if proto.tail else 1)
-    sim = HalfCheetahBatch(n)
+    sim = batch_for(family, n)
     gen = torch.Generator().manual_seed(int(seed))
     start = time.perf_counter()
     raw = sim.reset(np.random.default_rng(int(seed)))
