@@ -149,3 +149,27 @@ def test_trpo_outer_step_equals_its_first_formulation_bit_for_bit_over_two_itera
         ref = _reference_trpo(method, ref, pre, post, thetas, exploration=name == "E-MAML-TRPO")
         assert all(torch.equal(a, b) for a, b in zip(ours, ref))
     assert not torch.equal(fp.flat(ours), fp.flat(phi))
+
+
+def test_promp_standardises_each_tasks_advantages_when_asked(phi):
+    """As ProMP's sample processor with normalize_adv=True: the step on raw advantages A equals the
+    step of the unnormalised ProMP on (A - mean) / std; MAML-TRPO is left alone."""
+    from dataclasses import replace
+    from lib.bomrl.baselines import standardised
+    d = make_data(3, phi)
+    d = replace(d, adv=d.adv * 37.0 + 5.0 * d.mask)  # returns on another scale
+    z = standardised(d)
+    w = d.weights()
+    assert float((w * z.adv).sum()) == pytest.approx(0.0, abs=1e-12)
+    assert float((w * z.adv**2).sum()) == pytest.approx(1.0, rel=1e-6)
+    assert float(z.adv[0, 3:].abs().sum()) == 0.0  # padding stays 0
+    norm = GradientBaseline("ProMP", GradientMetaConfig(normalize_adv=True))
+    plain = GradientBaseline("ProMP")
+    assert all(torch.equal(a, b) for a, b in zip(norm.adapt(phi, d), plain.adapt(phi, z)))
+    assert not all(torch.equal(a, b) for a, b in zip(norm.adapt(phi, d), plain.adapt(phi, d)))
+    pre = [d, make_data(4, phi)]
+    thetas = [norm.adapt(phi, x) for x in pre]
+    post = [make_data(5 + k, th) for k, th in enumerate(thetas)]
+    new, _ = norm.outer(phi, pre, post, thetas)
+    ref, _ = plain.outer(phi, [standardised(x) for x in pre], [standardised(x) for x in post], thetas)
+    assert all(torch.equal(a, b) for a, b in zip(new, ref))

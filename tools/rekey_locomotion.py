@@ -22,6 +22,7 @@ import argparse
 import pickle
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,11 +171,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="rewrite the files (default: dry run)")
     parser.add_argument("--stage", default="11", choices=sorted(STAGES), help="notebook whose checkpoints to re-key")
+    parser.add_argument("--methods", nargs="+", default=None,
+                        help="re-key these methods' items only (a method whose numbers the edit changed must run again)")
     args = parser.parse_args(argv)
     stage, name, complete = STAGES[args.stage]
     folder = resume_dir("full", name)
     cfg = (locomotion_study.decisive_config(resolve("locomotion_authors", "full")) if stage == "decisive"
            else resolve(stage, "full"))
+    if args.methods:
+        cfg = replace(cfg, methods=tuple(args.methods))
     moves = plan(folder, cfg, complete)
     rekey(folder, moves, args.write)
     print(f"{len(moves)} files {'re-keyed' if args.write else 'to re-key (dry run)'}")

@@ -24,7 +24,7 @@ papers' numbers are stated where they differ.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -46,6 +46,9 @@ class GradientMetaConfig:
         clip: ProMP's ratio clip epsilon. eta: ProMP's KL penalty on the pre-update policy.
         lr: ProMP's Adam step size. n_outer: ProMP's optimisation steps per iteration.
         trpo: TRPO constants (CG iterations, damping, line search).
+        normalize_adv: standardise each task's advantages (mean 0, std 1 over its steps) before both
+            surrogates, as ProMP's sample processor does (``normalize_adv=True`` in its run scripts); for
+            data whose advantages are not standardised already (the authors' centred returns).
     """
 
     alpha: float = 0.1
@@ -55,6 +58,7 @@ class GradientMetaConfig:
     lr: float = 1e-3
     n_outer: int = 5
     trpo: TRPOConfig = TRPOConfig(cg_damping=1e-5, kl_slack=1.0)
+    normalize_adv: bool = False
 
 
 def check_method(name: str) -> str:
@@ -87,6 +91,15 @@ def _ratio_terms(theta, d: TaskData, old_logp: torch.Tensor):
     return ratio, d.weights()
 
 
+def standardised(d: TaskData) -> TaskData:
+    """``d`` with its advantages standardised over its real steps: ``(A - mean) / (std + 1e-8)``
+    (ProMP's ``utils.normalize_advantages``, population std)."""
+    w = d.weights()
+    mean = (w * d.adv).sum()
+    std = torch.sqrt((w * (d.adv - mean) ** 2).sum())
+    return replace(d, adv=(d.adv - mean) / (std + 1e-8) * d.mask)
+
+
 def exploration_weights(post: list[TaskData]) -> torch.Tensor:
     """E-MAML's per-task weights: mean post-update return, standardised over the meta-batch."""
     r = torch.tensor([d.returns.mean() for d in post])
@@ -104,15 +117,19 @@ class GradientBaseline:
         self.name, self.config = check_method(name), config
         self.lvc = name == "ProMP"
 
+    def _data(self, batch: list[TaskData]) -> list[TaskData]:
+        return [standardised(d) for d in batch] if self.config.normalize_adv else batch
+
     def adapt(self, params, d: TaskData, step: int = 0):
         """Adapted parameters (no graph) after one step on ``d`` (the same step at every ``step``)."""
-        return inner_step(fp.detach(params), d, self.config.alpha, self.lvc)
+        return inner_step(fp.detach(params), self._data([d])[0], self.config.alpha, self.lvc)
 
     def _adapted(self, phi, pre):
         return [inner_step(phi, d, self.config.alpha, self.lvc, create_graph=True) for d in pre]
 
     def outer(self, phi, pre: list[TaskData], post: list[TaskData], thetas_old) -> tuple[list, dict]:
         """New meta-parameters from pre-update data, adapted parameters and post-update data."""
+        pre, post = self._data(pre), self._data(post)
         if self.name == "ProMP":
             return self._promp(phi, pre, post, thetas_old)
         return self._trpo(phi, pre, post, thetas_old, exploration=self.name == "E-MAML-TRPO")

@@ -42,7 +42,8 @@ class LocomotionProtocol:
             filter's clip and warm-up episodes per trajectory of a batch.
         inner_steps, inner_lr, max_distance: the Adam solver. cg_iters, cg_damping: its implicit
             system and outer step. max_kl / maml_max_kl: outer KL bound per family of BO-MRL / of
-            the MAML baselines. maml_lr: MAML's inner step; maml_later_lr: the authors' MAML-TRPO's
+            the MAML baselines. promp_normalize_adv: ProMP standardises each task's advantages as
+            its own code does. maml_lr: MAML's inner step; maml_later_lr: the authors' MAML-TRPO's
             step after the first at meta-test (:mod:`.maml_authors`). outer_kl_check: the outer line search
             also rejects candidates with KL > max_kl. dtype: of policies and data (``"adam"`` solver).
     """
@@ -76,6 +77,7 @@ class LocomotionProtocol:
     maml_lr: float = 0.1  # MAML / ProMP scripts
     maml_later_lr: float = 0.05  # R1 MAML_my/test_HalfCheetah_*.py: lr = meta_lr * 0.5 after the first step
     outer_kl_check: bool = False
+    promp_normalize_adv: bool = False  # ProMP standardises each task's advantages (its run scripts)
     dtype: str = "float32"
 
     def __post_init__(self):
@@ -120,6 +122,10 @@ LOCOMOTION_AUTHORS = replace(
             "ant-vel": 1e-2, "ant-dir": 1e-2},
     maml_max_kl={"halfcheetah-vel": 1e-2, "halfcheetah-dir": 3e-3,  # R1 MAML_my/train_trpo_*.py --max-kl
                  "ant-vel": 3e-3, "ant-dir": 3e-3},
+    # ProMP has no code in their repositories; its constants are ProMP's own, set for standardised
+    # advantages (jonasrothfuss/ProMP run scripts: normalize_adv=True, per task), so it standardises the
+    # authors' centred returns as ProMP's sample processor would (ours are standardised by our sampler)
+    promp_normalize_adv=True,
 )
 DIR_TASKS = (-1.0, 1.0, -1.0, 1.0)  # R1 train_trpo_{HalfCheetah,Ant}_dir.py: the fixed direction list
 VEL_GOAL_HIGH = {"halfcheetah-vel": 2.0, "ant-vel": 3.0}  # R1 setting_reward: U[0, 2] / U[0, 3]

@@ -57,7 +57,8 @@ def make_method(name: str, family: str, proto: LocomotionProtocol):
     if name == methods.AUTHORS_MAML:
         return AuthorsMAML(family, proto)
     if name in methods.GRADIENT:
-        return GradientBaseline(name, GradientMetaConfig(alpha=proto.maml_lr, delta=proto.maml_max_kl[family]))
+        return GradientBaseline(name, GradientMetaConfig(alpha=proto.maml_lr, delta=proto.maml_max_kl[family],
+                                                         normalize_adv=name == "ProMP" and proto.promp_normalize_adv))
     if proto.solver == "adam":
         return AdamBOMRL(name, family, proto)
     return SampledBOMRL(SampledAlgConfig(methods.METRIC[name], lam_kl=proto.lam_kl, lam_euclidean=proto.lam_euclidean,
