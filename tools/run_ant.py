@@ -12,16 +12,9 @@ item (family, method, seed) is one Dask task that checkpoints itself after every
 ``data/full/13_ant/checkpoints``; on a shared filesystem a worker lost to a wall-time limit resumes
 where it stopped on the next call.
 
-**SLURM** (``pip install dask-jobqueue``; one single-core worker per item)::
-
-    from dask_jobqueue import SLURMCluster
-    cluster = SLURMCluster(cores=1, processes=1, memory="4GB", walltime="72:00:00",
-                           job_extra_directives=["--cpus-per-task=1"])
-    cluster.scale(jobs=28)               # 2 families x 7 methods x 2 seeds
-    print(cluster.scheduler_address)     # pass it as --scheduler, from the same checkout
-
-Workers must import this checkout's ``lib`` (start them from it, or put it on ``PYTHONPATH``) and pin
-their threads as the local cluster does (``lib.parallel``: one thread per worker).
+On SLURM, ``docs/cluster.md`` (section 2) starts a scheduler whose workers are single-core jobs with
+the study's environment and floating-point pins (28 items: 2 families x 7 methods x 2 seeds); pass its
+address as ``--scheduler`` from the same checkout.
 """
 from __future__ import annotations
 

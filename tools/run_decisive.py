@@ -63,6 +63,7 @@ def seed_from_committed(base, cfg, out: Path) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--scheduler", default="", help="address of a running Dask scheduler (docs/cluster.md)")
     parser.add_argument("--out", type=Path, default=None, help="checkpoint folder (default: data/full/13_decisive/checkpoints)")
     parser.add_argument("--methods", nargs="+", default=None, choices=locomotion_study.DECISIVE["methods"],
                         help="run these methods' items only (an item's key does not depend on the others)")
@@ -71,6 +72,7 @@ def main(argv=None) -> int:
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
     base, cfg = config(args.workers)
+    cfg = replace(cfg, scheduler=args.scheduler)
     cfg = cfg if args.methods is None else replace(cfg, methods=tuple(args.methods))
     out = args.out or resume_dir("full", STAGE)
     out.mkdir(parents=True, exist_ok=True)
