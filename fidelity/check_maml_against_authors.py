@@ -1,8 +1,9 @@
 """Check the authors' MAML-TRPO as we run it (:mod:`lib.bomrl.maml_authors`) against their own code, run
-unmodified beside it: one meta-iteration on identical data, HalfCheetah velocity and direction.
+unmodified beside it: one meta-iteration on identical data, HalfCheetah and Ant, velocity and direction; and
+their Gym 0.26 environments (``HalfCheetah-v4``, ``Ant-v4``) against ours from the same states and actions.
 
 Our sampler draws the meta-batch (velocity: 10 tasks x 20 trajectories, 5 x that after adaptation;
-direction: 4 tasks) from notebook 13's initial policy and filter; the same arrays go through their
+direction: 4 tasks, 40 trajectories for Ant) from notebook 13's initial policy and filter; the same arrays go through their
 functions (``compute_adavatage``, ``task_specific_adaptation_nograd``, ``policy_gradient_obain``,
 ``task_specific_adaptation_grad`` inside their ``get_loss``, ``get_kl`` and ``trpo.trpo_step``, as their
 ``__main__`` calls them) and through ours, both in float64. The table gives the relative difference of
@@ -17,7 +18,8 @@ Their code is not part of this repository. To run this script, check out
     pip install --target /tmp/gym026 gym==0.26.2 && rm -rf /tmp/gym026/numpy*
     python fidelity/check_maml_against_authors.py --authors /tmp/bomrl/MAML_my --gym /tmp/gym026
 
-It writes ``data/full/fidelity/maml_authors_check.csv`` (with its manifest); about 3 minutes on one core.
+It writes ``data/full/fidelity/maml_authors_check.csv`` (with its manifest); about 3 minutes on one core for
+Half-cheetah, 15 for Ant.
 """
 from __future__ import annotations
 
@@ -47,7 +49,43 @@ from lib.bomrl.sampler import TaskData
 from lib.io import save_table
 from lib.profiles import resolve
 
-SCRIPTS = {"halfcheetah-vel": "train_trpo_HalfCheetah_vel", "halfcheetah-dir": "train_trpo_HalfCheetah_dir"}
+SCRIPTS = {"halfcheetah-vel": "train_trpo_HalfCheetah_vel", "halfcheetah-dir": "train_trpo_HalfCheetah_dir",
+           "ant-vel": "train_trpo_Ant_vel", "ant-dir": "train_trpo_Ant_dir"}
+GOAL_TERMS = {"vel": lambda v, g: -abs(v - g), "dir": lambda v, g: v * g}  # their reward lines, before the rest
+
+
+def their_reward(family: str, info: dict, action: np.ndarray, goal: float) -> float:
+    """The reward their ``sample_data_for_task_specific`` computes from Gym's step ``info`` (R1 MAML_my/train_trpo_*.py)."""
+    term = GOAL_TERMS[family.split("-")[1]](info["x_velocity"], goal)
+    if family.startswith("ant"):
+        return term + 0.05 + info["reward_survive"] + info["reward_ctrl"] * 1e-2
+    return term - 0.5 * 1e-1 * np.sum(np.square(action))
+
+
+def env_check(A, family: str, n_states: int = 3, n_steps: int = 40, seed: int = 0) -> list[dict]:
+    """Their Gym 0.26 env (``A.env``) against ours from the same states and actions: the largest
+    absolute difference of the observation and of the reward over ``n_states`` x ``n_steps`` steps."""
+    from lib.envs.mujoco_batch import batch_for
+    rng = np.random.default_rng(seed)
+    sim = batch_for(family, n_states)
+    sim.reset(rng)
+    env = A.env.unwrapped
+    goal = 1.3 if family.endswith("vel") else -1.0
+    d_obs = d_rew = 0.0
+    for i, d in enumerate(sim.datas):
+        env.reset(seed=seed)
+        env.set_state(d.qpos.copy(), d.qvel.copy())
+        one = batch_for(family, 1)
+        one.set_state(d.qpos[None].copy(), d.qvel[None].copy())
+        for _ in range(n_steps):
+            a = rng.uniform(-1, 1, size=sim.model.nu)
+            obs, _, _, _, info = env.step(a)
+            ours, vel = one.step(a[None])
+            d_obs = max(d_obs, float(np.abs(ours[0] - obs).max()))
+            mine = sampler.task_rewards(family, np.array([goal]), vel, a[None])[0]
+            d_rew = max(d_rew, abs(mine - their_reward(family, info, a, goal)))
+    return [dict(quantity="observation (max abs difference)", value=d_obs, n=n_states * n_steps),
+            dict(quantity="reward (max abs difference)", value=d_rew, n=n_states * n_steps)]
 
 
 def import_authors(authors: Path, gym_site: Path, family: str):
@@ -151,6 +189,9 @@ def main(argv=None) -> int:
         A = import_authors(args.authors.resolve(), args.gym.resolve(), family)
         init = study.initial_state(cfg, study.protocol(cfg), family, 0)
         phi = [p.detach().double().clone().requires_grad_(True) for p in init["phi"]]
+        for r in env_check(A, family):
+            rows.append(dict(check=f"their Gym 0.26 env vs ours, {family}", **r))
+            print(rows[-1], flush=True)
         for r in one_iteration(A, family, phi, sampler.ObsNorm.from_state(init["norm"]), cfg, proto, seed=5):
             rows.append(dict(check=f"one meta-iteration, initial policy, {family}", **r))
             print(rows[-1], flush=True)

@@ -251,3 +251,14 @@ def test_decisive_comparison_by_selection_with_seed_level_intervals():
         assert row.diff == pytest.approx(2.15) and row.n_seeds == 3 and row.seeds_better == 3
         assert (row.seed_lo, row.seed_hi) == pytest.approx((2.15 - half, 2.15 + half))
         assert row.verdict == "better"
+
+
+def test_late_evaluation_sets_ours_beside_their_log_in_the_same_window():
+    rows = [dict(family="halfcheetah-vel", method=m, seed=s, iter=it, eval_return=float(10 * s + it))
+            for m in ("Alg(1)", "MAML-TRPO (authors)") for s in (0, 1) for it in (440, 450, 499)]
+    theirs = pd.DataFrame([dict(family="halfcheetah-vel", method=m, iter=450, ret=r, n=50)
+                           for m, r in (("Alg(1)", -90.0), ("MAML-TRPO", -80.0), ("Alg(2)", -100.0))])
+    out = rep.late_evaluation(pd.DataFrame(rows), theirs, ("Alg(1)", "MAML-TRPO (authors)"))
+    assert list(out.method) == ["Alg(1)", "MAML-TRPO (authors)"] and list(out.theirs) == [-90.0, -80.0]
+    # seed 0: mean of 450 and 499 = 474.5; seed 1: 484.5 (iteration 440 is outside the window)
+    assert out.ours.tolist() == [479.5, 479.5] and out.lo.tolist() == [474.5, 474.5] and (out.n_seeds == 2).all()

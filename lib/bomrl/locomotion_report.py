@@ -389,8 +389,9 @@ def decisive_pair(cfg, folder, run: bool) -> dict:
         the tables ``history``, ``test``, ``selected`` (those that exist), ``progress``
         (:func:`run_progress`), ``status`` (text: the items and the projected worker-hours left),
         ``curves`` (their evaluation after each outer step, blocks of 10 iterations), ``their_logs``
-        (the authors' logs of the same two methods, blocks of 10) and ``comparison``
-        (:func:`decisive_comparison`, empty until both methods share a checkpoint).
+        (the authors' logs of the same two methods, blocks of 10), ``comparison``
+        (:func:`decisive_comparison`, empty until both methods share a checkpoint) and ``beside_logs``
+        (:func:`late_evaluation`: ours and their log over iterations 450-499).
     """
     tables = locomotion_study.run_all(cfg, folder) if run else locomotion_study.read_all(cfg, folder)
     history = tables.get("history", pd.DataFrame(columns=["family", "method", "seed", "iter", "eval_return"]))
@@ -404,4 +405,27 @@ def decisive_pair(cfg, folder, run: bool) -> dict:
               else pd.DataFrame(columns=["family", "method", "iter", "mean", "lo", "hi", "n"]))
     return dict(tables, progress=progress, status=status, curves=curves,
                 their_logs=logs[logs.method.isin(cfg.methods)],
-                comparison=decisive_comparison(test, tables.get("selected", test.iloc[:0])))
+                comparison=decisive_comparison(test, tables.get("selected", test.iloc[:0])),
+                beside_logs=late_evaluation(history, authors_data.authors_logs(LATE[1] - LATE[0]), cfg.methods))
+
+
+LATE = (450, 500)  # the window of the authors' logs the verdict at 500 is set beside
+
+
+def late_evaluation(history: pd.DataFrame, their_blocks: pd.DataFrame, methods_shown, window=LATE) -> pd.DataFrame:
+    """Their evaluation (return after one adaptation step on their evaluation goals) averaged over the
+    iterations in ``window``: ours per seed, then mean and range over seeds, beside their log's block
+    mean (one seed; ``their_blocks``: :func:`lib.bomrl.authors_data.authors_logs` with blocks of the
+    window's length). Rows ``family, method, ours, lo, hi, n_seeds, theirs``; ``ours`` is NaN until a
+    seed has reached the window."""
+    h = history.dropna(subset=["eval_return"]) if "eval_return" in history else history.iloc[:0]
+    h = h[(h["iter"] >= window[0]) & (h["iter"] < window[1])]
+    per_seed = h.groupby(["family", "method", "seed"], as_index=False)["eval_return"].mean()
+    ours = per_seed.groupby(["family", "method"], as_index=False)["eval_return"].agg(
+        ours="mean", lo="min", hi="max", n_seeds="size")
+    theirs = (their_blocks[their_blocks["iter"] == window[0]]
+              .replace({"method": {"MAML-TRPO": methods.AUTHORS_MAML}})
+              .rename(columns={"ret": "theirs"})[["family", "method", "theirs"]])
+    theirs = theirs[theirs.method.isin(methods_shown)]
+    return theirs.merge(ours, on=["family", "method"], how="left")[["family", "method", "ours", "lo", "hi",
+                                                                      "n_seeds", "theirs"]]
