@@ -123,3 +123,19 @@ def test_ant_items_train_and_test_on_the_authors_protocol(cfg, tmp_path):
     direction = st.run_item(ant, "ant-dir", "MAML-TRPO (authors)", 0, str(tmp_path / "d.partial"))
     assert sorted(direction["test"]["task"].unique()) == [-1.0, 1.0]
     assert direction["history"][["pre_return", "post_return"]].notna().all().all()
+
+
+def test_a_decisive_item_resumes_bit_identically_with_its_best_so_far_state(cfg, tmp_path):
+    """The decisive pair's items carry the evaluation and the best-so-far policy in their checkpoint:
+    stopped after iteration 1 and resumed, an item equals an uninterrupted one, selection included."""
+    dcfg = replace(st.decisive_config(cfg), select_after=0, n_iters=dict.fromkeys(cfg.n_iters, 3),
+                   checkpoints=dict.fromkeys(cfg.checkpoints, (0, 3)))
+    whole = st.run_item(dcfg, "halfcheetah-dir", "MAML-TRPO (authors)", 1, str(tmp_path / "whole.partial"))
+    cut = str(tmp_path / "cut.partial")
+    with interrupt_after(1), pytest.raises(Interrupted):
+        st.run_item(dcfg, "halfcheetah-dir", "MAML-TRPO (authors)", 1, cut)
+    resumed = st.run_item(dcfg, "halfcheetah-dir", "MAML-TRPO (authors)", 1, cut)
+    for name in ("history", "test", "selected"):
+        timing = [c for c in whole[name].columns if c.endswith("_s")]
+        pd.testing.assert_frame_equal(whole[name].drop(columns=timing), resumed[name].drop(columns=timing))
+    assert whole["history"]["eval_return"].notna().all()
