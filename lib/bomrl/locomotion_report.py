@@ -386,7 +386,7 @@ def decisive_pair(cfg, folder, run: bool) -> dict:
     (or resumed) if ``run``, else read as far as their checkpoints go.
 
     Returns:
-        the tables ``history``, ``test``, ``selected`` (those that exist), ``progress``
+        ``cfg``; the tables ``history``, ``test``, ``selected`` (those that exist), ``progress``
         (:func:`run_progress`), ``status`` (text: the items and the projected worker-hours left),
         ``curves`` (their evaluation after each outer step, blocks of 10 iterations), ``their_logs``
         (the authors' logs of the same two methods, blocks of 10), ``comparison``
@@ -403,10 +403,17 @@ def decisive_pair(cfg, folder, run: bool) -> dict:
     logs = authors_data.authors_logs(10).replace({"method": {"MAML-TRPO": methods.AUTHORS_MAML}})
     curves = (training_curves(history, block=10, column="eval_return") if "eval_return" in history
               else pd.DataFrame(columns=["family", "method", "iter", "mean", "lo", "hi", "n"]))
-    return dict(tables, progress=progress, status=status, curves=curves,
+    return dict(tables, cfg=cfg, progress=progress, status=status, curves=curves,
                 their_logs=logs[logs.method.isin(cfg.methods)],
                 comparison=decisive_comparison(test, tables.get("selected", test.iloc[:0])),
                 beside_logs=late_evaluation(history, authors_data.authors_logs(LATE[1] - LATE[0]), cfg.methods))
+
+
+def decisive_tables(dec: dict) -> dict:
+    """The tables of :func:`decisive_pair` that a notebook saves (``history``, ``test``, ``selected``,
+    ``comparison``, ``beside_logs``, ``progress``), those that exist."""
+    names = ("history", "test", "selected", "comparison", "beside_logs", "progress")
+    return {n: dec[n] for n in names if n in dec}
 
 
 LATE = (450, 500)  # the window of the authors' logs the verdict at 500 is set beside
