@@ -169,3 +169,38 @@ def test_records_of_our_own_designs_are_shown_in_their_notebooks_and_not_in_the_
         nb = json.loads((ROOT / "notebooks" / f"{record.notebook}.ipynb").read_text())
         code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
         assert f"display(claims.{fn.__name__}(profile))" in code and record.row() not in readme
+
+
+def decisive_tables(root: Path, iters: int, best_effect: float, last_effect: float) -> Tables:
+    """The decisive pair's tables: 3 seeds, both families, Alg(1) = the authors' MAML-TRPO + an effect that
+    varies by seed (1, 2, 3 times ``*_effect``), plus a huge effect on velocity goal 0.0 (which must be dropped)."""
+    hist, test, sel = [], [], []
+    for fam, goals in (("halfcheetah-vel", (0.0, 0.5, 1.0)), ("halfcheetah-dir", (1.0, -1.0))):
+        for m in ("Alg(1)", "MAML-TRPO (authors)"):
+            for s in range(3):
+                hist += [dict(family=fam, method=m, seed=s, iter=i, post_return=float(i), eval_return=float(i))
+                         for i in range(iters)]
+                for table, it, effect in ((test, iters, last_effect), (sel, iters - 7, best_effect)):
+                    for step in (0, 1):
+                        for k, g in enumerate(goals):
+                            bonus = 1e4 if g == 0.0 and fam.endswith("vel") else effect * (s + 1)
+                            table.append(dict(family=fam, method=m, seed=s, iter=it, step=step, task_id=k, task=g,
+                                              ret=-50.0 + k + (bonus if m == "Alg(1)" else 0.0)))
+    for name, df in dict(history=hist, test=test, selected=sel).items():
+        save_table(pd.DataFrame(df), root / "13_decisive" / f"{name}.csv", params={"seed": 0})
+    return Tables(root)
+
+
+def test_decisive_record_is_decided_by_the_best_so_far_selection_at_500(tmp_path):
+    rec = c2.decisive_locomotion(decisive_tables(tmp_path, 500, best_effect=2.0, last_effect=-2.0))
+    best = [c for c in rec.comparisons if c.panel.endswith("best-so-far")]
+    last = [c for c in rec.comparisons if c.panel.endswith("last iterate")]
+    assert len(best) == len(last) == 2 and all(c.counted for c in best) and not any(c.counted for c in last)
+    assert all(c.estimate == pytest.approx(4.0) and c.outcome == "supports" for c in best)  # goal 0.0 dropped
+    assert all(c.estimate == pytest.approx(-4.0) for c in last)
+    assert rec.verdict == "reproduced"
+
+
+def test_decisive_record_is_not_testable_before_500_and_fails_when_alg1_is_worse(tmp_path):
+    assert c2.decisive_locomotion(decisive_tables(tmp_path / "a", 300, 2.0, 2.0)).verdict == "not testable at this budget"
+    assert c2.decisive_locomotion(decisive_tables(tmp_path / "b", 500, -2.0, 2.0)).verdict == "not reproduced"

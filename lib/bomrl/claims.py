@@ -21,8 +21,8 @@ from scipy import optimize, stats
 
 from lib.bomrl.authors_data import LOGS_FILE
 from lib.bomrl.frozen_lake_maps_study import KL_ONCE
-from lib.bomrl.locomotion_report import last_checkpoint, paired_matrix
-from lib.bomrl.methods import BASELINES
+from lib.bomrl.locomotion_report import last_checkpoint, learning_checks, paired_matrix
+from lib.bomrl.methods import AUTHORS_MAML, BASELINES
 from lib.claims import Claim, Comparison, Tables, as_tables, ci_text, interval, outcome, verdict_of
 
 PAPER_ITERS = 500  # the authors' meta-iterations per locomotion run (their logs: iterations 0-499)
@@ -423,6 +423,63 @@ def authors_locomotion(t: Tables | str, step: int = 1) -> Claim:
                  comparisons=tuple(comps), evidence=tuple(logs), rests_on=t.since(start) + ("data/external/"
                  "bomrl_authors_locomotion_logs (authors' repository, commit in the file)",),
                  figure="13_authors_meta_test")
+
+
+DECISIVE = "13_decisive"  # notebook 13's decisive pair (tools/run_decisive.py)
+
+
+def decisive_locomotion(t: Tables | str, step: int = 1) -> Claim:
+    """Issue 37's decisive pair under the rule fixed in advance (``docs/preregistration.md``): Alg(1) minus the
+    authors' MAML-TRPO after ``step`` adaptation steps on their test goals (velocity without 0.0), per family,
+    paired by seed and goal, seed-level t; the best-so-far selection decides, the last iterate is reported.
+    Testable once every item has run the paper's 500 meta-iterations and meta-tested its selection."""
+    t = as_tables(t)
+    start = len(t.read)
+    history, test = t[f"{DECISIVE}/history"], t[f"{DECISIVE}/test"]
+    selected = t[f"{DECISIVE}/selected"] if t.exists(f"{DECISIVE}/selected") else test.iloc[:0]
+    iters = history.groupby(["family", "method", "seed"])["iter"].max() + 1
+    finished = len(iters) > 0 and (iters >= PAPER_ITERS).all() and len(selected.groupby(
+        ["family", "method", "seed"])) == len(iters)
+    theirs_goals = ~((test.task == 0.0) & test.family.str.endswith("vel"))
+    checks = learning_checks(history, test)
+    collapsed = {(r.family, r.method) for r in checks.itertuples() if r.ends_below_start == r.n_seeds}
+    comps = []
+    for selection, table in (("best-so-far", selected), ("last iterate", last_checkpoint(test[theirs_goals]))):
+        table = table[~((table.task == 0.0) & table.family.str.endswith("vel"))]
+        for fam in sorted(table.family.unique()):
+            if not {"Alg(1)", AUTHORS_MAML} <= set(table[table.family == fam].method):
+                continue
+            x = paired_matrix(table, "Alg(1)", AUTHORS_MAML, fam, step)
+            x = x[~np.isnan(x).any(axis=1)]
+            seed_level, goal_level = interval(x, "unit", seed=SEED), interval(x, "both", seed=SEED)
+            excluded = (fam, AUTHORS_MAML) in collapsed
+            counted = selection == "best-so-far" and not excluded
+            comps.append(Comparison(
+                panel=f"{fam}, {selection}", endpoint=f"return after {step} step", contrast=f"Alg(1) − {AUTHORS_MAML}",
+                statistic="mean", unit=f"seeds ({seed_level.n_units}, t)", kind="superiority", margin=0.0,
+                estimate=seed_level.estimate, lo=seed_level.lo, hi=seed_level.hi,
+                per_unit="per seed " + ", ".join(f"{v:+.0f}" for v in seed_level.per_unit),
+                outcome=outcome(seed_level.lo, seed_level.hi, "superiority") if counted else "not counted",
+                counted=counted, note=("the baseline ends below its start in every seed (excluded by rule); "
+                                       if excluded else "" if counted else "reported beside the selection of record; ")
+                + f"goal-level (seeds, then goals) {ci_text(goal_level.estimate, goal_level.lo, goal_level.hi)}"))
+    counted = [c for c in comps if c.counted]
+    k = sum(c.outcome == "supports" for c in counted)
+    w = sum(c.outcome == "contradicts" for c in counted)
+    done = int((iters >= PAPER_ITERS).sum()) if len(iters) else 0
+    return Claim(key="Half-cheetah at 500", paper=2, notebook="13_bomrl_authors_locomotion",
+                 claim="Half-cheetah at the paper's budget: Alg(1) beats the authors' MAML-TRPO (velocity, direction)",
+                 endpoint=f"return after {step} adaptation step on their test goals, their best-so-far policy",
+                 margin="seed-level interval above 0", unit="seeds (t over seed means); goals as a secondary column",
+                 budget=f"{done} of {len(iters)} items at {PAPER_ITERS} meta-iterations, "
+                        f"{plural(history.seed.nunique(), 'seed')}",
+                 paper_budget=f"{PAPER_ITERS} meta-iterations, 1 seed",
+                 verdict=verdict_of([c.outcome for c in counted], testable=finished),
+                 result=(f"Alg(1) better in {k}, worse in {w} of {len(counted)} families (best-so-far); last iterate "
+                         + "; ".join(f"{c.panel.split(',')[0]} {ci_text(c.estimate, c.lo, c.hi)}"
+                                     for c in comps if c.panel.endswith("last iterate"))) if finished
+                 else f"running: {done} of {len(iters)} items have reached {PAPER_ITERS} iterations",
+                 comparisons=tuple(comps), evidence=(), rests_on=t.since(start), figure="13_decisive_curves")
 
 
 ROWS = (theory, authors_frozen_lake, authors_frozen_lake_headline, authors_frozen_lake_vs_pg, authors_locomotion)
