@@ -84,7 +84,7 @@ def main() -> None:
             print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     print(table.groupby("method", sort=False)[["outer_s", "autograd_s"]].median().round(2).to_string())
-    save_table(table, OUT / "maml_outer.csv", params=dict(family=args.family, repeats=args.repeats, threads=1, dtype="float32"))
+    save_table(table, OUT / "maml_outer.csv", params=dict(seed=0, family=args.family, repeats=args.repeats, threads=1, dtype="float32"))
 
 
 if __name__ == "__main__":
