@@ -1,25 +1,36 @@
-"""The batched HalfCheetah against Gymnasium's HalfCheetah-v5 from the same states."""
+"""The batched HalfCheetah and Ant against Gymnasium's HalfCheetah-v5 and Ant-v5 from the same states."""
 import gymnasium as gym
 import numpy as np
+import pytest
 
-from lib.envs.mujoco_batch import HalfCheetahBatch, dims
+from lib.envs.mujoco_batch import AntBatch, HalfCheetahBatch, dims
 
 
-def test_steps_equal_gymnasium_from_the_same_state():
-    rng = np.random.default_rng(0)
-    batch = HalfCheetahBatch(3)
+@pytest.mark.parametrize("batch_cls, gym_id, kwargs, n, steps, seed", [
+    (HalfCheetahBatch, "HalfCheetah-v5", {}, 3, 20, 0),
+    # Ant: 27-d observation (qpos[2:], qvel), the torso's x velocity as Gymnasium reports it
+    (AntBatch, "Ant-v5", {"include_cfrc_ext_in_observation": False}, 2, 30, 3),
+], ids=["halfcheetah", "ant"])
+def test_steps_equal_gymnasium_from_the_same_state(batch_cls, gym_id, kwargs, n, steps, seed):
+    rng = np.random.default_rng(seed)
+    batch = batch_cls(n)
     obs = batch.reset(rng)
-    envs = [gym.make("HalfCheetah-v5").unwrapped for _ in range(3)]
+    envs = [gym.make(gym_id, **kwargs).unwrapped for _ in range(n)]
     for env, d in zip(envs, batch.datas):
         env.reset(seed=0)
         env.set_state(d.qpos.copy(), d.qvel.copy())
     np.testing.assert_array_equal(obs, np.stack([env._get_obs() for env in envs]))
-    for _ in range(20):
-        a = rng.uniform(-1, 1, size=(3, 6))
+    for _ in range(steps):
+        a = rng.uniform(-1, 1, size=(n, batch.model.nu))
         obs, vel = batch.step(a)
         ref = [env.step(a[i]) for i, env in enumerate(envs)]
         np.testing.assert_array_equal(obs, np.stack([r[0] for r in ref]))
         np.testing.assert_array_equal(vel, [r[4]["x_velocity"] for r in ref])
+
+
+def test_dims_of_each_robot():
+    assert dims() == dims("halfcheetah") == (17, 6) and dims("ant") == (27, 8)
+    assert AntBatch(2).reset(np.random.default_rng(0)).shape == (2, 27)
 
 
 def test_reset_distribution_is_gymnasiums():
@@ -43,23 +54,3 @@ def test_reused_simulations_keep_no_trace_of_their_last_episode():
     first = run(0)
     run(1)  # other states through the same pooled MjData
     np.testing.assert_array_equal(run(0), first)
-
-
-def test_ant_steps_equal_gymnasium_ant_v5_without_contact_forces():
-    """27-d observation (qpos[2:], qvel), the torso's x velocity as Gymnasium reports it."""
-    from lib.envs.mujoco_batch import AntBatch
-    rng = np.random.default_rng(3)
-    batch = AntBatch(2)
-    obs = batch.reset(rng)
-    assert obs.shape == (2, 27) and dims("ant") == (27, 8)
-    envs = [gym.make("Ant-v5", include_cfrc_ext_in_observation=False).unwrapped for _ in range(2)]
-    for env, d in zip(envs, batch.datas):
-        env.reset(seed=0)
-        env.set_state(d.qpos.copy(), d.qvel.copy())
-    np.testing.assert_array_equal(obs, np.stack([env._get_obs() for env in envs]))
-    for _ in range(30):
-        a = rng.uniform(-1, 1, size=(2, 8))
-        obs, vel = batch.step(a)
-        ref = [env.step(a[i]) for i, env in enumerate(envs)]
-        np.testing.assert_array_equal(obs, np.stack([r[0] for r in ref]))
-        np.testing.assert_array_equal(vel, [r[4]["x_velocity"] for r in ref])
