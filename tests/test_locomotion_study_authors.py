@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lib.bomrl import locomotion_report as rep
 from lib.bomrl import locomotion_study as st
 from lib.parallel import single_threaded
 from lib.profiles import resolve
@@ -99,11 +100,11 @@ def test_decisive_config_is_notebook_13s_run_extended_to_500():
 
 def test_read_all_reads_a_running_item_without_computing(cfg, tmp_path):
     one = replace(cfg, families=("halfcheetah-dir",), methods=("Alg(1)", "MAML-TRPO (authors)"))
-    assert st.read_all(one, tmp_path) == {}
+    assert rep.read_all(one, tmp_path) == {}
     (job, _) = st.jobs(one, tmp_path)
     with interrupt_after(1), pytest.raises(Interrupted):
         st.run_item(one, "halfcheetah-dir", "Alg(1)", 0, job["kwargs"]["partial"])
-    got = st.read_all(one, tmp_path)
+    got = rep.read_all(one, tmp_path)
     assert list(got["history"]["iter"]) == [0] and set(got["test"]["iter"]) == {0}
     assert sorted(p.name for p in tmp_path.iterdir()) == [Path(job["kwargs"]["partial"]).name]
 

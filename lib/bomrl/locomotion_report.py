@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from lib.bomrl import functional_policy as fp
-from lib.bomrl import locomotion_study, methods, sampled
+from lib.bomrl import locomotion_study, meta_items, methods, sampled
 from lib.bomrl.locomotion_study import compare_methods, per_family, ranking
 from lib.bomrl import authors_data
 from lib.bomrl.locomotion_protocol import LOCOMOTION_AUTHORS, LOCOMOTION_OURS
@@ -328,6 +328,18 @@ def _read_quietly(path: Path, key: str):
         return None
 
 
+def read_all(cfg, cache_dir) -> dict:
+    """Every item's tables as far as its checkpoint goes (finished or partial), without computing or
+    moving anything: a long run's state while it runs. Items not started are absent; ``{}`` if none is."""
+    out = []
+    for job in locomotion_study.jobs(cfg, cache_dir):
+        kw, path = job["kwargs"], Path(job["kwargs"]["partial"])
+        state = _read_quietly(path, path.stem)
+        if state is not None:
+            out.append(meta_items.tidy(state, kw["family"], kw["method_name"], kw["s"]))
+    return meta_items.concat_tables(out)
+
+
 def run_progress(cfg, cache_dir, benchmark: pd.DataFrame | None = None) -> pd.DataFrame:
     """Where a (possibly running) run of notebook 13 stands, read from its checkpoints without
     changing them (``tools/run_progress.py`` prints it).
@@ -393,7 +405,7 @@ def decisive_pair(cfg, folder, run: bool) -> dict:
         (:func:`decisive_comparison`, empty until both methods share a checkpoint) and ``beside_logs``
         (:func:`late_evaluation`: ours and their log over iterations 450-499).
     """
-    tables = locomotion_study.run_all(cfg, folder) if run else locomotion_study.read_all(cfg, folder)
+    tables = locomotion_study.run_all(cfg, folder) if run else read_all(cfg, folder)
     history = tables.get("history", pd.DataFrame(columns=["family", "method", "seed", "iter", "eval_return"]))
     test = tables.get("test", pd.DataFrame(columns=["family", "method", "seed", "iter", "step", "task_id", "task", "ret"]))
     progress = run_progress(cfg, folder)

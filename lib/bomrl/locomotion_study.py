@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -235,23 +234,6 @@ def check(cfg):
 def jobs(cfg, cache_dir) -> list[dict]:
     """One job per (family, method, seed index) (:func:`lib.bomrl.meta_items.jobs`)."""
     return items.jobs(run_item, cfg, cache_dir, check=check(cfg))
-
-
-def read_all(cfg, cache_dir) -> dict:
-    """Every item's tables as far as its checkpoint goes (finished or partial), without computing
-    anything: a long run's state while it runs. Items not started are absent; ``{}`` if none is."""
-    from lib.cache import BadCheckpoint, read_checkpoint
-    out = []
-    for job in jobs(cfg, cache_dir):
-        kw, path = job["kwargs"], Path(job["kwargs"]["partial"])
-        try:
-            state = read_checkpoint(path, path.stem, allow_pickle=False) if path.exists() else None
-        except (BadCheckpoint, OSError, ValueError):  # being replaced: read it next time
-            state = None
-        if state is not None:
-            out.append(items.tidy(state, kw["family"], kw["method_name"], kw["s"]))
-    return {name: pd.concat([r[name] for r in out if name in r], ignore_index=True)
-            for name in items.TABLES if any(name in r for r in out)}
 
 
 DECISIVE = dict(methods=("Alg(1)", methods.AUTHORS_MAML), n_seeds=3, best_so_far=True, select_after=120)

@@ -29,6 +29,7 @@ import torch
 
 from lib.bomrl import functional_policy as fp
 from lib.bomrl.locomotion_protocol import LOCOMOTION_AUTHORS as AUTHORS
+from lib.bomrl.methods import AUTHORS_MAML
 from lib.bomrl.locomotion_protocol import LocomotionProtocol
 from lib.bomrl.sampled_adam import improvement_line_search, post_loss_gradient, smooth_gain
 from lib.bomrl.sampler import TaskData
@@ -59,7 +60,7 @@ def outer_loss(phi, pre: list[TaskData], gs: list[torch.Tensor], alpha: float, g
 class AuthorsMAML:
     """The authors' MAML-TRPO (same interface as :class:`lib.bomrl.baselines.GradientBaseline`)."""
 
-    name = "MAML-TRPO (authors)"
+    name = AUTHORS_MAML
 
     def __init__(self, family: str, proto: LocomotionProtocol = AUTHORS):
         self.proto = proto

@@ -109,5 +109,10 @@ def run_all(run_item: Callable, cfg, cache_dir, desc: str, check: Callable[[str,
     ``{"history": ..., "test": ...}`` tables concatenated."""
     results = map_resumable(run_item, jobs(run_item, cfg, cache_dir, check), cache_dir, n_workers=cfg.n_workers,
                             backend="dask", scheduler=cfg.scheduler, desc=desc, portable=True)
+    return concat_tables(results)
+
+
+def concat_tables(results: list[dict]) -> dict:
+    """The items' :func:`tidy` tables concatenated per name (a name absent from every item is left out)."""
     return {name: pd.concat([r[name] for r in results if name in r], ignore_index=True)
             for name in TABLES if any(name in r for r in results)}
