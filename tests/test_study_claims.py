@@ -197,6 +197,9 @@ def test_decisive_record_is_decided_by_the_best_so_far_selection_at_500(tmp_path
     last = [c for c in rec.comparisons if c.panel.endswith("last iterate")]
     assert len(best) == len(last) == 2 and all(c.counted for c in best) and not any(c.counted for c in last)
     assert all(c.estimate == pytest.approx(4.0) and c.outcome == "supports" for c in best)  # goal 0.0 dropped
+    from scipy import stats as sst
+    half = sst.t.ppf(0.95, 2) * np.std([2.0, 4.0, 6.0], ddof=1) / np.sqrt(3)  # seeds' effects 2, 4, 6: 2 df
+    assert all((c.lo, c.hi) == pytest.approx((4.0 - half, 4.0 + half)) for c in best)
     assert all(c.estimate == pytest.approx(-4.0) for c in last)
     assert rec.verdict == "reproduced"
 

@@ -165,42 +165,6 @@ def training_curves(history: pd.DataFrame, block: int = 5, column: str = "post_r
             .agg(mean="mean", lo="min", hi="max", n="size"))
 
 
-def decisive_comparison(test: pd.DataFrame, selected: pd.DataFrame, method: str = "Alg(1)",
-                        baseline: str = methods.AUTHORS_MAML, step: int = 1, level: float = 0.9,
-                        drop_goals=(0.0,), seed: int = 0) -> pd.DataFrame:
-    """``method`` minus ``baseline`` after ``step`` adaptation steps, per family and model selection:
-    ``last`` (each family's last checkpoint) and ``best`` (the best-so-far policy on the authors'
-    evaluation, table ``selected``), on the test goals without ``drop_goals`` (their test scripts skip
-    velocity 0.0).
-
-    Returns:
-        ``family, selection, iter`` (the checkpoint; for ``best``, the latest selected iteration),
-        ``ret, ret_baseline, diff, lo, hi`` (two-level bootstrap: seeds, then goals),
-        ``seed_lo, seed_hi`` (t-interval over the seeds' mean differences, n_seeds - 1 degrees of
-        freedom: the seed is the unit of replication), ``seeds_better, n_seeds, verdict`` (of the seed-level interval).
-    """
-    rows = []
-    for selection, table in (("last", last_checkpoint(test)), ("best", selected)):
-        table = table[~table.task.isin(drop_goals) | table.family.str.endswith("dir")]
-        for fam in sorted(table.family.unique()):
-            g = table[(table.family == fam) & (table.step == step)]
-            wide = g.pivot_table(index=["seed", "task_id"], columns="method", values="ret")
-            if not {method, baseline} <= set(wide.columns):
-                continue
-            x = (wide[method] - wide[baseline]).unstack("task_id").to_numpy()
-            x = x[~np.isnan(x).any(axis=1)]  # seeds with both methods at this checkpoint (a run in progress)
-            if not len(x):
-                continue
-            mean, lo, hi = two_level_bootstrap(x, level, seed=seed)
-            per_seed = np.nanmean(x, axis=1)
-            _, seed_lo, seed_hi = t_interval(per_seed, level) if len(per_seed) > 1 else (mean, np.nan, np.nan)
-            rows.append(dict(family=fam, selection=selection, iter=int(g["iter"].max()), ret=wide[method].mean(), ret_baseline=wide[baseline].mean(),
-                             diff=mean, lo=lo, hi=hi, seed_lo=seed_lo, seed_hi=seed_hi,
-                             seeds_better=int((per_seed > 0).sum()), n_seeds=len(per_seed),
-                             verdict=verdict(seed_lo, seed_hi)))
-    return pd.DataFrame(rows)
-
-
 def paired_matrix(last: pd.DataFrame, a: str, b: str, family: str, step: int) -> np.ndarray:
     """(seeds, test goals) matrix of ``ret(a) - ret(b)`` in ``last`` (one checkpoint per family)."""
     sub = last[(last.family == family) & (last.step == step)]
@@ -401,50 +365,50 @@ def decisive_pair(cfg, folder, run: bool) -> dict:
         ``cfg``; the tables ``history``, ``test``, ``selected`` (those that exist), ``progress``
         (:func:`run_progress`), ``status`` (text: the items and the projected worker-hours left),
         ``curves`` (their evaluation after each outer step, blocks of 10 iterations), ``their_logs``
-        (the authors' logs of the same two methods, blocks of 10), ``comparison``
-        (:func:`decisive_comparison`, empty until both methods share a checkpoint) and ``beside_logs``
-        (:func:`late_evaluation`: ours and their log over iterations 450-499).
+        (the authors' logs of the same two methods, blocks of 10) and ``beside_logs``
+        (:func:`late_evaluation`: ours and their log over iterations 450-499). The verdict is the record
+        :func:`lib.bomrl.claims.decisive_locomotion` computes from the saved tables.
     """
     tables = locomotion_study.run_all(cfg, folder) if run else read_all(cfg, folder)
     history = tables.get("history", pd.DataFrame(columns=["family", "method", "seed", "iter", "eval_return"]))
-    test = tables.get("test", pd.DataFrame(columns=["family", "method", "seed", "iter", "step", "task_id", "task", "ret"]))
     progress = run_progress(cfg, folder)
     status = (progress[["family", "method", "seed", "status", "iters", "n_iters"]].to_string(index=False)
               + f"\nprojected: {progress.remaining_s.sum() / 3600:.1f} worker-hours left "
                 "(evaluations and meta-tests not counted)")
-    logs = authors_data.authors_logs(10).replace({"method": {"MAML-TRPO": methods.AUTHORS_MAML}})
     curves = (training_curves(history, block=10, column="eval_return") if "eval_return" in history
               else pd.DataFrame(columns=["family", "method", "iter", "mean", "lo", "hi", "n"]))
     return dict(tables, cfg=cfg, progress=progress, status=status, curves=curves,
-                their_logs=logs[logs.method.isin(cfg.methods)],
-                comparison=decisive_comparison(test, tables.get("selected", test.iloc[:0])),
-                beside_logs=late_evaluation(history, authors_data.authors_logs(LATE[1] - LATE[0]), cfg.methods))
+                their_logs=their_logs(10, cfg.methods),
+                beside_logs=late_evaluation(history, their_logs(LATE[1] - LATE[0], cfg.methods)))
 
 
 def decisive_tables(dec: dict) -> dict:
     """The tables of :func:`decisive_pair` that a notebook saves (``history``, ``test``, ``selected``,
-    ``comparison``, ``beside_logs``, ``progress``), those that exist."""
-    names = ("history", "test", "selected", "comparison", "beside_logs", "progress")
+    ``beside_logs``, ``progress``), those that exist."""
+    names = ("history", "test", "selected", "beside_logs", "progress")
     return {n: dec[n] for n in names if n in dec}
 
 
 LATE = (450, 500)  # the window of the authors' logs the verdict at 500 is set beside
 
 
-def late_evaluation(history: pd.DataFrame, their_blocks: pd.DataFrame, methods_shown, window=LATE) -> pd.DataFrame:
+def their_logs(block: int, methods_shown) -> pd.DataFrame:
+    """The authors' logs of ``methods_shown`` in blocks of ``block`` iterations
+    (:func:`lib.bomrl.authors_data.authors_logs`), their ``MAML_my`` run labelled as our method of it."""
+    logs = authors_data.authors_logs(block).replace({"method": {"MAML-TRPO": methods.AUTHORS_MAML}})
+    return logs[logs.method.isin(methods_shown)]
+
+
+def late_evaluation(history: pd.DataFrame, their_blocks: pd.DataFrame, window=LATE) -> pd.DataFrame:
     """Their evaluation (return after one adaptation step on their evaluation goals) averaged over the
     iterations in ``window``: ours per seed, then mean and range over seeds, beside their log's block
-    mean (one seed; ``their_blocks``: :func:`lib.bomrl.authors_data.authors_logs` with blocks of the
-    window's length). Rows ``family, method, ours, lo, hi, n_seeds, theirs``; ``ours`` is NaN until a
-    seed has reached the window."""
+    mean (one seed; ``their_blocks``: :func:`their_logs` with blocks of the window's length). Rows
+    ``family, method, ours, lo, hi, n_seeds, theirs``; ``ours`` is NaN until a seed has reached the window."""
     h = history.dropna(subset=["eval_return"]) if "eval_return" in history else history.iloc[:0]
     h = h[(h["iter"] >= window[0]) & (h["iter"] < window[1])]
     per_seed = h.groupby(["family", "method", "seed"], as_index=False)["eval_return"].mean()
     ours = per_seed.groupby(["family", "method"], as_index=False)["eval_return"].agg(
         ours="mean", lo="min", hi="max", n_seeds="size")
-    theirs = (their_blocks[their_blocks["iter"] == window[0]]
-              .replace({"method": {"MAML-TRPO": methods.AUTHORS_MAML}})
-              .rename(columns={"ret": "theirs"})[["family", "method", "theirs"]])
-    theirs = theirs[theirs.method.isin(methods_shown)]
+    theirs = their_blocks[their_blocks["iter"] == window[0]].rename(columns={"ret": "theirs"})[["family", "method", "theirs"]]
     return theirs.merge(ours, on=["family", "method"], how="left")[["family", "method", "ours", "lo", "hi",
                                                                       "n_seeds", "theirs"]]
