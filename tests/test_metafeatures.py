@@ -1,5 +1,6 @@
 """k-NN information estimators against closed forms, and the 20-feature vector."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from lib.envs import get_spec
@@ -251,3 +252,26 @@ def test_exact_policy_feature_set_changes_only_what_the_schedule_sees():
     np.testing.assert_array_equal(np.array(seen["knn"]), runs["knn"][cols].to_numpy()[:3])
     with pytest.raises(ValueError, match="feature_set"):
         learn("minigolf", spec.default_task, 0.05, n_updates=1, n_traj=4, feature_set="exact")
+
+
+@pytest.mark.parametrize("env, arch", [("cartpole", (2, 64)), ("minigolf", (0, 0))])
+def test_reused_policy_means_leave_a_run_bit_identical(env, arch, monkeypatch):
+    """A learning run hands exact_policy_features the means it computed one step earlier (B_{t-1}'s
+    policy on B_{t-1}'s states) instead of a fourth forward pass: the run's table, every feature
+    and ``exact:`` column included, equals the run that recomputes them, bit for bit (on the pinned
+    numerics of conftest.py: MKL's unpinned path depends on the weights' buffer alignment, and the
+    cached means come from the live policy, the recomputed ones from its copy)."""
+    from lib.trust_region_meta import learning
+    spec = get_spec(env)
+
+    def run():
+        return learning.learn(env, spec.default_task, 0.05, "xTRPO", arch=arch, n_updates=3, n_traj=8,
+                              with_features=True, key=("reuse",))
+
+    reused = run()
+    exact = mf.exact_policy_features
+    monkeypatch.setattr(mf, "exact_policy_features",
+                        lambda p_t, p_prev, o_t, o_prev, std0, *cached: exact(p_t, p_prev, o_t, o_prev, std0))
+    recomputed = run()
+    assert any(c.startswith("exact:") for c in reused.columns)
+    pd.testing.assert_frame_equal(reused, recomputed, check_exact=True)

@@ -119,8 +119,11 @@ def learn(env: str, task, kl_schedule: float | Sequence[float] | Callable,
     tasks = np.tile(task, (n_traj, 1))
 
     def featurise(batch):
+        """B's sample sets, entropies, states, a frozen copy of the policy and its means on B's
+        states (the closed-form features need them at t and again, as B_{t-1}'s, at t + 1)."""
         sets = mf.sample_sets(batch, spec.obs_scale, spec.std0, feat_rng, max_points)
-        return sets, mf.batch_entropies(sets), batch.flat("obs"), copy.deepcopy(policy)
+        obs = batch.flat("obs")
+        return sets, mf.batch_entropies(sets), obs, copy.deepcopy(policy), mf.policy_means(policy, obs)
 
     if with_features:
         prev = featurise(rollout(spec, policy, tasks, feat_rng))
@@ -136,7 +139,7 @@ def learn(env: str, task, kl_schedule: float | Sequence[float] | Callable,
         if with_features:
             cur = featurise(batch)
             phi = mf.metafeatures(cur[0], prev[0], cur[1], prev[1])
-            exact = mf.exact_policy_features(cur[3], prev[3], cur[2], prev[2], spec.std0)
+            exact = mf.exact_policy_features(cur[3], prev[3], cur[2], prev[2], spec.std0, cur[4], prev[4])
             prev = cur
             row.update(zip(mf.FEATURE_NAMES, phi))
             row.update({f"exact:{n}": v for n, v in exact.items()})

@@ -411,7 +411,14 @@ def metafeatures(cur: SampleSets, prev: SampleSets, h_cur: dict | None = None,
 POLICY_FEATURES = tuple(n for n in FEATURE_NAMES if "a|s" in n)
 
 
-def exact_policy_features(policy_t, policy_prev, obs_t, obs_prev, std0: float) -> dict:
+def policy_means(policy, obs) -> torch.Tensor:
+    """``policy.mean(obs)`` without a graph: (n, act_dim) for obs (n, obs_dim), a tensor or an array."""
+    with torch.no_grad():
+        return policy.mean(torch.as_tensor(obs))
+
+
+def exact_policy_features(policy_t, policy_prev, obs_t, obs_prev, std0: float,
+                          mean_t=None, mean_prev=None) -> dict:
     """The six policy features of Table 1 in closed form for Gaussian policies (nats): the
     exact counterparts of the k-NN ``H_a|s``, ``C_a|s`` and ``KL_a|s`` of :func:`metafeatures`.
 
@@ -424,16 +431,20 @@ def exact_policy_features(policy_t, policy_prev, obs_t, obs_prev, std0: float) -
         policy_t, policy_prev: the :class:`lib.policies.GaussianPolicy` of B_t and of B_{t-1}.
         obs_t: (n, obs_dim) states of B_t; obs_prev: (m, obs_dim) of B_{t-1} (raw, as stored).
         std0: the env's initial policy std (the features' action unit).
+        mean_t, mean_prev: ``policy_t.mean(obs_t)`` and ``policy_prev.mean(obs_prev)`` if already
+            computed (:func:`policy_means`; a learning run computed B_{t-1}'s one step earlier), else None.
     Returns:
         ``{name: value}`` for the names of :data:`POLICY_FEATURES`.
     """
     with torch.no_grad():
         obs_t, obs_prev = torch.as_tensor(obs_t), torch.as_tensor(obs_prev)
+        mean_t = policy_means(policy_t, obs_t) if mean_t is None else mean_t
+        mean_prev = policy_means(policy_prev, obs_prev) if mean_prev is None else mean_prev
         ls_t, ls_p = policy_t.log_std, policy_prev.log_std
         h_t = float(gaussian_entropy(ls_t)) - ls_t.numel() * np.log(std0)
         h_p = float(gaussian_entropy(ls_p)) - ls_p.numel() * np.log(std0)
-        kl_fwd = float(gaussian_kl(policy_t.mean(obs_t), ls_t, policy_prev.mean(obs_t), ls_p).mean())
-        kl_bwd = float(gaussian_kl(policy_prev.mean(obs_prev), ls_p, policy_t.mean(obs_prev), ls_t).mean())
+        kl_fwd = float(gaussian_kl(mean_t, ls_t, policy_prev.mean(obs_t), ls_p).mean())
+        kl_bwd = float(gaussian_kl(mean_prev, ls_p, policy_t.mean(obs_prev), ls_t).mean())
     return {"H_a|s_t": h_t, "H_a|s_tm1": h_p, "C_a|s_t,tm1": h_t + kl_fwd, "C_a|s_tm1,t": h_p + kl_bwd,
             "KL_a|s_t||tm1": kl_fwd, "KL_a|s_tm1||t": kl_bwd}
 
