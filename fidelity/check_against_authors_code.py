@@ -30,29 +30,26 @@ name) and install gym 0.26 where only this script sees it::
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import os
 import pickle
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np
-import pandas as pd
 import torch
+
+import common  # noqa: E402  (fidelity/common.py: the shared command line and table)
 
 from lib.bomrl import methods, sampled_adam, sampler
 from lib.bomrl import locomotion_study as study
 from lib.bomrl import functional_policy as fp
 from lib.bomrl.sampler import TaskData
-from lib.io import save_table
-from lib.profiles import resolve
 
 FAMILY = "halfcheetah-vel"
 LOG_GOALS = np.array([0.1, 0.3, 0.5, 0.7, 1.0, 1.3, 1.5, 1.7, 1.9])  # target_v_list000 of their script
@@ -244,15 +241,9 @@ def their_policy_here(authors: Path, proto, reps: int = 2) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--authors", type=Path, required=True, help="their BOMRL_my folder at 82dc4e8")
-    parser.add_argument("--gym", type=Path, required=True, help="a folder holding gym 0.26 (pip --target)")
-    parser.add_argument("--out", type=Path, default=ROOT / "data/full/fidelity/authors_code_check.csv")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+    args = common.parser(__doc__, "their BOMRL_my folder at 82dc4e8", "authors_code_check.csv").parse_args(argv)
+    cfg, proto = common.float64_protocol()
     A = import_authors(args.authors.resolve(), args.gym.resolve())
-    cfg = resolve("locomotion_authors", "full")
-    proto = replace(study.protocol(cfg), dtype="float64")  # the notebook's protocol, in float64
     init = study.initial_state(cfg, study.protocol(cfg), FAMILY, 0)
     rows = []
     phi0 = [p.detach().double().clone().requires_grad_(True) for p in init["phi"]]
@@ -264,10 +255,7 @@ def main(argv=None) -> int:
         what = "their trained policy: mean action std" if r["steps"] < 0 else f"their trained policy: return after {r['steps']} steps, draw {r['rep']}"
         rows.append(dict(check=what, quantity="mean return over the goals" if r["steps"] >= 0 else "std", value=r["ret"], n=len(LOG_GOALS)))
         print(rows[-1], flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_table(pd.DataFrame(rows), args.out, params=dict(authors=str(args.authors), gym=str(args.gym), seed=5))
-    print(f"wrote {args.out}")
-    return 0
+    return common.write(rows, args, seed=5)
 
 
 if __name__ == "__main__":

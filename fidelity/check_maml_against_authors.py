@@ -23,14 +23,12 @@ Half-cheetah, 15 for Ant.
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
 import io
 import os
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,16 +36,15 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "fidelity"))
 
 import numpy as np
-import pandas as pd
 import torch
+
+import common  # noqa: E402  (fidelity/common.py: the shared command line and table)
 
 from check_against_authors_code import captured_rewards, flat, from_their_net, ours_order, rel, to_memory, to_their_net
 from lib.bomrl import functional_policy as fp
 from lib.bomrl import locomotion_study as study
 from lib.bomrl import maml_authors, sampled_adam, sampler
 from lib.bomrl.sampler import TaskData
-from lib.io import save_table
-from lib.profiles import resolve
 
 SCRIPTS = {"halfcheetah-vel": "train_trpo_HalfCheetah_vel", "halfcheetah-dir": "train_trpo_HalfCheetah_dir",
            "ant-vel": "train_trpo_Ant_vel", "ant-dir": "train_trpo_Ant_dir"}
@@ -175,15 +172,10 @@ def one_iteration(A, family: str, phi, norm, cfg, proto, seed: int) -> list[dict
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--authors", type=Path, required=True, help="their MAML_my folder at 08feaa5")
-    parser.add_argument("--gym", type=Path, required=True, help="a folder holding gym 0.26 (pip --target)")
+    parser = common.parser(__doc__, "their MAML_my folder at 08feaa5", "maml_authors_check.csv")
     parser.add_argument("--family", nargs="+", default=list(SCRIPTS), choices=list(SCRIPTS))
-    parser.add_argument("--out", type=Path, default=ROOT / "data/full/fidelity/maml_authors_check.csv")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-    cfg = resolve("locomotion_authors", "full")
-    proto = replace(study.protocol(cfg), dtype="float64")  # the notebook's protocol, in float64
+    cfg, proto = common.float64_protocol()
     rows = []
     for family in args.family:
         A = import_authors(args.authors.resolve(), args.gym.resolve(), family)
@@ -196,10 +188,7 @@ def main(argv=None) -> int:
             rows.append(dict(check=f"one meta-iteration, initial policy, {family}", **r))
             print(rows[-1], flush=True)
         sys.modules.pop(SCRIPTS[family], None)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_table(pd.DataFrame(rows), args.out, params=dict(authors=str(args.authors), gym=str(args.gym), seed=5))
-    print(f"wrote {args.out}")
-    return 0
+    return common.write(rows, args, seed=5)
 
 
 if __name__ == "__main__":

@@ -27,11 +27,9 @@ Writes ``data/full/fidelity/authors_sampler_check.csv`` (with its manifest). Abo
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +37,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "fidelity"))
 
 import numpy as np
-import pandas as pd
 import torch
+
+import common  # noqa: E402  (fidelity/common.py: the shared command line and table)
 from check_against_authors_code import (
     FAMILY,
     LOG_GOALS,
@@ -54,8 +53,6 @@ from scipy import stats
 from lib.bomrl import sampler
 from lib.bomrl import locomotion_study as study
 from lib.bomrl.meta_items import load_state
-from lib.io import save_table
-from lib.profiles import resolve
 
 CHECKPOINT = ROOT / "data/full/13_bomrl_authors_locomotion/checkpoints"
 
@@ -134,16 +131,11 @@ def policies(A, authors: Path, cfg, proto):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--authors", type=Path, required=True, help="their BOMRL_my folder at 82dc4e8")
-    parser.add_argument("--gym", type=Path, required=True, help="a folder holding gym 0.26 (pip --target)")
+    parser = common.parser(__doc__, "their BOMRL_my folder at 82dc4e8", "authors_sampler_check.csv")
     parser.add_argument("--n", type=int, default=50, help="trajectories per goal and sampler")
-    parser.add_argument("--out", type=Path, default=ROOT / "data/full/fidelity/authors_sampler_check.csv")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+    cfg, proto = common.float64_protocol()
     A = import_authors(args.authors.resolve(), args.gym.resolve())
-    cfg = resolve("locomotion_authors", "full")
-    proto = replace(study.protocol(cfg), dtype="float64")  # the notebook's protocol, in float64
     rows = []
     for k, (name, phi, norm) in enumerate(policies(A, args.authors.resolve(), cfg, proto)):
         phi = [p.detach().double().clone() for p in phi]
@@ -153,10 +145,7 @@ def main(argv=None) -> int:
         rows += compare(name, mine, their, again)
         for r in rows[-4:]:
             print(r, flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_table(pd.DataFrame(rows), args.out, params=dict(authors=str(args.authors), gym=str(args.gym), n=args.n))
-    print(f"wrote {args.out}")
-    return 0
+    return common.write(rows, args, n=args.n)
 
 
 if __name__ == "__main__":
