@@ -72,9 +72,11 @@ $(CFF_VENV)/.installed:
 notebooks: install
 	$(PY) tools/run_notebooks.py --profile quick --in-place
 
-## Rewrite docs/results.md and the README's verdict table from the committed tables in data/full/.
+## Rewrite docs/results.md and the README's verdict table from the committed tables in data/full/, and the
+## benchmark tables of docs/performance.md from data/full/benchmarks/.
 results: install
 	$(PY) tools/write_results.py
+	$(PY) tools/write_performance.py
 
 ## Optional: the peer libraries of benchmarks/ (MushroomRL without its exact pins, see pyproject.toml).
 bench-install: install

@@ -58,3 +58,29 @@ def test_the_readme_full_times_are_the_timings_file_with_its_cache_state():
     assert tool.full_time("x", dict(seconds=5400.0, cache="empty")) == "1.5 h"
     with pytest.raises(ValueError, match="cache must be one of"):
         tool.full_time("x", dict(seconds=1.0, cache="warm"))
+
+
+def test_the_performance_page_tables_match_the_committed_benchmarks():
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "write_performance.py"), "--check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_changed_benchmark_changes_its_rendered_table(tmp_path):
+    """The page is rendered from the CSVs, not kept by hand: another measurement gives another table."""
+    from lib.io import load_table, save_table
+    spec = importlib.util.spec_from_file_location("write_performance", ROOT / "tools" / "write_performance.py")
+    wp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(wp)
+    for name in wp.RENDER:
+        t = load_table(wp.BENCH / name)
+        save_table(t, tmp_path / name, params=dict(seed=0))
+    text = wp.DOC.read_text()
+    assert wp.render(text, tmp_path) == text
+    t = load_table(wp.BENCH / "collection_levers.csv")
+    save_table(t.assign(cpu_s_on=t.cpu_s_on * 2, ratio_on_off=t.ratio_on_off * 2), tmp_path / "collection_levers.csv",
+               params=dict(seed=0))
+    changed = wp.render(text, tmp_path)
+    assert changed != text and f"{2 * t.ratio_on_off.iloc[0]:.3f}" in changed
+    with pytest.raises(ValueError, match="no renderer"):
+        wp.render("<!-- table other.csv (tools/write_performance.py) -->\n<!-- /table -->", tmp_path)
