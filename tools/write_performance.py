@@ -124,9 +124,16 @@ def collection_levers(t: pd.DataFrame) -> str:
                      "tables bit-identical"], rows)
 
 
+def worker_scaling(t: pd.DataFrame) -> str:
+    """Wall and CPU seconds of the same collection trajectories on 1 and 2 workers, and the efficiency."""
+    rows = [[str(r.workers), str(r.trajectories), f"{r.wall_s:.1f} s", f"{r.cpu_s_per_trajectory:.2f} s",
+             f"{r.efficiency:.2f}"] for r in t.itertuples()]
+    return markdown(["workers", "trajectories", "wall time", "CPU per trajectory", "parallel efficiency"], rows)
+
+
 RENDER = {"trpo_update.csv": trpo_update, "trpo_returns.csv": trpo_returns, "fqi.csv": fqi,
           "rollouts.csv": rollouts, "metafeatures.csv": metafeatures, "collection_profile.csv": collection_profile,
-          "collection_levers.csv": collection_levers}
+          "collection_levers.csv": collection_levers, "worker_scaling.csv": worker_scaling}
 
 
 def render(text: str, bench: Path = BENCH) -> str:
