@@ -147,3 +147,28 @@ def test_lambda_trend_reads_a_decreasing_schedule():
     down, level = lambda_trend(falling, "panel").iloc[0], lambda_trend(flat, "panel").iloc[0]
     assert down.trend == "decreasing" and down.slope == pytest.approx(-0.2, abs=0.02) and down.models_decreasing == 2
     assert level.trend == "no trend" and abs(level.slope) < 0.05
+
+
+def test_one_job_list_over_meta_models_equals_their_calls_one_by_one(tmp_path):
+    """Lever L6: notebook 05's meta-models run as one job list (their psi groups told apart by
+    call) give the tables of one run_meta_kl call per meta-model, bit for bit, on 2 workers."""
+    from lib.trust_region_meta.meta_kl import meta_kl_jobs, run_meta_kl, run_meta_kl_calls
+    from lib.trust_region_meta.metadataset import collect_trajectory
+
+    grid = (0.01, 0.05, 0.2)
+    paths = []
+    for m in range(2):
+        data = pd.concat([collect_trajectory("minigolf", index=i, n_updates=3, n_traj=4, archs=[(0, 0)],
+                                             kl_range=(0.01, 0.2), meta_seed=m) for i in range(3)], ignore_index=True)
+        paths.append(tmp_path / f"minigolf_m{m}.csv")
+        data.to_csv(paths[-1], index=False)
+    calls = [dict(env="minigolf", split="val", runs=range(2), archs=[(0, 0)] * 2, n_updates=2, n_traj=4, seed=0,
+                  dataset_path=p, kl_grid=grid, models=[(1, 0.05), (1, 0.3)], n_estimators=5, fqi_seed=m)
+             for m, p in enumerate(paths)]
+    together = run_meta_kl_calls(calls, tmp_path / "together", n_jobs=2)
+    one_by_one = [run_meta_kl(**c, cache_dir=tmp_path / f"alone{i}", n_jobs=1) for i, c in enumerate(calls)]
+    assert len(together) == 2
+    for a, b in zip(together, one_by_one):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    groups = [{j.get("group") for j in meta_kl_jobs(**c, n_jobs=2, group_prefix=f"call{i}-")} for i, c in enumerate(calls)]
+    assert groups[0] and not groups[0] & groups[1], "each call's psi groups are its own"

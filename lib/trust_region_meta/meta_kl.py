@@ -108,17 +108,17 @@ def validation_arch(env: str, seed: int, run: int, archs) -> tuple:
     return sample_arch(make_rng(seed, "val-arch", env, run), archs)
 
 
-def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, seed: int,
-                dataset_path, kl_grid, models, cache_dir, n_estimators: int = 100,
-                fqi_seed: int = 0, algo: str = "xTRPO", n_jobs: int = 1,
-                max_points: int = 2000, target: str = "one-step", features: str = "knn",
-                policy_init: tuple = ()) -> pd.DataFrame:
-    """Meta-KL runs for every (H, psi) in ``models`` x run, with one arch per run (``target`` and
-    ``features`` as in :func:`fit_models`).
+def meta_kl_jobs(env: str, split: str, runs, archs, n_updates: int, n_traj: int, seed: int,
+                 dataset_path, kl_grid, models, n_estimators: int = 100,
+                 fqi_seed: int = 0, algo: str = "xTRPO", n_jobs: int = 1,
+                 max_points: int = 2000, target: str = "one-step", features: str = "knn",
+                 policy_init: tuple = (), group_prefix: str = "") -> list[dict]:
+    """The jobs of :func:`lib.parallel.map_resumable` for Meta-KL runs of every (H, psi) in ``models``
+    x run, with one arch per run (``target`` and ``features`` as in :func:`fit_models`).
 
     One fit of FQI's chain Q_1..Q_Hmax serves every H of a psi (:func:`cached_model`). With
     several psi and at least as many of them as workers, the runs of one psi are one group
-    of :func:`lib.parallel.map_resumable` (they run in one worker), so each chain is fitted once;
+    (named ``group_prefix`` + psi: they run in one worker), so each chain is fitted once;
     otherwise the runs are spread job by job and each worker fits the chain it needs.
 
     Args:
@@ -126,8 +126,7 @@ def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, 
         models: list of (H, psi) pairs. The dataset's SHA-256 is part of the checkpoint keys
             (a new dataset must not reuse old runs); its path is not (a moved clone keeps its
             cache), nor ``fit_horizon`` (Q_h does not depend on it).
-    Returns:
-        concatenated per-step tables.
+        group_prefix: tells this call's groups apart when several calls' jobs share one list.
     """
     dataset_digest = sha256(dataset_path)
     n_splits = len({min_leaf for _, min_leaf in models})
@@ -145,7 +144,37 @@ def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, 
                             max_points=max_points, fit_horizon=max(h for h, _ in models), target=target,
                             features=features, policy_init=tuple(policy_init))))
             if by_split:
-                jobs[-1]["group"] = f"psi{min_leaf:g}"
+                jobs[-1]["group"] = f"{group_prefix}psi{min_leaf:g}"
+    return jobs
+
+
+def run_meta_kl_calls(calls: list[dict], cache_dir, n_jobs: int = 1, desc: str = "Meta-KL") -> list[pd.DataFrame]:
+    """Several :func:`meta_kl_jobs` calls (their keyword arguments) as one job list on ``n_jobs``
+    workers, so no worker waits at the end of one call while the other finishes its last group
+    (notebook 05's meta-models of an environment: 5 psi groups over 2 workers). Every job keeps
+    its key, so the results equal the calls run one by one.
+
+    Returns:
+        one concatenated per-step table per call, in order.
+    """
+    jobs, spans = [], []
+    for i, call in enumerate(calls):
+        new = meta_kl_jobs(**call, n_jobs=n_jobs, group_prefix=f"call{i}-")
+        spans.append((len(jobs), len(jobs) + len(new)))
+        jobs += new
+    parts = map_resumable(meta_kl_run, jobs, cache_dir, n_workers=n_jobs, desc=desc)
+    return [pd.concat(parts[a:b], ignore_index=True) for a, b in spans]
+
+
+def run_meta_kl(env: str, split: str, runs, archs, n_updates: int, n_traj: int, seed: int,
+                dataset_path, kl_grid, models, cache_dir, n_estimators: int = 100,
+                fqi_seed: int = 0, algo: str = "xTRPO", n_jobs: int = 1,
+                max_points: int = 2000, target: str = "one-step", features: str = "knn",
+                policy_init: tuple = ()) -> pd.DataFrame:
+    """Meta-KL runs for every (H, psi) in ``models`` x run (:func:`meta_kl_jobs`), resumable from
+    ``cache_dir``. Returns the concatenated per-step tables."""
+    jobs = meta_kl_jobs(env, split, runs, archs, n_updates, n_traj, seed, dataset_path, kl_grid, models,
+                        n_estimators, fqi_seed, algo, n_jobs, max_points, target, features, policy_init)
     parts = map_resumable(meta_kl_run, jobs, cache_dir, n_workers=n_jobs, desc=f"Meta-KL {env} {split}")
     return pd.concat(parts, ignore_index=True)
 

@@ -24,7 +24,7 @@ from lib.trust_region_meta.fqi import distinct_psis, leaf_size
 from lib.trust_region_meta.metadataset import dataset_file
 from lib.stats import t_interval, two_level_bootstrap, verdict
 from lib.trust_region_meta.learning import FEATURE_SETS
-from lib.trust_region_meta.meta_kl import fit_models, run_meta_kl, validation_arch
+from lib.trust_region_meta.meta_kl import fit_models, run_meta_kl, run_meta_kl_calls, validation_arch
 from lib.trust_region_meta.metafeatures import FEATURE_NAMES
 
 if TYPE_CHECKING:  # the config's type only
@@ -43,17 +43,20 @@ def model_grid(cfg: "MetaConfig", env: str) -> list[tuple[int, float]]:
 def validation_runs(cfg: "MetaConfig") -> pd.DataFrame:
     """Per-step tables of every validation run of every model of every meta-model seed of every
     environment (resumable); column ``meta_seed``."""
-    parts = []
+    calls, seeds = [], []
     for env in cfg.envs:
         runs = range(cfg.n_val_runs)
         archs = [validation_arch(env, cfg.seed, r, cfg.train_archs[env]) for r in runs]
         for m in cfg.meta_seeds():
-            part = run_meta_kl(env, "val", runs, archs, cfg.val_updates[env], cfg.n_traj[env], cfg.seed,
-                               dataset_file(cfg.profile, env, m), cfg.grid(env), model_grid(cfg, env),
-                               paths.cache_dir(cfg.profile, "05_fqi_validation"), cfg.n_estimators,
-                               cfg.fqi_seed(m), "xTRPO", cfg.n_jobs, cfg.max_points)
-            part.insert(3, "meta_seed", m)
-            parts.append(part)
+            calls.append(dict(env=env, split="val", runs=runs, archs=archs, n_updates=cfg.val_updates[env],
+                              n_traj=cfg.n_traj[env], seed=cfg.seed, dataset_path=dataset_file(cfg.profile, env, m),
+                              kl_grid=cfg.grid(env), models=model_grid(cfg, env), n_estimators=cfg.n_estimators,
+                              fqi_seed=cfg.fqi_seed(m), max_points=cfg.max_points))
+            seeds.append(m)
+    parts = run_meta_kl_calls(calls, paths.cache_dir(cfg.profile, "05_fqi_validation"), cfg.n_jobs,
+                              "Meta-KL validation")
+    for part, m in zip(parts, seeds):
+        part.insert(3, "meta_seed", m)
     return pd.concat(parts, ignore_index=True)
 
 
