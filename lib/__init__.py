@@ -10,7 +10,7 @@ parsed, and the runner's kernels.
 **Middle: one package per paper; neither imports the other.**
 
 * :mod:`lib.trust_region_meta`: paper 1, *Trust Region Meta Learning for Policy
-  Optimization* (Occorso et al.), notebooks 01-09;
+  Optimization* (Occorso et al.), notebooks 01-09 and 14;
 * :mod:`lib.bomrl`: paper 2, *BO-MRL* (Xu and Zhu, NeurIPS 2024), notebooks 10-13.
 
 Each package keeps its configs in its own ``config`` module (checked in ``__post_init__``).
