@@ -26,7 +26,7 @@ pin()  # the study's floating-point paths (MKL's unpinned path depends on buffer
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
-from common import OUT  # noqa: E402  (sets sys.path)
+from common import OUT, collection_kwargs  # noqa: E402  (sets sys.path)
 
 from lib.io import save_table  # noqa: E402
 from lib.profiles import resolve  # noqa: E402
@@ -53,8 +53,7 @@ def timed(arm, kw: dict, index: int) -> tuple[float, pd.DataFrame]:
 
 
 def bench_env(env: str, cfg, n: int) -> list[dict]:
-    kw = dict(env=env, n_updates=cfg.collect_updates[env], n_traj=cfg.n_traj[env], archs=cfg.train_archs[env],
-              kl_range=cfg.collect_range(env), seed=cfg.seed, max_points=cfg.max_points, meta_seed=0)
+    kw = collection_kwargs(cfg, env)
     collect_trajectory(index=0, **kw)  # warm-up
     rows = []
     for i in range(1, n + 1):

@@ -26,7 +26,7 @@ from lib.numerics import pin  # noqa: E402
 pin()
 
 import pandas as pd  # noqa: E402
-from common import OUT  # noqa: E402
+from common import OUT, collection_kwargs  # noqa: E402
 
 from lib.io import save_table  # noqa: E402
 from lib.parallel import map_resumable  # noqa: E402
@@ -57,8 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = resolve("meta", "full")
     env = "cartpole"
-    kw = dict(env=env, n_updates=cfg.collect_updates[env], n_traj=cfg.n_traj[env], archs=cfg.train_archs[env],
-              kl_range=cfg.collect_range(env), seed=cfg.seed, max_points=cfg.max_points, meta_seed=0)
+    kw = collection_kwargs(cfg, env)
     jobs = [dict(label=f"scaling-{i}", kwargs=dict(kw, index=i)) for i in range(args.n)]
     run(2, jobs[:2])  # warm-up: imports in the workers
     rows, reference = [], None

@@ -42,3 +42,11 @@ def peer_version(module: str) -> str | None:
 def missing_peer_note(module: str) -> str:
     return (f"{module} not importable: install the benchmark extras with `make bench-install` "
             f"(see README)")
+
+
+def collection_kwargs(cfg, env: str, meta_seed: int = 0) -> dict:
+    """The arguments of :func:`lib.trust_region_meta.metadataset.collect_trajectory` for one of notebook
+    04's trajectories of ``env`` at ``cfg``'s sizes (all but ``index``)."""
+    return dict(env=env, n_updates=cfg.collect_updates[env], n_traj=cfg.n_traj[env], archs=cfg.train_archs[env],
+                kl_range=cfg.collect_range(env), log_uniform=cfg.log_uniform, seed=cfg.seed,
+                max_points=cfg.max_points, meta_seed=meta_seed)

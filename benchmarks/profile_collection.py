@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from common import OUT  # noqa: E402  (sets sys.path)
+from common import OUT, collection_kwargs  # noqa: E402  (sets sys.path)
 
 from lib.io import save_table  # noqa: E402
 from lib.profiles import resolve  # noqa: E402
@@ -44,8 +44,7 @@ def cumulative(stats: pstats.Stats, suffix: str, name: str) -> float:
 
 
 def profile_env(env: str, cfg, n: int) -> list[dict]:
-    kw = dict(env=env, n_updates=cfg.collect_updates[env], n_traj=cfg.n_traj[env], archs=cfg.train_archs[env],
-              kl_range=cfg.collect_range(env), seed=cfg.seed, max_points=cfg.max_points, meta_seed=0)
+    kw = collection_kwargs(cfg, env)
     collect_trajectory(index=0, **kw)  # warm-up: imports, first-call costs
     prof = cProfile.Profile()
     start = time.perf_counter()
