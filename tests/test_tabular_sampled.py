@@ -144,3 +144,29 @@ def test_side_by_side_reexpresses_their_gaps_against_the_exact_optimum():
     assert table.loc[("nohole", "Alg(1)"), "reported_vs_J*"] == pytest.approx(0.066 + shift)
     assert not table.loc[("hole", "Alg(1)"), "inside"]  # 0.0862 outside [0.09, 0.11]
     assert table.loc[("hole", "Alg(2)"), "inside"]  # 0.1782 inside [0.17, 0.19]
+
+
+def test_lam_scale_multiplies_their_training_and_test_lambda(monkeypatch):
+    """The protocol's one λ knob reaches every adaptation: training at TRAIN_LAM x scale, meta-test at
+    TEST_LAM x scale (the same curve as passing that λ explicitly), and the notebook's config carries it."""
+    from lib import profiles
+    from lib.bomrl import frozen_lake_maps_study as study
+    tasks = ts.make_tasks(ts.load_maps(MAPS, "nohole")[:3], "nohole")
+    seen = []
+    adapt = ts.adapt
+    monkeypatch.setattr(ts, "adapt", lambda logits, data, lam, *a: seen.append(lam) or adapt(logits, data, lam, *a))
+    proto = flp.FrozenLakeProtocol(n_iters=2, batch_size=2, lam_scale=2.5)
+    prior, _ = ts.meta_train("exact data", "kl", tasks, "nohole", np.random.default_rng(0), proto)
+    assert seen == [flp.TRAIN_LAM["nohole"] * 2.5] * 2
+    seen.clear()
+    scaled = ts.meta_test(prior, tasks, "nohole", "alg", "kl_reverse", "exact", np.random.default_rng(1), proto)
+    explicit = ts.meta_test(prior, tasks, "nohole", "alg", "kl_reverse", "exact", np.random.default_rng(1),
+                            flp.FrozenLakeProtocol(), lam=flp.TEST_LAM[("nohole", "kl_reverse")] * 2.5)
+    theirs = ts.meta_test(prior, tasks, "nohole", "alg", "kl_reverse", "exact", np.random.default_rng(1), flp.FrozenLakeProtocol())
+    np.testing.assert_array_equal(scaled, explicit)
+    assert not np.allclose(scaled[:, 1:], theirs[:, 1:])
+    assert seen[0] == pytest.approx(0.25)
+    cfg = profiles.from_notebook("bomrl_authors", "quick", lam_scale=2.5)
+    assert study.protocol(cfg).test_lam("hole", "kl") == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="lam_scale must be > 0, got 0"):
+        profiles.from_notebook("bomrl_authors", "quick", lam_scale=0.0)

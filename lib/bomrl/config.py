@@ -82,8 +82,9 @@ class AuthorsFrozenLakeConfig:
         episodes, length, td_step: one data collection (episodes x steps) and its TD(0) step.
         sgd_steps, sgd_lr: their Alg(1) solver. kl_count: times their Alg(1) loss counts the KL (their
             code 4; the paper's loss 1, run beside it). pg_step: their "MAML" step.
-        n_adapt_steps: adaptation steps at meta-test. n_heldout: held-out maps per kind.
-        n_jobs: parallel workers.
+        n_adapt_steps: adaptation steps at meta-test. lam_scale: multiplies their training and test
+            λ (1 = theirs; :meth:`.frozen_lake_protocol.FrozenLakeProtocol.test_lam`).
+        n_heldout: held-out maps per kind. n_jobs: parallel workers.
     """
 
     profile: str
@@ -101,6 +102,7 @@ class AuthorsFrozenLakeConfig:
     kl_count: int = Protocol.kl_count
     pg_step: float = Protocol.pg_step
     n_adapt_steps: int = Protocol.n_adapt_steps
+    lam_scale: float = Protocol.lam_scale
     n_heldout: int = 20
     n_jobs: int = field(default_factory=default_n_jobs)
 
@@ -109,14 +111,15 @@ class AuthorsFrozenLakeConfig:
         for kind in self.kinds:
             if kind not in ("hole", "nohole"):
                 raise ValueError(f"kinds: unknown kind {kind!r}; choose 'hole' or 'nohole'")
-        check_positive(self, "lr", "td_step", "sgd_lr", "pg_step")
+        check_positive(self, "lr", "td_step", "sgd_lr", "pg_step", "lam_scale")
 
 
     def summary(self) -> str:
         return (f"profile={self.profile} seed={self.seed} kinds={list(self.kinds)} seeds={self.n_seeds}\n"
                 f"{self.n_iters} meta-iterations x {self.batch_size} maps, Adam {self.lr}; data {self.episodes} episodes x "
                 f"{self.length} steps, TD step {self.td_step}; Alg(1) {self.sgd_steps} SGD steps of {self.sgd_lr}, KL x{self.kl_count}; "
-                f"PG step {self.pg_step}; {self.n_adapt_steps} adaptation steps; {self.n_heldout} held-out maps")
+                f"PG step {self.pg_step}; {self.n_adapt_steps} adaptation steps; {self.n_heldout} held-out maps; "
+                f"λ x{self.lam_scale} of theirs")
 
 
 @dataclass(frozen=True)

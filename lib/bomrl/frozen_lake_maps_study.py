@@ -16,7 +16,7 @@ import torch
 
 from lib.bomrl import tabular_sampled as ts
 from lib.bomrl.authors_data import REPORTED_GAPS, REPORTED_Y_OPT
-from lib.bomrl.frozen_lake_protocol import GAMMA, KINDS, RANDOM_INIT_FACTOR, TEST_LAM, FrozenLakeProtocol
+from lib.bomrl.frozen_lake_protocol import GAMMA, KINDS, RANDOM_INIT_FACTOR, FrozenLakeProtocol
 from lib.parallel import map_resumable
 from lib.seeding import rng as make_rng
 from lib.stats import t_interval
@@ -77,7 +77,7 @@ def run_item(cfg, kind: str, seed: int, maps_file: str) -> dict:
             prior, hist = ts.meta_train(method, metric, train, kind, rng, proto_m)
             history.append(hist.assign(kind=kind, seed=seed, method=label))
         priors[label] = prior
-        lam = TEST_LAM[(kind, metric)] * (RANDOM_INIT_FACTOR[kind] if lam_factor == "factor" else 1.0)
+        lam = proto_m.test_lam(kind, metric) * (RANDOM_INIT_FACTOR[kind] if lam_factor == "factor" else 1.0)
         for name, tasks in sets.items():
             J = ts.meta_test(prior, tasks, kind, adaptation, metric, data, rng, proto_m, lam)
             gap = ts.optimal_returns(tasks)[:, None] - J

@@ -18,6 +18,8 @@ class FrozenLakeProtocol:
         sgd_steps, sgd_lr: their Alg(1) solver. kl_count: how many times Alg(1)'s loss counts the KL
             (the paper's loss: 1; their code's: 4, :func:`.tabular_sampled.adapt`). pg_step: their "MAML" step.
         n_adapt_steps: adaptation steps at meta-test.
+        lam_scale: our knob (1 = theirs): multiplies their training and test λ (:data:`TRAIN_LAM`,
+            :data:`TEST_LAM`), so a notebook can move BO-MRL's λ without editing their values.
     """
 
     n_iters: int = 150  # R1 train.py
@@ -32,6 +34,16 @@ class FrozenLakeProtocol:
     kl_count: int = 4  # R1 train.py one_step_adaptation: torch.sum(-π·A/λ + KL_1(...)), KL_1 a scalar
     pg_step: float = 50.0  # R1 test_gd.py
     n_adapt_steps: int = 4  # R1 test.py
+    lam_scale: float = 1.0  # our choice: their λ as they set it
+
+    def train_lam(self, kind: str) -> float:
+        """λ of meta-training on maps of ``kind``: theirs (:data:`TRAIN_LAM`) times ``lam_scale``."""
+        return TRAIN_LAM[kind] * self.lam_scale
+
+    def test_lam(self, kind: str, metric: str) -> float:
+        """λ of Alg(1) (``metric="kl"``) or Alg(2) (``"kl_reverse"``) at meta-test: theirs
+        (:data:`TEST_LAM`) times ``lam_scale``."""
+        return TEST_LAM[(kind, metric)] * self.lam_scale
 
 
 FROZEN_LAKE_AUTHORS = FrozenLakeProtocol()

@@ -20,7 +20,7 @@ commit 08feaa5; read for this study, summarised in ``docs/paper2_bomrl.md``; the
   policy, applied to φ (dθ'/dφ taken as the identity); Adam (lr 0.03), 150 iterations, 5 training
   maps per iteration, full 16x4 logits initialised at 0.1; λ = 5 (hole) / 4 (nohole) in training.
 * **Meta-test** on the training maps, 0-4 adaptation steps with new data each, at a test λ that
-  differs from training (:data:`TEST_LAM`). Their "MAML" is 4 policy-gradient steps of size 50 on
+  differs from training (:data:`.frozen_lake_protocol.TEST_LAM`). Their "MAML" is 4 policy-gradient steps of size 50 on
   ``d π A`` from BO-MRL's own learned prior; "random initialisation" is θ = 0 adapted by Alg at λ
   x2 (hole) / x10 (nohole).
 
@@ -44,8 +44,6 @@ from lib.bomrl.frozen_lake_protocol import (
     GAMMA,
     KINDS,
     PENALTY,
-    TEST_LAM,
-    TRAIN_LAM,
     FrozenLakeProtocol,
 )
 from lib.bomrl.tabular import evaluate, optimal
@@ -260,14 +258,14 @@ def meta_train(method: str, metric: str, tasks: TabularTasks, kind: str, rng: np
     same steps on exact data), ``"exact implicit"`` (our exact BO-MRL: exact inner solution and
     implicit meta-gradient, :func:`lib.bomrl.exact.meta_gradient`), ``"MAML prior"`` (exact
     second-order MAML with step ``pg_step (1 - γ)``, the exact-gradient size of their PG step;
-    ``metric`` unused). Training λ :data:`TRAIN_LAM`.
+    ``metric`` unused). Training λ ``proto.train_lam(kind)`` (theirs, :data:`.frozen_lake_protocol.TRAIN_LAM`, by default).
 
     Returns:
         full logits (S, A) of the prior and a table ``iter, J_meta, J_adapted`` (batch means, exact).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
-    lam = TRAIN_LAM[kind]
+    lam = proto.train_lam(kind)
     phi = torch.full((N_STATES, N_ACTIONS), proto.init, dtype=DTYPE)
     if method in ("exact implicit", "MAML prior"):
         phi = reduced(phi)
@@ -302,11 +300,11 @@ def meta_test(prior: torch.Tensor, tasks: TabularTasks, kind: str, adaptation: s
               data: str, rng: np.random.Generator, proto: FrozenLakeProtocol = FROZEN_LAKE_AUTHORS, lam: float | None = None) -> np.ndarray:
     """Exact J after 0..n_adapt_steps adaptations from ``prior`` (full logits), (n_tasks, steps + 1).
 
-    ``adaptation``: ``"alg"`` (their Alg at the test λ of :data:`TEST_LAM`, or ``lam``) or ``"pg"`` (their
+    ``adaptation``: ``"alg"`` (their Alg at the protocol's test λ, ``proto.test_lam``, or ``lam``) or ``"pg"`` (their
     PG step of size ``pg_step``); ``data``: ``"sampled"`` (a new collection each step) or ``"exact"``.
     """
     logits = prior.detach().expand(tasks.n, -1, -1).clone()
-    lam = TEST_LAM[(kind, metric)] if lam is None else lam
+    lam = proto.test_lam(kind, metric) if lam is None else lam
     out = [exact_data(tasks, logits)["J"]]
     for _ in range(proto.n_adapt_steps):
         d = (sampled_data(tasks, logits, rng, proto.episodes, proto.length, proto.td_step) if data == "sampled"
