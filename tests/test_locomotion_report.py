@@ -242,3 +242,19 @@ def test_late_evaluation_sets_ours_beside_their_log_in_the_same_window():
     assert list(out.method) == ["Alg(1)", "MAML-TRPO (authors)"] and list(out.theirs) == [-90.0, -80.0]
     # seed 0: mean of 450 and 499 = 474.5; seed 1: 484.5 (iteration 440 is outside the window)
     assert out.ours.tolist() == [479.5, 479.5] and out.lo.tolist() == [474.5, 474.5] and (out.n_seeds == 2).all()
+
+
+def test_learning_checks_of_a_run_under_way_leave_adapt_blank_for_a_method_behind():
+    """A decisive run read while it runs: the family's last checkpoint (iteration 40) exists for Alg(1) only,
+    MAML-TRPO's last meta-test is at 30; the method behind gets NaN and says so, and Alg(1)'s numbers are those
+    of a table without it."""
+    test = synthetic_test()
+    behind = test[test.method == "MAML-TRPO"].assign(iter=30)
+    test = pd.concat([test[test.method != "MAML-TRPO"], behind], ignore_index=True)
+    hist = pd.DataFrame([dict(family="halfcheetah-vel", method=m, seed=s, iter=i, post_return=float(i))
+                         for m in ("Alg(1)", "MAML-TRPO") for s in range(3) for i in range(40)])
+    checks = rep.learning_checks(hist, test).set_index("method")
+    assert np.isnan(checks.loc["MAML-TRPO", ["adapt", "lo_adapt", "hi_adapt"]].astype(float)).all()
+    assert checks.loc["MAML-TRPO", "adapt_verdict"] == "not at the last checkpoint"
+    alone = rep.learning_checks(hist[hist.method == "Alg(1)"], test[test.method == "Alg(1)"]).set_index("method")
+    assert checks.loc["Alg(1)", "adapt"] == alone.loc["Alg(1)", "adapt"] and checks.loc["Alg(1)", "adapt_verdict"] == "rises"

@@ -207,7 +207,8 @@ def learning_checks(history: pd.DataFrame, test: pd.DataFrame, window: int = 10,
     * ``adapt``: at the last checkpoint, return after one adaptation step minus before it, paired
       by goal; two-level bootstrap over seeds and goals (``lo_adapt, hi_adapt``).
     Returns one row per (family, method) with both and their verdicts (``rises`` / ``falls`` / ``flat``),
-    and whether a method lost what it learned: ``peak`` (mean over seeds of the best ``window``-iteration
+    (NaN and ``not at the last checkpoint`` for a method of a run under way that has not reached its family's last
+    checkpoint), and whether a method lost what it learned: ``peak`` (mean over seeds of the best ``window``-iteration
     mean minus the first window) and ``ends_below_start`` (seeds whose last window is below their first).
     """
     rows = []
@@ -219,13 +220,17 @@ def learning_checks(history: pd.DataFrame, test: pd.DataFrame, window: int = 10,
         peak = [np.convolve(p, np.ones(w) / w, "valid").max() - p[:w].mean() for p in per_seed]
         m, lo, hi = t_interval(gain, level) if len(gain) > 1 else (float(np.mean(gain)), np.nan, np.nan)
         t = last[(last.family == fam) & (last.method == method)]
-        wide = t.pivot_table(index=["seed", "task_id"], columns="step", values="ret")
-        x = (wide[1] - wide[0]).unstack("task_id").to_numpy()
-        am, alo, ahi = two_level_bootstrap(x, level, seed=seed)
+        if len(t):
+            wide = t.pivot_table(index=["seed", "task_id"], columns="step", values="ret")
+            x = (wide[1] - wide[0]).unstack("task_id").to_numpy()
+            am, alo, ahi = two_level_bootstrap(x, level, seed=seed)
+            adapt_verdict = verdict(alo, ahi, "rises", "falls", "flat")
+        else:  # a run still under way: this method has not reached its family's last checkpoint
+            am = alo = ahi = np.nan
+            adapt_verdict = "not at the last checkpoint"
         rows.append(dict(family=fam, method=method, window=w, meta=m, lo_meta=lo, hi_meta=hi,
                          meta_verdict=verdict(lo, hi, "rises", "falls", "flat") if len(gain) > 1 else "one seed",
-                         adapt=am, lo_adapt=alo,
-                         hi_adapt=ahi, adapt_verdict=verdict(alo, ahi, "rises", "falls", "flat"),
+                         adapt=am, lo_adapt=alo, hi_adapt=ahi, adapt_verdict=adapt_verdict,
                          peak=float(np.mean(peak)), ends_below_start=int(np.sum(np.array(gain) < 0)),
                          n_seeds=len(gain)))
     return pd.DataFrame(rows)
