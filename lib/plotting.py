@@ -76,9 +76,12 @@ def caption(fig, text: str) -> None:
 
 
 def n_text(summary, over: str) -> str:
-    """``"30 runs"`` or ``"4-16 runs"`` from the ``n`` column of a curve summary."""
+    """``"30 runs"``, ``"4-16 runs"`` or ``"1 run"`` from the ``n`` column of a curve summary (``over``: a plural
+    noun ending in s)."""
     lo, hi = int(summary["n"].min()), int(summary["n"].max())
-    return f"{lo} {over}" if lo == hi else f"{lo}-{hi} {over}"
+    if lo == hi:
+        return f"1 {over.removesuffix('s')}" if lo == 1 else f"{lo} {over}"
+    return f"{lo}-{hi} {over}"
 
 
 def save_figure(fig, path: Path) -> Path:
