@@ -368,7 +368,7 @@ def decisive_pair(cfg, folder, run: bool) -> dict:
 
     Returns:
         ``cfg``; the tables ``history``, ``test``, ``selected`` (those that exist), ``progress``
-        (:func:`run_progress`), ``status`` (one line: items done and the projected worker-hours left),
+        (:func:`run_progress`: each item's status, iterations and projected seconds left),
         ``curves`` (their evaluation after each outer step, blocks of 10 iterations), ``their_logs``
         (the authors' logs of the same two methods, blocks of 10) and ``beside_logs``
         (:func:`late_evaluation`: ours and their log over iterations 450-499). The verdict is the record
@@ -377,11 +377,9 @@ def decisive_pair(cfg, folder, run: bool) -> dict:
     tables = locomotion_study.run_all(cfg, folder) if run else read_all(cfg, folder)
     history = tables.get("history", pd.DataFrame(columns=["family", "method", "seed", "iter", "eval_return"]))
     progress = run_progress(cfg, folder)
-    status = (f"{(progress.status == 'done').sum()} of {len(progress)} items done; projected: "
-              f"{progress.remaining_s.sum() / 3600:.1f} worker-hours left (evaluations and meta-tests not counted)")
     curves = (training_curves(history, block=10, column="eval_return") if "eval_return" in history
               else pd.DataFrame(columns=["family", "method", "iter", "mean", "lo", "hi", "n"]))
-    return dict(tables, cfg=cfg, progress=progress, status=status, curves=curves,
+    return dict(tables, cfg=cfg, progress=progress, curves=curves,
                 their_logs=their_logs(10, cfg.methods),
                 beside_logs=late_evaluation(history, their_logs(LATE[1] - LATE[0], cfg.methods)))
 
