@@ -113,11 +113,18 @@ def test_outer_kl_bound_is_the_authors_per_method():
     assert rep.outer_kl_bound(h).tolist() == [1e-2, 3e-2, 3e-3]
 
 
-def test_within_kl_bound_skips_promp_and_catches_a_violation():
-    h = pd.DataFrame(dict(family=["halfcheetah-vel"] * 3, method=["Alg(1)", "ProMP", "MAML-TRPO"],
-                          kl=[0.01, np.nan, 0.0099]))
+def test_kl_bound_is_checked_where_the_line_search_checks_it():
+    """MAML-TRPO's line search rejects steps above the bound, so one above fails the check; the authors' line search
+    (Alg(k) on their protocol) does not, so its steps above are reported as a ratio; ProMP has no KL."""
+    h = pd.DataFrame(dict(family=["halfcheetah-vel"] * 4, method=["Alg(1)", "Alg(1)", "ProMP", "MAML-TRPO"],
+                          kl=[0.01, 0.03, np.nan, 0.0099]))
     assert rep.within_kl_bound(h)
-    assert not rep.within_kl_bound(h.assign(kl=[0.0101, np.nan, 0.0099]))
+    assert not rep.within_kl_bound(h.assign(kl=[0.01, 0.03, np.nan, 0.0101]))
+    ratio = rep.outer_kl_ratio(h).set_index("method")
+    assert ratio.loc["Alg(1)", ["median", "max", "above"]].tolist() == pytest.approx([2.0, 3.0, 0.5])
+    assert not ratio.loc["Alg(1)", "checked"] and ratio.loc["MAML-TRPO", "checked"] and "ProMP" not in ratio.index
+    assert rep.kl_check(h).endswith("(MAML-TRPO): True; without a check (the authors' line search), "
+                                    "outer KL / bound: Alg(1) median 2.00, max 3.00")
 
 
 def test_each_family_is_read_at_its_own_last_checkpoint():
