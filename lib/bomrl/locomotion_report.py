@@ -243,16 +243,17 @@ def inner_solutions(history: pd.DataFrame) -> pd.DataFrame:
     per-iteration median relative gradient ``|grad F(theta')| / |grad F(phi)|`` (0 at an exact
     maximiser, 1 = no progress), the mean number of Adam steps taken (fewer than 50: stopped at
     D^2 > 3), the mean D^2 reached, and the outer step's KL over its bound (``outer_kl_median``,
-    ``outer_kl_max``; :func:`outer_kl_ratio`: the authors' line search does not check it).
+    ``outer_kl_max``: KL / :func:`outer_kl_bound`, median and maximum over meta-iterations; the authors'
+    line search does not check it, :func:`kl_checked`).
     """
     h = history[history.method.isin(list(methods.BOMRL))]
-    kl = outer_kl_ratio(h)[["family", "method", "median", "max"]].rename(
-        columns={"median": "outer_kl_median", "max": "outer_kl_max"})
+    h = h.assign(kl_ratio=h.kl / outer_kl_bound(h))
     return (h.groupby(["family", "method"], sort=False)
             .agg(stationarity_median=("stationarity", "median"),
                  stationarity_p90=("stationarity", lambda s: s.quantile(0.9)),
-                 adam_steps=("inner_steps", "mean"), distance=("distance", "mean"))
-            .reset_index().merge(kl, on=["family", "method"], how="left"))
+                 adam_steps=("inner_steps", "mean"), distance=("distance", "mean"),
+                 outer_kl_median=("kl_ratio", "median"), outer_kl_max=("kl_ratio", "max"))
+            .reset_index())
 
 
 #: Quantile of an item's per-iteration seconds taken as its cost. Other work on the machine only
@@ -300,16 +301,6 @@ def within_kl_bound(history: pd.DataFrame, rtol: float = 1e-6) -> bool:
     :func:`outer_kl_bound`."""
     checked = kl_checked(history)
     return bool((history.kl[checked] <= outer_kl_bound(history)[checked] * (1 + rtol)).all())
-
-
-def outer_kl_ratio(history: pd.DataFrame, rtol: float = 1e-6) -> pd.DataFrame:
-    """Outer-step KL over its bound per (family, method) with a ``kl``: ``median``, ``max`` over iterations and
-    seeds, ``above`` (share of steps above the bound by more than ``rtol``) and ``checked`` (:func:`kl_checked`)."""
-    h = history[history.kl.notna()]
-    h = h.assign(ratio=h.kl / outer_kl_bound(h), above=h.kl > outer_kl_bound(h) * (1 + rtol), checked=kl_checked(h))
-    return (h.groupby(["family", "method"], sort=False)
-            .agg(median=("ratio", "median"), max=("ratio", "max"), above=("above", "mean"), checked=("checked", "all"))
-            .reset_index())
 
 
 # --- where a long run stands ------------------------------------------------------------------
