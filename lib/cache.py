@@ -28,6 +28,7 @@ a warning, and the caller recomputes it.
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -39,6 +40,11 @@ import sys
 import time
 import warnings
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks (one writer at a time there)
+    fcntl = None
 
 import numpy as np
 
@@ -389,24 +395,40 @@ def _write_manifest(folder: Path, entries: dict) -> None:
     atomic_write_bytes(Path(folder) / MANIFEST, (text + "\n").encode())
 
 
+@contextlib.contextmanager
+def _folder_lock(folder: Path):
+    """An exclusive advisory lock (``flock``) on the folder itself for a manifest's read-modify-write,
+    so two processes writing into one checkpoint folder (say, two ``tools/run_decisive.py``, one
+    per method) cannot lose each other's entries; no lock file is left behind. Where ``fcntl``
+    does not exist (Windows) it does nothing."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def record_in_manifest(folder: Path, paths) -> None:
-    """Add the SHA-256 of each file in ``paths`` to the folder's manifest (one writer at a time)."""
-    entries = read_manifest(folder)
-    for p in paths:
-        entries[Path(p).name] = hashlib.sha256(Path(p).read_bytes()).hexdigest()
-    _write_manifest(folder, entries)
+    """Add the SHA-256 of each file in ``paths`` to the folder's manifest (under a lock on the folder)."""
+    digests = {Path(p).name: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
+    with _folder_lock(folder):
+        _write_manifest(folder, {**read_manifest(folder), **digests})
 
 
 def prune_manifest(folder: Path) -> list[str]:
     """Drop the manifest entries of files that no longer exist (re-keyed or removed checkpoints);
     returns their names."""
-    path = Path(folder) / MANIFEST
-    if not path.exists():
+    if not (Path(folder) / MANIFEST).exists():
         return []
-    entries = read_manifest(folder)
-    gone = sorted(name for name in entries if not (Path(folder) / name).exists())
-    if gone:
-        _write_manifest(folder, {k: v for k, v in entries.items() if k not in gone})
+    with _folder_lock(folder):
+        entries = read_manifest(folder)
+        gone = sorted(name for name in entries if not (Path(folder) / name).exists())
+        if gone:
+            _write_manifest(folder, {k: v for k, v in entries.items() if k not in gone})
     return gone
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +196,31 @@ def test_prune_manifest_drops_the_entries_of_files_that_are_gone(tmp_path):
     b.unlink()
     assert prune_manifest(tmp_path) == ["b.ckpt"]
     assert list(read_manifest(tmp_path)) == ["a.ckpt"] and prune_manifest(tmp_path) == []
+
+
+def _record_many(folder: str, tag: str, n: int) -> None:
+    """One writer of the concurrency test below: ``n`` entries, one manifest write each."""
+    from lib.cache import record_in_manifest
+
+    for i in range(n):
+        path = Path(folder) / f"{tag}-{i}.ckpt"
+        path.write_bytes(f"{tag}{i}".encode())
+        record_in_manifest(Path(folder), [path])
+
+
+def test_two_processes_recording_into_one_manifest_lose_no_entry(tmp_path):
+    """Two run_decisive.py processes (one per method) share a checkpoint folder: without the lock on
+    the manifest's read-modify-write, one writer's entry is overwritten by the other's stale copy."""
+    import multiprocessing as mp
+
+    from lib.cache import read_manifest
+
+    ctx = mp.get_context("spawn")
+    n = 150
+    writers = [ctx.Process(target=_record_many, args=(str(tmp_path), tag, n)) for tag in ("a", "b")]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(timeout=120)
+    assert [w.exitcode for w in writers] == [0, 0]
+    assert len(read_manifest(tmp_path)) == 2 * n
