@@ -172,3 +172,41 @@ def test_one_job_list_over_meta_models_equals_their_calls_one_by_one(tmp_path):
         pd.testing.assert_frame_equal(a, b, check_exact=True)
     groups = [{j.get("group") for j in meta_kl_jobs(**c, n_jobs=2, group_prefix=f"call{i}-")} for i, c in enumerate(calls)]
     assert groups[0] and not groups[0] & groups[1], "each call's psi groups are its own"
+
+
+def test_a_stored_meta_model_drives_the_same_run_and_is_not_fitted_again(tmp_path, monkeypatch):
+    """Lever L3: a chosen meta-model fitted once is stored; a later process (here: after the memo
+    is cleared) loads it, the run's table is bit-identical to one with a fresh fit, and a dataset
+    with other content does not load it (its key holds the dataset's SHA-256)."""
+    from lib.trust_region_meta import meta_kl
+    from lib.trust_region_meta.metadataset import collect_trajectory
+
+    monkeypatch.setenv("STUDY_CACHE_ROOT", str(tmp_path / "cache"))
+    data = pd.concat([collect_trajectory("minigolf", index=i, n_updates=3, n_traj=4, archs=[(0, 0)],
+                                         kl_range=(0.01, 0.2), meta_seed=0) for i in range(3)], ignore_index=True)
+    path = tmp_path / "minigolf_m0.csv"
+    data.to_csv(path, index=False)
+    run = dict(env="minigolf", split="test", run=0, arch=(0, 0), n_updates=3, n_traj=4, seed=0,
+               dataset_path=str(path), kl_grid=(0.01, 0.05, 0.2), horizon=2, min_leaf=0.05, n_estimators=5)
+    meta_kl._MODELS.clear()
+    fresh = meta_kl.meta_kl_run(**run)
+    meta_kl._MODELS.clear()
+    stored = meta_kl.meta_kl_run(**run, store=True)
+    assert len(list(meta_kl.model_store().glob("*.pkl"))) == 1
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted again")
+
+    monkeypatch.setattr(meta_kl, "fit_models", no_fit)
+    meta_kl._MODELS.clear()
+    loaded = meta_kl.meta_kl_run(**run, store=True)
+    for table in (stored, loaded):
+        pd.testing.assert_frame_equal(table, fresh, check_exact=True)
+    data.assign(meta_reward=data.meta_reward + 1.0).to_csv(path, index=False)  # same path, other content
+    meta_kl._MODELS.clear()
+    with pytest.raises(AssertionError, match="fitted again"):
+        meta_kl.meta_kl_run(**run, store=True)
+    # a call over one (H, psi) (a chosen model) stores it; a validation call over a grid does not
+    jobs = [meta_kl.meta_kl_jobs("minigolf", "val", [0], [(0, 0)], 3, 4, 0, path, (0.01, 0.2), models)
+            for models in ([(1, 0.05)], [(1, 0.05), (2, 0.05)])]
+    assert [{j["kwargs"]["store"] for j in js} for js in jobs] == [{True}, {False}]

@@ -131,9 +131,23 @@ def worker_scaling(t: pd.DataFrame) -> str:
     return markdown(["workers", "trajectories", "wall time", "CPU per trajectory", "parallel efficiency"], rows)
 
 
+def model_store(t: pd.DataFrame) -> str:
+    """Per chosen meta-model: CPU seconds to fit and to load its Q_H, the stored size, fits before and
+    after lever L3 in notebooks 05-08, and the CPU it saves; a total row."""
+    rows = [[r.env.capitalize(), str(r.meta_seed), f"{r.fqi_horizon}, {r.min_leaf:g}", f"{r.fit_cpu_s:.1f} s",
+             f"{r.load_cpu_s:.2f} s", f"{r.store_mb:.1f} MB", f"{r.fits_before} → {r.fits_after}",
+             f"{r.saved_cpu_s:.0f} s", "yes" if r.identical else "no"] for r in t.itertuples()]
+    rows.append(["all", "", "", f"{t.fit_cpu_s.sum():.0f} s", f"{t.load_cpu_s.sum():.1f} s",
+                 f"{t.store_mb.sum():.0f} MB", f"{t.fits_before.sum()} → {t.fits_after.sum()}",
+                 f"{t.saved_cpu_s.sum():.0f} s", "yes" if t.identical.all() else "no"])
+    return markdown(["env", "meta-model", "H, ψ", "fit (CPU)", "load (CPU)", "stored", "fits in 05-08",
+                     "CPU saved", "same Q"], rows)
+
+
 RENDER = {"trpo_update.csv": trpo_update, "trpo_returns.csv": trpo_returns, "fqi.csv": fqi,
           "rollouts.csv": rollouts, "metafeatures.csv": metafeatures, "collection_profile.csv": collection_profile,
-          "collection_levers.csv": collection_levers, "worker_scaling.csv": worker_scaling}
+          "collection_levers.csv": collection_levers, "worker_scaling.csv": worker_scaling,
+          "model_store.csv": model_store}
 
 
 def render(text: str, bench: Path = BENCH) -> str:

@@ -6,15 +6,21 @@ previous batch are computed and ``lambda_t = argmax_{lambda in Lambda} Q_H(phi_t
 Runs are independent checkpointed jobs (:func:`lib.parallel.map_resumable`). Each worker fits the
 FQI model it needs once from the dataset file and keeps it in memory for the following
 jobs (a 100-tree forest is too large to send with every job); the fit is deterministic,
-so every worker has the same model.
+so every worker has the same model. A chosen meta-model (a call with one (H, psi)) is also
+stored on disk once fitted (:func:`stored_model`), so notebook 05's importances, its ablation
+and notebooks 06-08 load the same Q_H instead of fitting it again in every worker (lever L3).
 """
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import sklearn
 
+from lib import paths
+from lib.cache import BadCheckpoint, job_key, read_checkpoint, write_checkpoint
 from lib.io import sha256
 from lib.parallel import map_resumable
 from lib.seeding import rng as make_rng
@@ -83,16 +89,72 @@ def cached_model(dataset_path: str, kl_grid, horizon: int, min_leaf: float,
     return _MODELS[base + (horizon,)]
 
 
+_DIGESTS: dict = {}
+
+
+def model_store() -> Path:
+    """Folder of the stored meta-models (gitignored; under :func:`lib.paths.cache_root`, so the
+    tests' fresh cache root gets a fresh store). Created."""
+    path = paths.cache_root() / "fqi_models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _dataset_digest(dataset_path: str) -> str:
+    """SHA-256 of a dataset file, memoised per process by file identity (11 MB at full profile)."""
+    stat = os.stat(dataset_path)
+    ident = (str(dataset_path), stat.st_mtime_ns, stat.st_size)
+    if ident not in _DIGESTS:
+        _DIGESTS[ident] = sha256(dataset_path)
+    return _DIGESTS[ident]
+
+
+def stored_model(dataset_path: str, kl_grid, horizon: int, min_leaf: float, n_estimators: int, seed: int,
+                 target: str = "one-step", features: str = "knn") -> FQIModel:
+    """Q_horizon from the on-disk store if it is there, else fitted (:func:`cached_model`) and stored.
+
+    The file is keyed like a job (:func:`lib.cache.job_key`): every argument but the dataset's
+    path, the dataset's SHA-256, scikit-learn's version and the code of this module's closure;
+    a damaged or foreign file is refitted. The fit is deterministic, so a loaded Q_H predicts
+    bit for bit what a fresh fit would (``tests/test_meta_kl.py``)."""
+    spec = dict(dataset_path=str(dataset_path), kl_grid=tuple(kl_grid), horizon=horizon, min_leaf=min_leaf,
+                n_estimators=n_estimators, seed=seed, target=target, features=features)
+    key = job_key(stored_model, spec, f"{Path(dataset_path).stem}-{target}-{features}-H{horizon}-psi{min_leaf:g}",
+                  ignore=("dataset_path",),
+                  extra={"dataset_sha256": _dataset_digest(dataset_path), "sklearn": sklearn.__version__})
+    memo = ("stored", key)
+    if memo in _MODELS:
+        return _MODELS[memo]
+    path = model_store() / f"{key}.pkl"
+    model = None
+    if path.exists():
+        try:
+            model = read_checkpoint(path, key)
+        except BadCheckpoint:
+            model = None
+    if model is None:
+        model = cached_model(str(dataset_path), kl_grid, horizon, min_leaf, n_estimators, seed,
+                             target=target, features=features)
+        write_checkpoint(path, key, model)
+    _MODELS.clear()  # one model per process, as cached_model keeps it
+    _MODELS[memo] = model
+    return model
+
+
 def meta_kl_run(env: str, split: str, run: int, arch, n_updates: int, n_traj: int, seed: int,
                 dataset_path: str, kl_grid, horizon: int, min_leaf: float,
                 n_estimators: int = 100, fqi_seed: int = 0, algo: str = "xTRPO",
                 max_points: int = 2000, fit_horizon: int | None = None, target: str = "one-step",
-                features: str = "knn", policy_init: tuple = ()) -> pd.DataFrame:
+                features: str = "knn", policy_init: tuple = (), store: bool = False) -> pd.DataFrame:
     """One learning run with lambda_t chosen greedily by the meta-model (per-step table);
     ``target`` and ``features`` as in :func:`fit_models` (``horizon`` 0 for ``"run-gain"``), ``policy_init``
-    as in :func:`.learning.learn`."""
-    model = cached_model(dataset_path, kl_grid, horizon, min_leaf, n_estimators, fqi_seed, fit_horizon, target,
-                         features)
+    as in :func:`.learning.learn`; ``store``: the model comes from :func:`stored_model` (a chosen
+    meta-model that later notebooks use again) instead of this process's memo alone."""
+    if store:
+        model = stored_model(dataset_path, kl_grid, horizon, min_leaf, n_estimators, fqi_seed, target, features)
+    else:
+        model = cached_model(dataset_path, kl_grid, horizon, min_leaf, n_estimators, fqi_seed, fit_horizon,
+                             target, features)
     task, key = run_setup(env, split, seed, run)
     df = learn(env, task, lambda t, phi: model.greedy(phi), algo, arch=arch, n_updates=n_updates,
                n_traj=n_traj, seed=seed, key=key, with_features=True, max_points=max_points, feature_set=features,
@@ -136,13 +198,13 @@ def meta_kl_jobs(env: str, split: str, runs, archs, n_updates: int, n_traj: int,
         for run, arch in zip(runs, archs):
             jobs.append(dict(
                 label=f"{env}-{split}-{target}-{features}-H{horizon}-psi{min_leaf:g}-r{run}",
-                ignore=("dataset_path", "fit_horizon"), extra={"dataset_sha256": dataset_digest},
+                ignore=("dataset_path", "fit_horizon", "store"), extra={"dataset_sha256": dataset_digest},
                 kwargs=dict(env=env, split=split, run=run, arch=tuple(arch), n_updates=n_updates,
                             n_traj=n_traj, seed=seed, dataset_path=str(dataset_path),
                             kl_grid=tuple(kl_grid), horizon=horizon, min_leaf=min_leaf,
                             n_estimators=n_estimators, fqi_seed=fqi_seed, algo=algo,
                             max_points=max_points, fit_horizon=max(h for h, _ in models), target=target,
-                            features=features, policy_init=tuple(policy_init))))
+                            features=features, policy_init=tuple(policy_init), store=len(models) == 1)))
             if by_split:
                 jobs[-1]["group"] = f"{group_prefix}psi{min_leaf:g}"
     return jobs

@@ -19,12 +19,11 @@ import numpy as np
 import pandas as pd
 
 from lib import paths
-from lib.io import load_table
 from lib.trust_region_meta.fqi import distinct_psis, leaf_size
 from lib.trust_region_meta.metadataset import dataset_file
 from lib.stats import t_interval, two_level_bootstrap, verdict
 from lib.trust_region_meta.learning import FEATURE_SETS
-from lib.trust_region_meta.meta_kl import fit_models, run_meta_kl, run_meta_kl_calls, validation_arch
+from lib.trust_region_meta.meta_kl import run_meta_kl, run_meta_kl_calls, stored_model, validation_arch
 from lib.trust_region_meta.metafeatures import FEATURE_NAMES
 
 if TYPE_CHECKING:  # the config's type only
@@ -63,12 +62,13 @@ def validation_runs(cfg: "MetaConfig") -> pd.DataFrame:
 def importances(cfg: "MetaConfig", chosen: pd.DataFrame) -> pd.DataFrame:
     """Extra Trees impurity importances of the chosen models' last Q, averaged over the
     meta-models of an environment: ``env, feature, importance`` (summing to 1 per env;
-    ``log10_lambda`` is the action)."""
+    ``log10_lambda`` is the action). The models are fitted once and stored
+    (:func:`.meta_kl.stored_model`): the ablation and notebooks 06-08 load them."""
     rows = []
     for _, row in chosen.iterrows():
         m = int(row.meta_seed)
-        model = fit_models(load_table(dataset_file(cfg.profile, row.env, m)), cfg.grid(row.env),
-                           int(row.fqi_horizon), row.min_leaf, cfg.n_estimators, cfg.fqi_seed(m))[-1]
+        model = stored_model(dataset_file(cfg.profile, row.env, m), cfg.grid(row.env), int(row.fqi_horizon),
+                             float(row.min_leaf), cfg.n_estimators, cfg.fqi_seed(m))
         rows += [dict(env=row.env, meta_seed=m, feature=name, importance=imp)
                  for name, imp in zip([*FEATURE_NAMES, "log10_lambda"], model.forest.feature_importances_)]
     per_model = pd.DataFrame(rows)
