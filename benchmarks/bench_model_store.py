@@ -70,7 +70,7 @@ def main() -> None:
     print(table.round(3).to_string(index=False))
     print(f"CPU saved in notebooks 05-08 (2 workers): {table.saved_cpu_s.sum():.0f} s; "
           f"store {table.store_mb.sum():.0f} MB")
-    save_table(table, OUT / "model_store.csv", params=dict(profile="full", workers=2, threads=1))
+    save_table(table, OUT / "model_store.csv", params=dict(profile="full", seed=cfg.seed, workers=2, threads=1))
 
 
 if __name__ == "__main__":
