@@ -192,7 +192,12 @@ def test_a_stored_meta_model_drives_the_same_run_and_is_not_fitted_again(tmp_pat
     fresh = meta_kl.meta_kl_run(**run)
     meta_kl._MODELS.clear()
     stored = meta_kl.meta_kl_run(**run, store=True)
-    assert len(list(meta_kl.model_store().glob("*.pkl"))) == 1
+    [file] = meta_kl.model_store().glob("*.pkl")
+    older = file.with_name(file.name[:-len("0" * 24 + ".pkl")] + "0" * 24 + ".pkl")  # as if from older code
+    file.rename(older)
+    meta_kl._MODELS.clear()
+    pd.testing.assert_frame_equal(meta_kl.meta_kl_run(**run, store=True), fresh, check_exact=True)
+    assert list(meta_kl.model_store().glob("*.pkl")) == [file], "the older file is replaced, not kept"
 
     def no_fit(*args, **kwargs):
         raise AssertionError("fitted again")

@@ -20,7 +20,7 @@ import pandas as pd
 import sklearn
 
 from lib import paths
-from lib.cache import BadCheckpoint, job_key, read_checkpoint, write_checkpoint
+from lib.cache import BadCheckpoint, job_key, read_checkpoint, safe_label, write_checkpoint
 from lib.io import sha256
 from lib.parallel import map_resumable
 from lib.seeding import rng as make_rng
@@ -116,12 +116,14 @@ def stored_model(dataset_path: str, kl_grid, horizon: int, min_leaf: float, n_es
     The file is keyed like a job (:func:`lib.cache.job_key`): every argument but the dataset's
     path, the dataset's SHA-256, scikit-learn's version and the code of this module's closure;
     a damaged or foreign file is refitted. The fit is deterministic, so a loaded Q_H predicts
-    bit for bit what a fresh fit would (``tests/test_meta_kl.py``)."""
+    bit for bit what a fresh fit would (``tests/test_meta_kl.py``). Writing a model removes the files
+    of the same model and dataset under other code, so the store does not grow with every edit."""
     spec = dict(dataset_path=str(dataset_path), kl_grid=tuple(kl_grid), horizon=horizon, min_leaf=min_leaf,
                 n_estimators=n_estimators, seed=seed, target=target, features=features)
-    key = job_key(stored_model, spec, f"{Path(dataset_path).stem}-{target}-{features}-H{horizon}-psi{min_leaf:g}",
-                  ignore=("dataset_path",),
-                  extra={"dataset_sha256": _dataset_digest(dataset_path), "sklearn": sklearn.__version__})
+    digest = _dataset_digest(dataset_path)
+    label = f"{Path(dataset_path).stem}-{digest[:8]}-{target}-{features}-H{horizon}-psi{min_leaf:g}"
+    key = job_key(stored_model, spec, label, ignore=("dataset_path",),
+                  extra={"dataset_sha256": digest, "sklearn": sklearn.__version__})
     memo = ("stored", key)
     if memo in _MODELS:
         return _MODELS[memo]
@@ -136,6 +138,9 @@ def stored_model(dataset_path: str, kl_grid, horizon: int, min_leaf: float, n_es
         model = cached_model(str(dataset_path), kl_grid, horizon, min_leaf, n_estimators, seed,
                              target=target, features=features)
         write_checkpoint(path, key, model)
+        for stale in path.parent.glob(f"{safe_label(label)}-*.pkl"):  # the same model under older code
+            if stale != path:
+                stale.unlink(missing_ok=True)
     _MODELS.clear()  # one model per process, as cached_model keeps it
     _MODELS[memo] = model
     return model
