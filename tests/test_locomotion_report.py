@@ -263,3 +263,32 @@ def test_learning_checks_of_a_run_under_way_leave_adapt_blank_for_a_method_behin
     assert checks.loc["MAML-TRPO", "adapt_verdict"] == "not at the last checkpoint"
     alone = rep.learning_checks(hist[hist.method == "Alg(1)"], test[test.method == "Alg(1)"]).set_index("method")
     assert checks.loc["Alg(1)", "adapt"] == alone.loc["Alg(1)", "adapt"] and checks.loc["Alg(1)", "adapt_verdict"] == "rises"
+
+
+def test_run_progress_counts_the_training_evaluations_still_to_run(tmp_path):
+    """With the authors' best-so-far selection, every iteration past ``select_after`` is followed by an
+    evaluation on E goals (sampled before and after one adaptation); the projection adds it at its share
+    of the item's sampling and adaptation: (2E / (T (1 + post_factor)), E / T)."""
+    from dataclasses import replace
+
+    from lib.bomrl import locomotion_study as st
+    from lib.bomrl.locomotion_protocol import EVAL_TASKS
+    from lib.parallel import single_threaded
+    from lib.profiles import resolve
+
+    base = replace(resolve("locomotion_authors", "quick"), horizon=5, n_workers=1, families=("halfcheetah-vel",),
+                   methods=("MAML-TRPO",), n_seeds=1, n_iters={"halfcheetah-vel": 6, "halfcheetah-dir": 3},
+                   checkpoints={"halfcheetah-vel": (0, 6), "halfcheetah-dir": (0, 3)})
+    assert rep.evaluation_shares(base, "halfcheetah-vel") == (0.0, 0.0)  # no selection, no evaluation
+    cfg = replace(base, best_so_far=True, select_after=3)
+    [job] = st.jobs(cfg, tmp_path)
+    with single_threaded(), interrupt_after(2), pytest.raises(Interrupted):  # 2 of 6 iterations, then stopped
+        st.run_item(cfg, "halfcheetah-vel", "MAML-TRPO", 0, job["kwargs"]["partial"])
+    e, t = len(EVAL_TASKS["halfcheetah-vel"]), cfg.meta_batch["halfcheetah-vel"]
+    shares = (2 * e / (t * (1 + cfg.post_factor)), e / t)
+    assert rep.evaluation_shares(cfg, "halfcheetah-vel") == pytest.approx(shares)
+    row = rep.run_progress(cfg, tmp_path).iloc[0]
+    assert (row.status, row.iters) == ("partial", 2)
+    assert row.eval_s_per_iter > 0
+    # iterations 2..5 still to train; evaluations after iterations 4, 5 and 6 (past select_after = 3)
+    assert row.remaining_s == pytest.approx(4 * row.s_per_iter + 3 * row.eval_s_per_iter)

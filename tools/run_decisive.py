@@ -80,7 +80,7 @@ def main(argv=None) -> int:
         table = run_progress(cfg, out, None)
         print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
         left = table.remaining_s.sum(min_count=1)
-        print(f"projected: {left / 3600:.1f} worker-hours left (meta-tests and evaluations not counted)")
+        print(f"projected: {left / 3600:.1f} worker-hours left (training evaluations included, meta-tests not counted)")
         return 0
     print(f"{seed_from_committed(base, cfg, out)} items seeded from notebook 13's committed states")
     locomotion_study.run_all(cfg, out)

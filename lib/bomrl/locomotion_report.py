@@ -23,7 +23,7 @@ from lib.bomrl import functional_policy as fp
 from lib.bomrl import locomotion_study, meta_items, methods, sampled
 from lib.bomrl.locomotion_study import compare_methods, per_family, ranking
 from lib.bomrl import authors_data
-from lib.bomrl.locomotion_protocol import LOCOMOTION_AUTHORS, LOCOMOTION_OURS
+from lib.bomrl.locomotion_protocol import EVAL_TASKS, LOCOMOTION_AUTHORS, LOCOMOTION_OURS
 from lib.bomrl.sampler import sample
 from lib.cache import BadCheckpoint, read_checkpoint
 from lib.envs.locomotion import sample_tasks
@@ -325,6 +325,18 @@ def read_all(cfg, cache_dir) -> dict:
     return meta_items.concat_tables(out)
 
 
+def evaluation_shares(cfg, family: str) -> tuple[float, float]:
+    """What the training evaluation after a meta-iteration costs (:func:`.locomotion_study.training_evaluation`,
+    run with ``cfg.best_so_far`` past ``cfg.select_after``), as shares of that iteration's sampling and
+    adaptation seconds: it samples E evaluation goals before and after one adaptation (``n_traj`` each)
+    where training samples T goals before (``n_traj``) and after (``post_factor`` x ``n_traj``), and adapts
+    E times where training adapts T times: ``(2E / (T (1 + post_factor)), E / T)``; ``(0, 0)`` without it."""
+    if not getattr(cfg, "best_so_far", False):
+        return 0.0, 0.0
+    e, t = len(EVAL_TASKS[family]), per_family(cfg.meta_batch, family)
+    return 2 * e / (t * (1 + getattr(cfg, "post_factor", 1))), e / t
+
+
 def run_progress(cfg, cache_dir, benchmark: pd.DataFrame | None = None) -> pd.DataFrame:
     """Where a (possibly running) run of notebook 13 stands, read from its checkpoints without
     changing them (``tools/run_progress.py`` prints it).
@@ -336,11 +348,14 @@ def run_progress(cfg, cache_dir, benchmark: pd.DataFrame | None = None) -> pd.Da
         one row per item: ``family, method, seed, status`` ("done", "partial" or "not started"),
         ``iters`` done of ``n_iters``, ``s_per_iter`` (seconds of sampling, adaptation and outer step
         per meta-iteration, the :data:`COST_QUANTILE` over its iterations, so that iterations slowed
-        by other work on the machine do not set the rate; NaN if none ran; meta-tests not counted) and
-        ``remaining_s`` = (n_iters - iters) x the item's rate; for an item without one, the
-        median rate of its (family, method), else the benchmark's float32 cost of its (family,
-        method) times this machine's factor (median measured / benchmark over the items that
-        have a rate), else the mean rate of its family (NaN if the family has none).
+        by other work on the machine do not set the rate; NaN if none ran; meta-tests not counted),
+        ``eval_s_per_iter`` (the training evaluation after an iteration, :func:`evaluation_shares` of the
+        same quantiles of its sampling and adaptation) and ``remaining_s`` = (n_iters - iters) x the
+        item's rate + the evaluations still to run (iterations past ``select_after``) x their rate. For
+        an item without a rate, the median rate of its (family, method), else the benchmark's float32
+        cost of its (family, method) times this machine's factor (median measured / benchmark over
+        the items that have a rate), else the mean rate of its family (NaN if the family has none);
+        its evaluation rate likewise, else its rate x its family's mean evaluation / rate ratio.
     """
     rows = []
     for job in locomotion_study.jobs(cfg, cache_dir):
@@ -350,9 +365,13 @@ def run_progress(cfg, cache_dir, benchmark: pd.DataFrame | None = None) -> pd.Da
         state = None if done is not None else _read_quietly(partial, partial.stem)
         history = done["history"] if done is not None else pd.DataFrame(state["history"] if state else [])
         rate = float(iteration_seconds(history).quantile(COST_QUANTILE)) if len(history) else float("nan")
+        share_sample, share_adapt = evaluation_shares(cfg, kw["family"])
+        evaluation = (share_sample * history.sample_s.quantile(COST_QUANTILE)
+                      + share_adapt * history.adapt_s.quantile(COST_QUANTILE)) if len(history) else float("nan")
         rows.append(dict(family=kw["family"], method=kw["method_name"], seed=kw["s"],
                          status="done" if done is not None else "partial" if state else "not started",
-                         iters=len(history), n_iters=per_family(cfg.n_iters, kw["family"]), s_per_iter=rate))
+                         iters=len(history), n_iters=per_family(cfg.n_iters, kw["family"]), s_per_iter=rate,
+                         eval_s_per_iter=float(evaluation)))
     out = pd.DataFrame(rows)
     rate = out.s_per_iter.fillna(out.groupby(["family", "method"]).s_per_iter.transform("median"))
     if benchmark is not None:
@@ -362,7 +381,13 @@ def run_progress(cfg, cache_dir, benchmark: pd.DataFrame | None = None) -> pd.Da
         factor = np.nanmedian(ratio) if ratio.notna().any() else 1.0
         rate = rate.fillna(pd.Series(bench * factor, index=out.index))
     rate = rate.fillna(out.groupby("family").s_per_iter.transform("mean"))
-    out["remaining_s"] = (out.n_iters - out.iters) * rate
+    evaluation = out.eval_s_per_iter.fillna(out.groupby(["family", "method"]).eval_s_per_iter.transform("median"))
+    ratio = (out.eval_s_per_iter / out.s_per_iter).groupby(out.family).transform("mean")
+    evaluation = evaluation.fillna(rate * ratio)
+    evaluated = (out.n_iters - np.maximum(out.iters, getattr(cfg, "select_after", 0))).clip(lower=0)
+    if not getattr(cfg, "best_so_far", False):
+        evaluated = evaluated * 0
+    out["remaining_s"] = (out.n_iters - out.iters) * rate + evaluated * evaluation.fillna(0.0)
     return out
 
 
