@@ -98,6 +98,17 @@ def test_decisive_config_is_notebook_13s_run_extended_to_500():
     assert quick.best_so_far and quick.n_seeds == 2 and quick.n_iters == resolve("locomotion_authors", "quick").n_iters
 
 
+def test_a_process_on_some_methods_or_families_writes_the_same_items_as_the_whole_run(tmp_path):
+    """tools/run_decisive.py --methods/--families: one process per (method, family) shares the cores;
+    each of its items has the file name (key) it has in the whole run, so the processes resume and
+    complete one run between them."""
+    full = st.decisive_config(resolve("locomotion_authors", "full"))
+    names = {Path(j["kwargs"]["partial"]).name for j in st.jobs(full, tmp_path)}
+    parts = [replace(full, methods=(m,), families=(f,)) for m in full.methods for f in full.families]
+    part_names = [{Path(j["kwargs"]["partial"]).name for j in st.jobs(p, tmp_path)} for p in parts]
+    assert set().union(*part_names) == names and sum(map(len, part_names)) == len(names)
+
+
 def test_read_all_reads_a_running_item_without_computing(cfg, tmp_path):
     one = replace(cfg, families=("halfcheetah-dir",), methods=("Alg(1)", "MAML-TRPO (authors)"))
     assert rep.read_all(one, tmp_path) == {}

@@ -4,6 +4,7 @@ beside the last iterate.
 
     python tools/run_decisive.py --workers 1     # start or resume (each item checkpoints every iteration)
     python tools/run_decisive.py --status        # where it stands, and the projected time left
+    python tools/run_decisive.py --methods "Alg(1)" --families halfcheetah-dir   # a subset: one process each
 
 The config is :func:`lib.bomrl.locomotion_study.decisive_config` (notebook 13's full profile trained to
 500 meta-iterations, the authors' evaluation after every outer step past iteration 120). Alg(1)'s
@@ -53,7 +54,7 @@ def seed_from_committed(base, cfg, out: Path) -> int:
     method, seeds = RESUMED
     if method not in cfg.methods:
         return 0
-    items = {(f, method, s) for f in base.families for s in seeds}
+    items = {(f, method, s) for f in cfg.families for s in seeds}  # the families this process runs
     moves = [(a, b) for a, b in extend.plan(resume_dir("full", "13_bomrl_authors_locomotion"), base, cfg, out, items)
              if not b.exists()]
     extend.extend(moves, write=True)
@@ -67,6 +68,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="checkpoint folder (default: data/full/13_decisive/checkpoints)")
     parser.add_argument("--methods", nargs="+", default=None, choices=locomotion_study.DECISIVE["methods"],
                         help="run these methods' items only (an item's key does not depend on the others)")
+    parser.add_argument("--families", nargs="+", default=None, choices=resolve("locomotion_authors", "full").families,
+                        help="run these families' items only (with --methods, one process per (method, family) "
+                             "can share the machine's cores; the keys do not depend on the filter)")
     parser.add_argument("--status", action="store_true")
     args = parser.parse_args(argv)
     if args.workers < 1:
@@ -74,6 +78,7 @@ def main(argv=None) -> int:
     base, cfg = config(args.workers)
     cfg = replace(cfg, scheduler=args.scheduler)
     cfg = cfg if args.methods is None else replace(cfg, methods=tuple(args.methods))
+    cfg = cfg if args.families is None else replace(cfg, families=tuple(args.families))
     out = args.out or resume_dir("full", STAGE)
     out.mkdir(parents=True, exist_ok=True)
     if args.status:
