@@ -186,7 +186,9 @@ def meta_kl_jobs(env: str, split: str, runs, archs, n_updates: int, n_traj: int,
     One fit of FQI's chain Q_1..Q_Hmax serves every H of a psi (:func:`cached_model`). With
     several psi and at least as many of them as workers, the runs of one psi are one group
     (named ``group_prefix`` + psi: they run in one worker), so each chain is fitted once;
-    otherwise the runs are spread job by job and each worker fits the chain it needs.
+    otherwise the runs are spread job by job and each worker fits the chain it needs. A call over
+    one (H, psi), a validated pick that later notebooks use again, loads its Q_H from the store
+    (:func:`stored_model`) instead.
 
     Args:
         runs: run indices. archs: one arch per run (same length).
