@@ -432,14 +432,17 @@ def decisive_locomotion(t: Tables | str, step: int = 1) -> Claim:
     """Issue 37's decisive pair under the rule fixed in advance (``docs/preregistration.md``): Alg(1) minus the
     authors' MAML-TRPO after ``step`` adaptation steps on their test goals (velocity without 0.0), per family,
     paired by seed and goal, seed-level t; the best-so-far selection decides, the last iterate is reported.
-    Testable once every item has run the paper's 500 meta-iterations and meta-tested its selection."""
+    Testable once every item of the run (``progress``: one row per item, started or not) has run the
+    paper's 500 meta-iterations and meta-tested its selection."""
     t = as_tables(t)
     start = len(t.read)
     history, test = t[f"{DECISIVE}/history"], t[f"{DECISIVE}/test"]
+    progress = t[f"{DECISIVE}/progress"]
     selected = t[f"{DECISIVE}/selected"] if t.exists(f"{DECISIVE}/selected") else test.iloc[:0]
     iters = history.groupby(["family", "method", "seed"])["iter"].max() + 1
-    finished = len(iters) > 0 and (iters >= PAPER_ITERS).all() and len(selected.groupby(
-        ["family", "method", "seed"])) == len(iters)
+    done = int((iters >= PAPER_ITERS).sum()) if len(iters) else 0
+    finished = (len(progress) > 0 and done == len(progress) and (progress.status == "done").all()
+                and len(selected.groupby(["family", "method", "seed"])) == len(progress))
     theirs_goals = ~((test.task == 0.0) & test.family.str.endswith("vel"))
     checks = learning_checks(history, test)
     collapsed = {(r.family, r.method) for r in checks.itertuples() if r.ends_below_start == r.n_seeds}
@@ -466,19 +469,18 @@ def decisive_locomotion(t: Tables | str, step: int = 1) -> Claim:
     counted = [c for c in comps if c.counted]
     k = sum(c.outcome == "supports" for c in counted)
     w = sum(c.outcome == "contradicts" for c in counted)
-    done = int((iters >= PAPER_ITERS).sum()) if len(iters) else 0
     return Claim(key="Half-cheetah at 500", paper=2, notebook="13_bomrl_authors_locomotion",
                  claim="Half-cheetah at the paper's budget: Alg(1) beats the authors' MAML-TRPO (velocity, direction)",
                  endpoint=f"return after {step} adaptation step on their test goals, their best-so-far policy",
                  margin="seed-level interval above 0", unit="seeds (t over seed means); goals as a secondary column",
-                 budget=f"{done} of {len(iters)} items at {PAPER_ITERS} meta-iterations, "
+                 budget=f"{done} of {len(progress)} items at {PAPER_ITERS} meta-iterations, "
                         f"{plural(history.seed.nunique(), 'seed')}",
                  paper_budget=f"{PAPER_ITERS} meta-iterations, 1 seed",
                  verdict=verdict_of([c.outcome for c in counted], testable=finished),
                  result=(f"Alg(1) better in {k}, worse in {w} of {len(counted)} families (best-so-far); last iterate "
                          + "; ".join(f"{c.panel.split(',')[0]} {ci_text(c.estimate, c.lo, c.hi)}"
                                      for c in comps if c.panel.endswith("last iterate"))) if finished
-                 else f"running: {done} of {len(iters)} items have reached {PAPER_ITERS} iterations",
+                 else f"running: {done} of {len(progress)} items have reached {PAPER_ITERS} iterations",
                  comparisons=tuple(comps), evidence=(), rests_on=t.since(start), figure="13_decisive_curves")
 
 
