@@ -385,8 +385,6 @@ def run_progress(cfg, cache_dir, benchmark: pd.DataFrame | None = None) -> pd.Da
     ratio = (out.eval_s_per_iter / out.s_per_iter).groupby(out.family).transform("mean")
     evaluation = evaluation.fillna(rate * ratio)
     evaluated = (out.n_iters - np.maximum(out.iters, getattr(cfg, "select_after", 0))).clip(lower=0)
-    if not getattr(cfg, "best_so_far", False):
-        evaluated = evaluated * 0
     out["remaining_s"] = (out.n_iters - out.iters) * rate + evaluated * evaluation.fillna(0.0)
     return out
 

@@ -20,7 +20,7 @@ import pandas as pd
 import sklearn
 
 from lib import paths
-from lib.cache import BadCheckpoint, job_key, read_checkpoint, safe_label, write_checkpoint
+from lib.cache import job_key, load_or_set_aside, safe_label, write_checkpoint
 from lib.io import sha256
 from lib.parallel import map_resumable
 from lib.seeding import rng as make_rng
@@ -115,7 +115,7 @@ def stored_model(dataset_path: str, kl_grid, horizon: int, min_leaf: float, n_es
 
     The file is keyed like a job (:func:`lib.cache.job_key`): every argument but the dataset's
     path, the dataset's SHA-256, scikit-learn's version and the code of this module's closure;
-    a damaged or foreign file is refitted. The fit is deterministic, so a loaded Q_H predicts
+    a damaged or foreign file is set aside and refitted. The fit is deterministic, so a loaded Q_H predicts
     bit for bit what a fresh fit would (``tests/test_meta_kl.py``). Writing a model removes the files
     of the same model and dataset under other code, so the store does not grow with every edit."""
     spec = dict(dataset_path=str(dataset_path), kl_grid=tuple(kl_grid), horizon=horizon, min_leaf=min_leaf,
@@ -128,13 +128,8 @@ def stored_model(dataset_path: str, kl_grid, horizon: int, min_leaf: float, n_es
     if memo in _MODELS:
         return _MODELS[memo]
     path = model_store() / f"{key}.pkl"
-    model = None
-    if path.exists():
-        try:
-            model = read_checkpoint(path, key)
-        except BadCheckpoint:
-            model = None
-    if model is None:
+    found, model = load_or_set_aside(path, key)  # a damaged file is set aside with a warning, and refitted
+    if not found:
         model = cached_model(str(dataset_path), kl_grid, horizon, min_leaf, n_estimators, seed,
                              target=target, features=features)
         write_checkpoint(path, key, model)
@@ -197,7 +192,7 @@ def meta_kl_jobs(env: str, split: str, runs, archs, n_updates: int, n_traj: int,
             cache), nor ``fit_horizon`` (Q_h does not depend on it).
         group_prefix: tells this call's groups apart when several calls' jobs share one list.
     """
-    dataset_digest = sha256(dataset_path)
+    dataset_digest = _dataset_digest(dataset_path)
     n_splits = len({min_leaf for _, min_leaf in models})
     by_split = n_splits > 1 and n_splits >= n_jobs
     jobs = []
