@@ -208,6 +208,7 @@ def test_decisive_record_is_decided_by_the_best_so_far_selection_at_500(tmp_path
     assert all((c.lo, c.hi) == pytest.approx((4.0 - half, 4.0 + half)) for c in best)
     assert all(c.estimate == pytest.approx(-4.0) for c in last)
     assert rec.verdict == "reproduced"
+    assert rec.result.startswith("best-so-far: Alg(1) better in 2, worse in 0 of 2 families; last iterate: dir -4 [")
 
 
 def test_decisive_record_is_not_testable_before_500_and_fails_when_alg1_is_worse(tmp_path):

@@ -477,8 +477,8 @@ def decisive_locomotion(t: Tables | str, step: int = 1) -> Claim:
                         f"{plural(history.seed.nunique(), 'seed')}",
                  paper_budget=f"{PAPER_ITERS} meta-iterations, 1 seed",
                  verdict=verdict_of([c.outcome for c in counted], testable=finished),
-                 result=(f"Alg(1) better in {k}, worse in {w} of {len(counted)} families (best-so-far); last iterate "
-                         + "; ".join(f"{c.panel.split(',')[0]} {ci_text(c.estimate, c.lo, c.hi)}"
+                 result=(f"best-so-far: Alg(1) better in {k}, worse in {w} of {len(counted)} families; last iterate: "
+                         + "; ".join(f"{c.panel.split(',')[0].split('-')[-1]} {ci_text(c.estimate, c.lo, c.hi)}"
                                      for c in comps if c.panel.endswith("last iterate"))) if finished
                  else f"running: {done} of {len(progress)} items at {PAPER_ITERS} iterations",
                  comparisons=tuple(comps), evidence=(), rests_on=t.since(start), figure="13_decisive_curves")
