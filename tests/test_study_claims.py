@@ -138,7 +138,7 @@ def test_one_claim_one_record_the_notebook_and_the_readme_show_the_same(committe
     for fn, record in zip(rows, records):
         nb = json.loads((ROOT / "notebooks" / f"{record.notebook}.ipynb").read_text())
         code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
-        assert re.search(rf"display\(claims\.{fn.__name__}\(profile\)\)", code), \
+        assert re.search(rf"display\(claims\.{fn.__name__}\(profile\)[,)]", code), \
             f"notebook {record.notebook} does not display {fn.__name__}'s record"
         assert record.row() in readme, f"the README's row for {fn.__name__} is not its record"
 
