@@ -151,3 +151,24 @@ def test_a_decisive_item_resumes_bit_identically_with_its_best_so_far_state(cfg,
         timing = [c for c in whole[name].columns if c.endswith("_s")]
         pd.testing.assert_frame_equal(whole[name].drop(columns=timing), resumed[name].drop(columns=timing))
     assert whole["history"]["eval_return"].notna().all()
+
+
+def test_two_run_decisive_processes_cannot_run_the_same_items(tmp_path):
+    """tools/run_decisive.py locks each (method, family) it runs: a second process whose filter overlaps
+    stops with a message naming the pair; one with other families runs; a lock is freed when released."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("run_decisive", Path(__file__).parent.parent / "tools" / "run_decisive.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    full = st.decisive_config(resolve("locomotion_authors", "full"))
+    first = tool.hold_items(replace(full, methods=("Alg(1)",)), tmp_path)
+    assert len(first) == len(full.families)
+    with pytest.raises(SystemExit, match=r"Alg\(1\) on halfcheetah-dir is being run"):
+        tool.hold_items(replace(full, families=("halfcheetah-dir",)), tmp_path)
+    other = tool.hold_items(replace(full, methods=("MAML-TRPO (authors)",)), tmp_path)
+    assert len(other) == len(full.families)
+    for h in first:
+        h.close()
+    assert len(tool.hold_items(replace(full, families=("halfcheetah-dir",)), tmp_path / "..")) == len(full.methods)
+    again = tool.hold_items(replace(full, methods=("Alg(1)",)), tmp_path)  # released: free again
+    assert len(again) == len(full.families)

@@ -6,6 +6,9 @@ beside the last iterate.
     python tools/run_decisive.py --status        # where it stands, and the projected time left
     python tools/run_decisive.py --methods "Alg(1)" --families halfcheetah-dir   # a subset: one process each
 
+A process locks each (method, family) it runs: a second one on the same machine and folder whose filter
+overlaps stops with a message instead of computing the same items again.
+
 The config is :func:`lib.bomrl.locomotion_study.decisive_config` (notebook 13's full profile trained to
 500 meta-iterations, the authors' evaluation after every outer step past iteration 120). Alg(1)'s
 seeds 0 and 1 start from notebook 13's committed states at iteration 120
@@ -20,8 +23,12 @@ editing ``lib`` does not change the items' keys mid-run::
 from __future__ import annotations
 
 import argparse
+import fcntl
+import hashlib
 import importlib.util
+import re
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -61,6 +68,29 @@ def seed_from_committed(base, cfg, out: Path) -> int:
     return len(moves)
 
 
+def hold_items(cfg, out: Path) -> list:
+    """Lock, for this process's lifetime, every (method, family) that ``cfg`` runs into ``out``, so that
+    two processes on one machine never compute the same items (their filters overlap): raise ``SystemExit``
+    naming the pair another process holds. The locks live in the temporary folder, keyed by ``out``'s
+    path (not in the checkpoint folder, which is committed). Returns the open lock files."""
+    folder = Path(tempfile.gettempdir()) / f"run_decisive-{hashlib.sha1(str(out.resolve()).encode()).hexdigest()[:12]}"
+    folder.mkdir(exist_ok=True)
+    held = []
+    for method in cfg.methods:
+        for family in cfg.families:
+            handle = open(folder / f"{re.sub(r'[^A-Za-z0-9]+', '_', method)}-{family}.lock", "w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                for h in held:
+                    h.close()
+                raise SystemExit(f"--methods/--families: {method} on {family} is being run into {out} by another "
+                                 f"process on this machine; give this one other methods or families") from None
+            held.append(handle)
+    return held
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1)
@@ -87,6 +117,7 @@ def main(argv=None) -> int:
         left = table.remaining_s.sum(min_count=1)
         print(f"projected: {left / 3600:.1f} worker-hours left (training evaluations included, meta-tests not counted)")
         return 0
+    held = hold_items(cfg, out)  # noqa: F841 (held until the process ends)
     print(f"{seed_from_committed(base, cfg, out)} items seeded from notebook 13's committed states")
     locomotion_study.run_all(cfg, out)
     return 0
