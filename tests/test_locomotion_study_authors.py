@@ -169,6 +169,6 @@ def test_two_run_decisive_processes_cannot_run_the_same_items(tmp_path):
     assert len(other) == len(full.families)
     for h in first:
         h.close()
-    assert len(tool.hold_items(replace(full, families=("halfcheetah-dir",)), tmp_path / "..")) == len(full.methods)
+    assert len(tool.hold_items(replace(full, families=("halfcheetah-dir",)), tmp_path / "other")) == len(full.methods)
     again = tool.hold_items(replace(full, methods=("Alg(1)",)), tmp_path)  # released: free again
     assert len(again) == len(full.families)

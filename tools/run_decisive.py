@@ -26,7 +26,6 @@ import argparse
 import fcntl
 import hashlib
 import importlib.util
-import re
 import sys
 import tempfile
 from dataclasses import replace
@@ -39,6 +38,7 @@ from lib.numerics import pin  # noqa: E402
 pin()
 from lib.bomrl import locomotion_study  # noqa: E402
 from lib.bomrl.locomotion_report import run_progress  # noqa: E402
+from lib.cache import safe_label  # noqa: E402
 from lib.paths import resume_dir  # noqa: E402
 from lib.profiles import resolve  # noqa: E402
 
@@ -78,7 +78,7 @@ def hold_items(cfg, out: Path) -> list:
     held = []
     for method in cfg.methods:
         for family in cfg.families:
-            handle = open(folder / f"{re.sub(r'[^A-Za-z0-9]+', '_', method)}-{family}.lock", "w")
+            handle = open(folder / f"{safe_label(method)}-{family}.lock", "w")
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
