@@ -216,6 +216,12 @@ def test_decisive_record_is_not_testable_before_500_and_fails_when_alg1_is_worse
     assert c2.decisive_locomotion(decisive_tables(tmp_path / "b", 500, -2.0, 2.0)).verdict == "not reproduced"
 
 
+def test_decisive_record_shows_no_last_iterate_before_500(tmp_path):
+    """A meta-test of an unfinished item (here at 300) is not the last iterate: no such comparison is shown."""
+    rec = c2.decisive_locomotion(decisive_tables(tmp_path, 300, 2.0, 2.0))
+    assert not [c for c in rec.comparisons if c.panel.endswith("last iterate")]
+
+
 def test_decisive_record_waits_for_the_items_that_have_not_started(tmp_path):
     """Every started item at 500 is not the run at 500: an item that has not started (a row of progress only)
     keeps the record untestable, and the budget counts it."""

@@ -447,7 +447,8 @@ def decisive_locomotion(t: Tables | str, step: int = 1) -> Claim:
     checks = learning_checks(history, test)
     collapsed = {(r.family, r.method) for r in checks.itertuples() if r.ends_below_start == r.n_seeds}
     comps = []
-    for selection, table in (("best-so-far", selected), ("last iterate", last_checkpoint(test[theirs_goals]))):
+    at_budget = test[theirs_goals & (test["iter"] >= PAPER_ITERS)]  # an unfinished item has no last iterate yet
+    for selection, table in (("best-so-far", selected), ("last iterate", last_checkpoint(at_budget))):
         table = table[~((table.task == 0.0) & table.family.str.endswith("vel"))]
         for fam in sorted(table.family.unique()):
             if not {"Alg(1)", AUTHORS_MAML} <= set(table[table.family == fam].method):
