@@ -443,11 +443,10 @@ def decisive_locomotion(t: Tables | str, step: int = 1) -> Claim:
     done = int((iters >= PAPER_ITERS).sum()) if len(iters) else 0
     finished = (len(progress) > 0 and done == len(progress) and (progress.status == "done").all()
                 and len(selected.groupby(["family", "method", "seed"])) == len(progress))
-    theirs_goals = ~((test.task == 0.0) & test.family.str.endswith("vel"))
     checks = learning_checks(history, test)
     collapsed = {(r.family, r.method) for r in checks.itertuples() if r.ends_below_start == r.n_seeds}
     comps = []
-    at_budget = test[theirs_goals & (test["iter"] >= PAPER_ITERS)]  # an unfinished item has no last iterate yet
+    at_budget = test[test["iter"] >= PAPER_ITERS]  # an unfinished item has no last iterate yet
     for selection, table in (("best-so-far", selected), ("last iterate", last_checkpoint(at_budget))):
         table = table[~((table.task == 0.0) & table.family.str.endswith("vel"))]
         for fam in sorted(table.family.unique()):
