@@ -32,6 +32,7 @@ import contextlib
 import logging
 import numbers
 import os
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -181,8 +182,24 @@ def _groups(jobs, keys, paths, done) -> list[list]:
     return list(groups.values())
 
 
+LOKY_RESTART = "A worker stopped while some jobs were given to the executor"
+
+
+def quiet_worker_restarts() -> None:
+    """Ignore loky's warning that a worker stopped while jobs were queued (idempotent).
+
+    loky replaces a worker whose memory grew past its leak threshold (after fitting Extra Trees,
+    say) once the worker has finished its task and sent its result; the queued jobs go to the new
+    worker, so nothing is lost or recomputed, but the warning printed into notebook outputs reads
+    like a failure. Only this message from loky's own module is filtered; a worker killed mid-job
+    still raises ``TerminatedWorkerError``."""
+    warnings.filterwarnings("ignore", message=LOKY_RESTART, category=UserWarning,
+                            module=r"joblib\.externals\.loky\.process_executor")
+
+
 def _run_joblib(fn, groups, n_workers, portable):
     """Finished groups as ``[(key, result), ...]``; the workers have written the checkpoints."""
+    quiet_worker_restarts()
     if n_workers == 1:
         yield from (_run_group(fn, g, portable) for g in groups)
     else:

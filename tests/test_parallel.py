@@ -156,3 +156,22 @@ def test_a_cluster_given_as_an_address_is_checked_and_its_workers_are_recorded(t
             client.run(lambda: __import__("os").environ.__setitem__("MKL_CBWR", "COMPATIBLE"))
             with pytest.raises(RuntimeError, match="MKL_CBWR='COMPATIBLE'"):
                 parallel.check_workers(client)
+
+
+def test_only_lokys_worker_restart_warning_is_quieted():
+    """The filter drops loky's 'worker stopped' notice (a memory-leak restart after a finished task)
+    and nothing else: the same text from another module and other loky warnings still show."""
+    import warnings
+
+    from lib.parallel import LOKY_RESTART, quiet_worker_restarts
+
+    def shown(message, module):
+        with warnings.catch_warnings(record=True) as caught:
+            quiet_worker_restarts()
+            warnings.warn_explicit(message, UserWarning, "process_executor.py", 787, module=module)
+        return len(caught)
+
+    loky = "joblib.externals.loky.process_executor"
+    assert shown(LOKY_RESTART + ". This can be caused by a too short worker timeout or by a memory leak.", loky) == 0
+    assert shown(LOKY_RESTART + ".", "lib.study") == 1
+    assert shown("A worker process managed by the executor was unexpectedly terminated.", loky) == 1
