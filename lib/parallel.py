@@ -199,10 +199,10 @@ def quiet_worker_restarts() -> None:
 
 def _run_joblib(fn, groups, n_workers, portable):
     """Finished groups as ``[(key, result), ...]``; the workers have written the checkpoints."""
-    quiet_worker_restarts()
     if n_workers == 1:
         yield from (_run_group(fn, g, portable) for g in groups)
     else:
+        quiet_worker_restarts()  # loky's executor only runs here
         yield from Parallel(n_jobs=n_workers, return_as="generator_unordered")(
             delayed(_run_group)(fn, g, portable) for g in groups)
 
