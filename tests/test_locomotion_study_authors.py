@@ -153,22 +153,61 @@ def test_a_decisive_item_resumes_bit_identically_with_its_best_so_far_state(cfg,
     assert whole["history"]["eval_return"].notna().all()
 
 
-def test_two_run_decisive_processes_cannot_run_the_same_items(tmp_path):
-    """tools/run_decisive.py locks each (method, family) it runs: a second process whose filter overlaps
-    stops with a message naming the pair; one with other families runs; a lock is freed when released."""
+def _run_decisive_tool():
     import importlib.util
     spec = importlib.util.spec_from_file_location("run_decisive", Path(__file__).parent.parent / "tools" / "run_decisive.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool
+
+
+def test_two_run_decisive_processes_cannot_run_the_same_items(tmp_path):
+    """tools/run_decisive.py locks each (method, family, seed) it runs: a second process whose filter
+    overlaps stops with a message naming the item; one with other families or seeds runs; a lock is
+    freed when released."""
+    tool = _run_decisive_tool()
     full = st.decisive_config(resolve("locomotion_authors", "full"))
+    n = full.n_seeds
     first = tool.hold_items(replace(full, methods=("Alg(1)",)), tmp_path)
-    assert len(first) == len(full.families)
-    with pytest.raises(SystemExit, match=r"Alg\(1\) on halfcheetah-dir is being run"):
+    assert len(first) == len(full.families) * n
+    with pytest.raises(SystemExit, match=r"Alg\(1\) on halfcheetah-dir, seed 0, is being run"):
         tool.hold_items(replace(full, families=("halfcheetah-dir",)), tmp_path)
     other = tool.hold_items(replace(full, methods=("MAML-TRPO (authors)",)), tmp_path)
-    assert len(other) == len(full.families)
+    assert len(other) == len(full.families) * n
     for h in first:
         h.close()
-    assert len(tool.hold_items(replace(full, families=("halfcheetah-dir",)), tmp_path / "other")) == len(full.methods)
-    again = tool.hold_items(replace(full, methods=("Alg(1)",)), tmp_path)  # released: free again
+    assert len(tool.hold_items(replace(full, families=("halfcheetah-dir",)), tmp_path / "other")) == len(full.methods) * n
+    again = tool.hold_items(replace(full, methods=("Alg(1)",)), tmp_path, seeds=[1])  # released: free again
     assert len(again) == len(full.families)
+    beside = tool.hold_items(replace(full, methods=("Alg(1)",)), tmp_path, seeds=[0, 2])  # other seeds: free
+    assert len(beside) == 2 * len(full.families)
+    with pytest.raises(SystemExit, match=r"seed 2, is being run"):
+        tool.hold_items(replace(full, methods=("Alg(1)",), families=("halfcheetah-vel",)), tmp_path, seeds=[2])
+
+
+def test_run_decisive_seed_filter_keeps_each_items_key(tmp_path):
+    """--seeds: the chosen seeds' jobs, each under the checkpoint name it has in the whole run, so
+    processes split by seed complete one run between them; a seed the pair lacks is named."""
+    tool = _run_decisive_tool()
+    full = st.decisive_config(resolve("locomotion_authors", "full"))
+    names = {Path(j["kwargs"]["partial"]).name for j in st.jobs(full, tmp_path)}
+    parts = [tool.jobs(full, tmp_path, [s]) for s in range(full.n_seeds)]
+    assert all({j["kwargs"]["s"] for j in p} == {s} for s, p in enumerate(parts))
+    part_names = [{Path(j["kwargs"]["partial"]).name for j in p} for p in parts]
+    assert set().union(*part_names) == names and sum(map(len, part_names)) == len(names)
+    assert len(tool.jobs(full, tmp_path)) == len(names)
+    with pytest.raises(ValueError, match=r"--seeds: 3 is not a seed index"):
+        tool.chosen_seeds(full, [0, 3])
+
+
+def test_run_decisive_runs_only_the_chosen_seeds(cfg, tmp_path):
+    """tools/run_decisive.py's run: on Dask, only the chosen seeds' items, under their whole-run names."""
+    tool = _run_decisive_tool()
+    dcfg = replace(st.decisive_config(cfg), methods=("MAML-TRPO (authors)",), families=("halfcheetah-dir",),
+                   select_after=0, n_iters=dict.fromkeys(cfg.n_iters, 2), checkpoints=dict.fromkeys(cfg.checkpoints, (0, 2)))
+    got = tool.run(dcfg, tmp_path, [1])
+    assert set(got["history"]["seed"]) == {1} and list(got["history"]["iter"]) == [0, 1]
+    (whole,) = [j for j in st.jobs(dcfg, tmp_path) if j["kwargs"]["s"] == 1]
+    assert Path(whole["kwargs"]["partial"]).with_suffix(".ckpt").exists()
+    assert not [j for j in st.jobs(dcfg, tmp_path) if j["kwargs"]["s"] != 1
+                and Path(j["kwargs"]["partial"]).with_suffix(".ckpt").exists()]

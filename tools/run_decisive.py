@@ -5,9 +5,11 @@ beside the last iterate.
     python tools/run_decisive.py --workers 1     # start or resume (each item checkpoints every iteration)
     python tools/run_decisive.py --status        # where it stands, and the projected time left
     python tools/run_decisive.py --methods "Alg(1)" --families halfcheetah-dir   # a subset: one process each
+    python tools/run_decisive.py --methods "Alg(1)" --families halfcheetah-dir --seeds 1   # one item
 
-A process locks each (method, family) it runs: a second one on the same machine and folder whose filter
-overlaps stops with a message instead of computing the same items again.
+A process locks each (method, family, seed) it runs: a second one on the same machine and folder whose
+filter overlaps stops with a message instead of computing the same items again. The filters do not
+change an item's key, so processes with different filters complete one run between them.
 
 The config is :func:`lib.bomrl.locomotion_study.decisive_config` (notebook 13's full profile trained to
 500 meta-iterations, the authors' evaluation after every outer step past iteration 120). Alg(1)'s
@@ -38,7 +40,9 @@ from lib.numerics import pin  # noqa: E402
 pin()
 from lib.bomrl import locomotion_study  # noqa: E402
 from lib.bomrl.locomotion_report import run_progress  # noqa: E402
+from lib.bomrl.meta_items import concat_tables  # noqa: E402
 from lib.cache import safe_label  # noqa: E402
+from lib.parallel import map_resumable  # noqa: E402
 from lib.paths import resume_dir  # noqa: E402
 from lib.profiles import resolve  # noqa: E402
 
@@ -56,39 +60,67 @@ def config(workers: int):
     return base, locomotion_study.decisive_config(base, n_workers=workers)
 
 
-def seed_from_committed(base, cfg, out: Path) -> int:
-    """Copy notebook 13's states of :data:`RESUMED` under the decisive keys (those not there yet)."""
-    method, seeds = RESUMED
+def seed_from_committed(base, cfg, out: Path, seeds=None) -> int:
+    """Copy notebook 13's states of :data:`RESUMED` (of the chosen ``seeds``) under the decisive keys
+    (those not there yet)."""
+    method, resumed = RESUMED
     if method not in cfg.methods:
         return 0
-    items = {(f, method, s) for f in cfg.families for s in seeds}  # the families this process runs
+    mine = set(chosen_seeds(cfg, seeds))
+    items = {(f, method, s) for f in cfg.families for s in resumed if s in mine}  # the items this process runs
     moves = [(a, b) for a, b in extend.plan(resume_dir("full", "13_bomrl_authors_locomotion"), base, cfg, out, items)
              if not b.exists()]
     extend.extend(moves, write=True)
     return len(moves)
 
 
-def hold_items(cfg, out: Path) -> list:
-    """Lock, for this process's lifetime, every (method, family) that ``cfg`` runs into ``out``, so that
-    two processes on one machine never compute the same items (their filters overlap): raise ``SystemExit``
-    naming the pair another process holds. The locks live in the temporary folder, keyed by ``out``'s
-    path (not in the checkpoint folder, which is committed). Returns the open lock files."""
+def hold_items(cfg, out: Path, seeds=None) -> list:
+    """Lock, for this process's lifetime, every (method, family, seed) that ``cfg`` runs into ``out``
+    (``seeds``: the seed indices, default all of ``cfg.n_seeds``), so that two processes on one machine
+    never compute the same item (their filters overlap): raise ``SystemExit`` naming the item another
+    process holds. The locks live in the temporary folder, keyed by ``out``'s path (not in the checkpoint
+    folder, which is committed). Returns the open lock files."""
     folder = Path(tempfile.gettempdir()) / f"run_decisive-{hashlib.sha1(str(out.resolve()).encode()).hexdigest()[:12]}"
     folder.mkdir(exist_ok=True)
     held = []
     for method in cfg.methods:
         for family in cfg.families:
-            handle = open(folder / f"{safe_label(method)}-{family}.lock", "w")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                for h in held:
-                    h.close()
-                raise SystemExit(f"--methods/--families: {method} on {family} is being run into {out} by another "
-                                 f"process on this machine; give this one other methods or families") from None
-            held.append(handle)
+            for s in chosen_seeds(cfg, seeds):
+                handle = open(folder / f"{safe_label(method)}-{family}-{s}.lock", "w")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.close()
+                    for h in held:
+                        h.close()
+                    raise SystemExit(f"--methods/--families/--seeds: {method} on {family}, seed {s}, is being run "
+                                     f"into {out} by another process on this machine; give this one other items") from None
+                held.append(handle)
     return held
+
+
+def chosen_seeds(cfg, seeds=None) -> list[int]:
+    """The seed indices a process runs: ``seeds`` (checked against ``cfg.n_seeds``), default all."""
+    if seeds is None:
+        return list(range(cfg.n_seeds))
+    bad = [s for s in seeds if not 0 <= s < cfg.n_seeds]
+    if bad:
+        raise ValueError(f"--seeds: {bad[0]} is not a seed index of the decisive pair (0 to {cfg.n_seeds - 1})")
+    return sorted(set(seeds))
+
+
+def jobs(cfg, out: Path, seeds=None) -> list[dict]:
+    """The decisive pair's jobs (:func:`lib.bomrl.locomotion_study.jobs`) of the chosen seeds; each keeps
+    the checkpoint name it has in the whole run."""
+    keep = set(chosen_seeds(cfg, seeds))
+    return [j for j in locomotion_study.jobs(cfg, out) if j["kwargs"]["s"] in keep]
+
+
+def run(cfg, out: Path, seeds=None) -> dict:
+    """Run (or resume) the chosen items on Dask, as :func:`lib.bomrl.locomotion_study.run_all` runs all."""
+    results = map_resumable(locomotion_study.run_item, jobs(cfg, out, seeds), out, n_workers=cfg.n_workers,
+                            backend="dask", scheduler=cfg.scheduler, desc="decisive pair", portable=True)
+    return concat_tables(results)
 
 
 def main(argv=None) -> int:
@@ -101,6 +133,8 @@ def main(argv=None) -> int:
     parser.add_argument("--families", nargs="+", default=None, choices=resolve("locomotion_authors", "full").families,
                         help="run these families' items only (with --methods, one process per (method, family) "
                              "can share the machine's cores; the keys do not depend on the filter)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None,
+                        help="run these seed indices' items only (0-2; the keys do not depend on the filter)")
     parser.add_argument("--status", action="store_true")
     args = parser.parse_args(argv)
     if args.workers < 1:
@@ -111,15 +145,20 @@ def main(argv=None) -> int:
     cfg = cfg if args.families is None else replace(cfg, families=tuple(args.families))
     out = args.out or resume_dir("full", STAGE)
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        seeds = chosen_seeds(cfg, args.seeds)
+    except ValueError as err:
+        parser.error(str(err))
     if args.status:
         table = run_progress(cfg, out, None)
+        table = table[table["seed"].isin(seeds)]
         print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
         left = table.remaining_s.sum(min_count=1)
         print(f"projected: {left / 3600:.1f} worker-hours left (training evaluations included, meta-tests not counted)")
         return 0
-    held = hold_items(cfg, out)  # noqa: F841 (held until the process ends)
-    print(f"{seed_from_committed(base, cfg, out)} items seeded from notebook 13's committed states")
-    locomotion_study.run_all(cfg, out)
+    held = hold_items(cfg, out, seeds)  # noqa: F841 (held until the process ends)
+    print(f"{seed_from_committed(base, cfg, out, seeds)} items seeded from notebook 13's committed states")
+    run(cfg, out, seeds)
     return 0
 
 
