@@ -58,3 +58,14 @@ def interrupt_after(n_writes: int):
         finally:
             meta_items.write_checkpoint = real
     return context()
+
+
+def load_script(path: str):
+    """The module of a script of this repository that is not a package (``tools/``, ``fidelity/``),
+    loaded from ``path`` relative to the repository root, under its file's stem."""
+    import importlib.util
+    file = Path(__file__).resolve().parent.parent / path
+    spec = importlib.util.spec_from_file_location(file.stem, file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

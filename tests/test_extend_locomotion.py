@@ -1,7 +1,6 @@
 """tools/extend_locomotion.py: a finished item continued under a longer config equals an uninterrupted
 run of that config (2 more iterations, the authors' protocol), and a longer config that meta-tests
 elsewhere before the old end is refused."""
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
@@ -10,11 +9,10 @@ import pytest
 from lib.bomrl import locomotion_study as st
 from lib.parallel import single_threaded
 from lib.profiles import resolve
+from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("extend_locomotion", ROOT / "tools" / "extend_locomotion.py")
-tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tool)
+tool = load_script("tools/extend_locomotion.py")
 
 
 def test_an_extended_item_continues_bit_identically(tmp_path):

@@ -1,17 +1,16 @@
 """fidelity/check_maml_against_authors.py's environment comparison on a fake of the authors' module whose
 env is Gymnasium's (the same model as their Gym 0.26 v4 envs): no difference; with a wrong goal term, a difference."""
-import importlib.util
 import sys
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
+from tests.helpers import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "fidelity"))
-spec = importlib.util.spec_from_file_location("check_maml_against_authors", ROOT / "fidelity" / "check_maml_against_authors.py")
-check = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(check)
+check = load_script("fidelity/check_maml_against_authors.py")
 
 
 class FakeAuthors:

@@ -1,5 +1,4 @@
 """fidelity/import_authors_locomotion.py on a small git repository laid out as the authors' is."""
-import importlib.util
 import subprocess
 from pathlib import Path
 
@@ -7,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.helpers import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("import_authors_locomotion", ROOT / "fidelity" / "import_authors_locomotion.py")
-tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tool)
+tool = load_script("fidelity/import_authors_locomotion.py")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from lib.bomrl import locomotion_report as rep
 from lib.bomrl import locomotion_study as st
 from lib.parallel import single_threaded
 from lib.profiles import resolve
-from tests.helpers import Interrupted, interrupt_after
+from tests.helpers import Interrupted, interrupt_after, load_script
 
 
 @pytest.fixture(autouse=True)
@@ -86,11 +86,7 @@ def test_best_so_far_selection_leaves_training_unchanged_and_meta_tests_the_best
 def test_decisive_config_is_notebook_13s_run_extended_to_500():
     """The config of tools/run_decisive.py: its Alg(1) seeds 0-1 continue notebook 13's committed
     states (tools/extend_locomotion.py), so it must be notebook 13's full config, longer."""
-    import importlib.util
-    from pathlib import Path
-    spec = importlib.util.spec_from_file_location("extend_locomotion", Path(__file__).parent.parent / "tools" / "extend_locomotion.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script("tools/extend_locomotion.py")
     full = resolve("locomotion_authors", "full")
     expected = replace(tool.longer(full, 500, st.DECISIVE_CHECKPOINTS), **st.DECISIVE)
     assert st.decisive_config(full) == expected
@@ -153,19 +149,11 @@ def test_a_decisive_item_resumes_bit_identically_with_its_best_so_far_state(cfg,
     assert whole["history"]["eval_return"].notna().all()
 
 
-def _run_decisive_tool():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("run_decisive", Path(__file__).parent.parent / "tools" / "run_decisive.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
-
-
 def test_two_run_decisive_processes_cannot_run_the_same_items(tmp_path):
     """tools/run_decisive.py locks each (method, family, seed) it runs: a second process whose filter
     overlaps stops with a message naming the item; one with other families or seeds runs; a lock is
     freed when released."""
-    tool = _run_decisive_tool()
+    tool = load_script("tools/run_decisive.py")
     full = st.decisive_config(resolve("locomotion_authors", "full"))
     n = full.n_seeds
     first = tool.hold_items(replace(full, methods=("Alg(1)",)), tmp_path)
@@ -188,7 +176,7 @@ def test_two_run_decisive_processes_cannot_run_the_same_items(tmp_path):
 def test_run_decisive_seed_filter_keeps_each_items_key(tmp_path):
     """--seeds: the chosen seeds' jobs, each under the checkpoint name it has in the whole run, so
     processes split by seed complete one run between them; a seed the pair lacks is named."""
-    tool = _run_decisive_tool()
+    tool = load_script("tools/run_decisive.py")
     full = st.decisive_config(resolve("locomotion_authors", "full"))
     names = {Path(j["kwargs"]["partial"]).name for j in st.jobs(full, tmp_path)}
     parts = [tool.jobs(full, tmp_path, [s]) for s in range(full.n_seeds)]
@@ -202,7 +190,7 @@ def test_run_decisive_seed_filter_keeps_each_items_key(tmp_path):
 
 def test_run_decisive_runs_only_the_chosen_seeds(cfg, tmp_path):
     """tools/run_decisive.py's run: on Dask, only the chosen seeds' items, under their whole-run names."""
-    tool = _run_decisive_tool()
+    tool = load_script("tools/run_decisive.py")
     dcfg = replace(st.decisive_config(cfg), methods=("MAML-TRPO (authors)",), families=("halfcheetah-dir",),
                    select_after=0, n_iters=dict.fromkeys(cfg.n_iters, 2), checkpoints=dict.fromkeys(cfg.checkpoints, (0, 2)))
     got = tool.run(dcfg, tmp_path, [1])

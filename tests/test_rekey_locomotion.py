@@ -1,7 +1,6 @@
 """tools/rekey_locomotion.py on notebook 13's items: a checkpoint written under another code's
 key is found by its item's label and moved to the current key with the same contents; an item
 that has not started is passed over (a run in progress)."""
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -9,11 +8,10 @@ import numpy as np
 from lib.bomrl import locomotion_study as als
 from lib.cache import read_checkpoint, write_checkpoint
 from lib.profiles import resolve
+from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("rekey_locomotion", ROOT / "tools" / "rekey_locomotion.py")
-tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tool)
+tool = load_script("tools/rekey_locomotion.py")
 
 
 def test_stale_partial_of_a_run_in_progress_is_rekeyed(tmp_path):

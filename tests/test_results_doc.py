@@ -1,10 +1,10 @@
 """docs/results.md and the README's verdict table are what the committed full-profile tables say."""
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,9 +47,7 @@ def test_the_readme_full_times_are_the_timings_file_with_its_cache_state():
     equal); a resumed run names its checkpoints and the core-hours its items hold."""
     import json
 
-    spec = importlib.util.spec_from_file_location("write_results", ROOT / "tools" / "write_results.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script("tools/write_results.py")
     timings = json.loads(tool.TIMINGS.read_text())
     assert {e["cache"] for e in timings.values()} <= set(tool.CACHE_STATES)
     readme = tool.README.read_text()
@@ -69,9 +67,7 @@ def test_the_performance_page_tables_match_the_committed_benchmarks():
 def test_a_changed_benchmark_changes_its_rendered_table(tmp_path):
     """The page is rendered from the CSVs, not kept by hand: another measurement gives another table."""
     from lib.io import load_table, save_table
-    spec = importlib.util.spec_from_file_location("write_performance", ROOT / "tools" / "write_performance.py")
-    wp = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(wp)
+    wp = load_script("tools/write_performance.py")
     for name in wp.RENDER:
         t = load_table(wp.BENCH / name)
         save_table(t, tmp_path / name, params=dict(seed=0))

@@ -1,15 +1,14 @@
 """tools/run_ant.py: Ant at the paper's scale is notebook 13's full config on the Ant families, and its
 plan multiplies the benchmark's seconds per iteration by iterations and seeds."""
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests.helpers import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("run_ant", ROOT / "tools" / "run_ant.py")
-tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tool)
+tool = load_script("tools/run_ant.py")
 
 
 def test_config_is_the_authors_ant_at_500_iterations():
