@@ -11,7 +11,6 @@ from lib.parallel import single_threaded
 from lib.profiles import resolve
 from tests.helpers import load_script
 
-ROOT = Path(__file__).resolve().parent.parent
 tool = load_script("tools/extend_locomotion.py")
 
 

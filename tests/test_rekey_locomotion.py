@@ -10,7 +10,6 @@ from lib.cache import read_checkpoint, write_checkpoint
 from lib.profiles import resolve
 from tests.helpers import load_script
 
-ROOT = Path(__file__).resolve().parent.parent
 tool = load_script("tools/rekey_locomotion.py")
 
 

@@ -1,13 +1,11 @@
 """tools/run_ant.py: Ant at the paper's scale is notebook 13's full config on the Ant families, and its
 plan multiplies the benchmark's seconds per iteration by iterations and seeds."""
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.helpers import load_script
 
-ROOT = Path(__file__).resolve().parent.parent
 tool = load_script("tools/run_ant.py")
 
 
