@@ -173,27 +173,34 @@ def test_two_run_decisive_processes_cannot_run_the_same_items(tmp_path):
         tool.hold_items(replace(full, methods=("Alg(1)",), families=("halfcheetah-vel",)), tmp_path, seeds=[2])
 
 
-def test_run_decisive_seed_filter_keeps_each_items_key(tmp_path):
-    """--seeds: the chosen seeds' jobs, each under the checkpoint name it has in the whole run, so
-    processes split by seed complete one run between them; a seed the pair lacks is named."""
-    tool = load_script("tools/run_decisive.py")
+def test_seed_filter_keeps_each_items_key(tmp_path):
+    """jobs(..., seeds): the chosen seeds' jobs, each under the checkpoint name it has in the whole run,
+    so processes split by seed (tools/run_decisive.py --seeds) complete one run between them; a seed
+    the run lacks is named."""
     full = st.decisive_config(resolve("locomotion_authors", "full"))
     names = {Path(j["kwargs"]["partial"]).name for j in st.jobs(full, tmp_path)}
-    parts = [tool.jobs(full, tmp_path, [s]) for s in range(full.n_seeds)]
+    parts = [st.jobs(full, tmp_path, [s]) for s in range(full.n_seeds)]
     assert all({j["kwargs"]["s"] for j in p} == {s} for s, p in enumerate(parts))
     part_names = [{Path(j["kwargs"]["partial"]).name for j in p} for p in parts]
     assert set().union(*part_names) == names and sum(map(len, part_names)) == len(names)
-    assert len(tool.jobs(full, tmp_path)) == len(names)
-    with pytest.raises(ValueError, match=r"--seeds: 3 is not a seed index"):
-        tool.chosen_seeds(full, [0, 3])
+    with pytest.raises(ValueError, match=r"seeds: 3 is not a seed index"):
+        st.jobs(full, tmp_path, [0, 3])
 
 
-def test_run_decisive_runs_only_the_chosen_seeds(cfg, tmp_path):
-    """tools/run_decisive.py's run: on Dask, only the chosen seeds' items, under their whole-run names."""
+def test_run_decisive_names_a_bad_seed(tmp_path, capsys):
+    """tools/run_decisive.py --seeds 3: the option and the value in the error, before anything runs."""
     tool = load_script("tools/run_decisive.py")
+    with pytest.raises(SystemExit):
+        tool.main(["--status", "--seeds", "0", "3", "--out", str(tmp_path)])
+    assert "--seeds: 3 is not a seed index" in capsys.readouterr().err
+
+
+def test_run_all_runs_only_the_chosen_seeds(cfg, tmp_path):
+    """run_all(..., seeds) (tools/run_decisive.py --seeds): on Dask, only the chosen seeds' items, under
+    their whole-run names."""
     dcfg = replace(st.decisive_config(cfg), methods=("MAML-TRPO (authors)",), families=("halfcheetah-dir",),
                    select_after=0, n_iters=dict.fromkeys(cfg.n_iters, 2), checkpoints=dict.fromkeys(cfg.checkpoints, (0, 2)))
-    got = tool.run(dcfg, tmp_path, [1])
+    got = st.run_all(dcfg, tmp_path, [1])
     assert set(got["history"]["seed"]) == {1} and list(got["history"]["iter"]) == [0, 1]
     (whole,) = [j for j in st.jobs(dcfg, tmp_path) if j["kwargs"]["s"] == 1]
     assert Path(whole["kwargs"]["partial"]).with_suffix(".ckpt").exists()

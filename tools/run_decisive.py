@@ -40,9 +40,8 @@ from lib.numerics import pin  # noqa: E402
 pin()
 from lib.bomrl import locomotion_study  # noqa: E402
 from lib.bomrl.locomotion_report import run_progress  # noqa: E402
-from lib.bomrl.meta_items import concat_tables  # noqa: E402
+from lib.bomrl.meta_items import seed_indices  # noqa: E402
 from lib.cache import safe_label  # noqa: E402
-from lib.parallel import map_resumable  # noqa: E402
 from lib.paths import resume_dir  # noqa: E402
 from lib.profiles import resolve  # noqa: E402
 
@@ -66,7 +65,7 @@ def seed_from_committed(base, cfg, out: Path, seeds=None) -> int:
     method, resumed = RESUMED
     if method not in cfg.methods:
         return 0
-    mine = set(chosen_seeds(cfg, seeds))
+    mine = set(seed_indices(cfg, seeds))
     items = {(f, method, s) for f in cfg.families for s in resumed if s in mine}  # the items this process runs
     moves = [(a, b) for a, b in extend.plan(resume_dir("full", "13_bomrl_authors_locomotion"), base, cfg, out, items)
              if not b.exists()]
@@ -85,7 +84,7 @@ def hold_items(cfg, out: Path, seeds=None) -> list:
     held = []
     for method in cfg.methods:
         for family in cfg.families:
-            for s in chosen_seeds(cfg, seeds):
+            for s in seed_indices(cfg, seeds):
                 handle = open(folder / f"{safe_label(method)}-{family}-{s}.lock", "w")
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -97,30 +96,6 @@ def hold_items(cfg, out: Path, seeds=None) -> list:
                                      f"into {out} by another process on this machine; give this one other items") from None
                 held.append(handle)
     return held
-
-
-def chosen_seeds(cfg, seeds=None) -> list[int]:
-    """The seed indices a process runs: ``seeds`` (checked against ``cfg.n_seeds``), default all."""
-    if seeds is None:
-        return list(range(cfg.n_seeds))
-    bad = [s for s in seeds if not 0 <= s < cfg.n_seeds]
-    if bad:
-        raise ValueError(f"--seeds: {bad[0]} is not a seed index of the decisive pair (0 to {cfg.n_seeds - 1})")
-    return sorted(set(seeds))
-
-
-def jobs(cfg, out: Path, seeds=None) -> list[dict]:
-    """The decisive pair's jobs (:func:`lib.bomrl.locomotion_study.jobs`) of the chosen seeds; each keeps
-    the checkpoint name it has in the whole run."""
-    keep = set(chosen_seeds(cfg, seeds))
-    return [j for j in locomotion_study.jobs(cfg, out) if j["kwargs"]["s"] in keep]
-
-
-def run(cfg, out: Path, seeds=None) -> dict:
-    """Run (or resume) the chosen items on Dask, as :func:`lib.bomrl.locomotion_study.run_all` runs all."""
-    results = map_resumable(locomotion_study.run_item, jobs(cfg, out, seeds), out, n_workers=cfg.n_workers,
-                            backend="dask", scheduler=cfg.scheduler, desc="decisive pair", portable=True)
-    return concat_tables(results)
 
 
 def main(argv=None) -> int:
@@ -146,9 +121,9 @@ def main(argv=None) -> int:
     out = args.out or resume_dir("full", STAGE)
     out.mkdir(parents=True, exist_ok=True)
     try:
-        seeds = chosen_seeds(cfg, args.seeds)
+        seeds = seed_indices(cfg, args.seeds)
     except ValueError as err:
-        parser.error(str(err))
+        parser.error(f"--{err}")
     if args.status:
         table = run_progress(cfg, out, None)
         table = table[table["seed"].isin(seeds)]
@@ -158,7 +133,7 @@ def main(argv=None) -> int:
         return 0
     held = hold_items(cfg, out, seeds)  # noqa: F841 (held until the process ends)
     print(f"{seed_from_committed(base, cfg, out, seeds)} items seeded from notebook 13's committed states")
-    run(cfg, out, seeds)
+    locomotion_study.run_all(cfg, out, seeds)
     return 0
 
 

@@ -231,9 +231,9 @@ def check(cfg):
     return _check
 
 
-def jobs(cfg, cache_dir) -> list[dict]:
-    """One job per (family, method, seed index) (:func:`lib.bomrl.meta_items.jobs`)."""
-    return items.jobs(run_item, cfg, cache_dir, check=check(cfg))
+def jobs(cfg, cache_dir, seeds=None) -> list[dict]:
+    """One job per (family, method, seed index) (of ``seeds``, default all; :func:`lib.bomrl.meta_items.jobs`)."""
+    return items.jobs(run_item, cfg, cache_dir, check=check(cfg), seeds=seeds)
 
 
 DECISIVE = dict(methods=("Alg(1)", methods.AUTHORS_MAML), n_seeds=3, best_so_far=True, select_after=120)
@@ -254,9 +254,10 @@ def decisive_config(base, **overrides):
     return replace(base, **{**sizes, **overrides})
 
 
-def run_all(cfg, cache_dir) -> dict:
-    """Run (or resume) every item on Dask; ``{"history": ..., "test": ...}`` tidy tables."""
-    return items.run_all(run_item, cfg, cache_dir, f"locomotion items ({cfg.PROTOCOL} protocol)", check=check(cfg))
+def run_all(cfg, cache_dir, seeds=None) -> dict:
+    """Run (or resume) every item (of ``seeds``, default all) on Dask; ``{"history": ..., "test": ...}`` tidy tables."""
+    return items.run_all(run_item, cfg, cache_dir, f"locomotion items ({cfg.PROTOCOL} protocol)", check=check(cfg),
+                         seeds=seeds)
 
 
 def per_seed_curves(test: pd.DataFrame, iteration: int | None = None) -> pd.DataFrame:

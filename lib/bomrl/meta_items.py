@@ -84,10 +84,23 @@ def tidy(state: dict, family: str, method: str, s: int) -> dict:
     return out
 
 
-def jobs(run_item: Callable, cfg, cache_dir, check: Callable[[str, str], None] | None = None) -> list[dict]:
+def seed_indices(cfg, seeds=None) -> list[int]:
+    """The seed indices to run: ``seeds`` (each checked against ``cfg.n_seeds``), default all."""
+    if seeds is None:
+        return list(range(cfg.n_seeds))
+    bad = [s for s in seeds if not 0 <= s < cfg.n_seeds]
+    if bad:
+        raise ValueError(f"seeds: {bad[0]} is not a seed index of this run (0 to {cfg.n_seeds - 1})")
+    return sorted(set(seeds))
+
+
+def jobs(run_item: Callable, cfg, cache_dir, check: Callable[[str, str], None] | None = None,
+         seeds=None) -> list[dict]:
     """One job of ``run_item(cfg, family, method_name, s, partial)`` per (family, method, seed
-    index) of ``cfg``; its ``partial`` file is named by its key. ``check(family, method)``
-    raises a ValueError naming a bad one before any job runs."""
+    index) of ``cfg`` (``seeds``: these seed indices only, :func:`seed_indices`); its ``partial``
+    file is named by its key, which does not depend on ``seeds``, so processes given different
+    seeds complete one run between them. ``check(family, method)`` raises a ValueError naming a
+    bad one before any job runs."""
     if check is not None:
         for family in cfg.families:
             for method in cfg.methods:
@@ -95,7 +108,7 @@ def jobs(run_item: Callable, cfg, cache_dir, check: Callable[[str, str], None] |
     out = []
     for family in cfg.families:
         for method in cfg.methods:
-            for s in range(cfg.n_seeds):
+            for s in seed_indices(cfg, seeds):
                 kwargs = dict(cfg=cfg, family=family, method_name=method, s=s)
                 label = f"{family}-{method}-{s}"
                 key = job_key(run_item, kwargs, label, ITEM_IGNORES)
@@ -104,10 +117,11 @@ def jobs(run_item: Callable, cfg, cache_dir, check: Callable[[str, str], None] |
     return out
 
 
-def run_all(run_item: Callable, cfg, cache_dir, desc: str, check: Callable[[str, str], None] | None = None) -> dict:
-    """Run (or resume) every item on Dask (``cfg.n_workers``, ``cfg.scheduler``); the items'
-    ``{"history": ..., "test": ...}`` tables concatenated."""
-    results = map_resumable(run_item, jobs(run_item, cfg, cache_dir, check), cache_dir, n_workers=cfg.n_workers,
+def run_all(run_item: Callable, cfg, cache_dir, desc: str, check: Callable[[str, str], None] | None = None,
+            seeds=None) -> dict:
+    """Run (or resume) every item (of the chosen ``seeds``, default all) on Dask (``cfg.n_workers``,
+    ``cfg.scheduler``); the items' ``{"history": ..., "test": ...}`` tables concatenated."""
+    results = map_resumable(run_item, jobs(run_item, cfg, cache_dir, check, seeds), cache_dir, n_workers=cfg.n_workers,
                             backend="dask", scheduler=cfg.scheduler, desc=desc, portable=True)
     return concat_tables(results)
 
